@@ -1,0 +1,444 @@
+//! The blocking NETLINK_AUDIT client.
+//!
+//! Every request carries a fresh sequence number and `NLM_F_ACK`; replies are matched by
+//! sequence number, and only datagrams whose sender address is the kernel (`nl_pid == 0`) are
+//! read at all. Stray messages (records with seq 0, late replies to earlier requests) are
+//! skipped. Every wait is bounded; the receive buffer fits the largest rule the kernel can
+//! hold, and a truncated datagram is an error.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+
+use crate::codec::{encode_message, split_datagram, Ack, NlMessage, NLM_F_ACK, NLM_F_REQUEST};
+use crate::consts::{
+    status_mask, MsgType, AUDIT_FEATURE_VERSION, AUDIT_MAX_FIELDS, AUDIT_RULE_DATA_SIZE, PATH_MAX,
+};
+use crate::error::{Error, Op, Result};
+use crate::rule::RuleData;
+use crate::status::{Features, Status};
+use crate::transport::{NetlinkTransport, Transport};
+
+/// The receive buffer: a netlink header plus the largest rule the kernel can list (every
+/// field a PATH_MAX string), plus slack. About 257 KiB.
+pub const RECV_BUF_SIZE: usize = 16 + AUDIT_RULE_DATA_SIZE + AUDIT_MAX_FIELDS * PATH_MAX + 64;
+
+/// Largest datagram the client sends in one batch (the kernel refuses datagrams larger than
+/// `sk_sndbuf - 32`; the default `wmem_default` is 208 KiB).
+pub const BATCH_BYTES: usize = 96 * 1024;
+/// Most messages in one batch, so that their ACKs (one skb each) fit the receive buffer.
+pub const BATCH_MESSAGES: usize = 64;
+
+/// The default bound on each wait for a reply.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A setting `AUDIT_SET` can change without irreversible effects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Setting {
+    /// `enabled`: `false` = 0, `true` = 1. (2, immutable, has its own loudly named call.)
+    Enabled(bool),
+    /// `failure`: 0 silent or 1 printk. (2, panic, has its own loudly named call.)
+    Failure(u32),
+    /// `rate_limit`, records per second (0 = none).
+    RateLimit(u32),
+    /// `backlog_limit`.
+    BacklogLimit(u32),
+    /// `backlog_wait_time`, in jiffies-based kernel units as auditctl passes them.
+    BacklogWaitTime(u32),
+}
+
+/// What to do with each rule of a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchOp {
+    /// AUDIT_ADD_RULE.
+    Add,
+    /// AUDIT_DEL_RULE.
+    Delete,
+}
+
+/// A blocking audit client over a [`Transport`].
+#[derive(Debug)]
+pub struct Client<T: Transport = NetlinkTransport> {
+    transport: T,
+    seq: u32,
+    timeout: Duration,
+    buf: Vec<u8>,
+    /// Datagrams dropped because they did not come from the kernel.
+    pub foreign_datagrams: u64,
+    /// Kernel messages skipped because they answered no pending request.
+    pub stray_messages: u64,
+}
+
+impl Client<NetlinkTransport> {
+    /// Opens a client on a new NETLINK_AUDIT socket.
+    pub fn open() -> Result<Self> {
+        let t = NetlinkTransport::open().map_err(|source| Error::Io { op: Op::Open, source })?;
+        Ok(Client::with_transport(t))
+    }
+}
+
+enum Step<R> {
+    Continue,
+    Done(R),
+}
+
+impl<T: Transport> Client<T> {
+    /// A client over any transport (tests inject faults this way).
+    pub fn with_transport(transport: T) -> Self {
+        // Start away from 0 (records use seq 0) and from other processes' small numbers.
+        let seq = (std::process::id() << 12) | 1;
+        Client {
+            transport,
+            seq,
+            timeout: DEFAULT_TIMEOUT,
+            buf: vec![0; RECV_BUF_SIZE],
+            foreign_datagrams: 0,
+            stray_messages: 0,
+        }
+    }
+
+    /// Sets the bound on each wait for a reply.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
+    /// The transport.
+    pub fn transport(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1);
+        if self.seq == 0 {
+            self.seq = 1;
+        }
+        self.seq
+    }
+
+    fn send(&mut self, op: Op, datagram: &[u8]) -> Result<()> {
+        self.transport.send(datagram).map_err(|source| io_error(op, source))
+    }
+
+    fn request(&mut self, op: Op, ty: MsgType, payload: &[u8]) -> Result<u32> {
+        let seq = self.next_seq();
+        let mut out = Vec::with_capacity(16 + payload.len() + 3);
+        encode_message(&mut out, ty, NLM_F_REQUEST | NLM_F_ACK, seq, payload);
+        self.send(op, &out)?;
+        Ok(seq)
+    }
+
+    /// Reads kernel datagrams until `f` says done; `f` sees only messages for which `wanted`
+    /// holds. Each wait is bounded by the timeout; the whole exchange by `overall`.
+    fn receive<R>(
+        &mut self,
+        op: Op,
+        wanted: impl Fn(u32) -> bool,
+        overall: Duration,
+        mut f: impl FnMut(&NlMessage<'_>) -> Result<Step<R>>,
+    ) -> Result<R> {
+        let start = Instant::now();
+        loop {
+            let left = overall.saturating_sub(start.elapsed());
+            let wait = self.timeout.min(left);
+            let got = self.transport.recv(&mut self.buf, wait).map_err(|e| io_error(op, e))?;
+            let Some(got) = got else {
+                return Err(Error::Timeout { op, secs: wait.as_secs_f64() });
+            };
+            if got.sender != 0 {
+                // Only the kernel (port 0) may answer; another process's datagram is dropped.
+                self.foreign_datagrams += 1;
+                continue;
+            }
+            if got.len > self.buf.len() {
+                return Err(Error::Truncated { op, len: got.len, cap: self.buf.len() });
+            }
+            let msgs = split_datagram(&self.buf[..got.len])
+                .map_err(|source| Error::Decode { op, source })?;
+            let mut done = None;
+            for m in &msgs {
+                if !wanted(m.header.seq) {
+                    self.stray_messages += 1;
+                    continue;
+                }
+                if let Step::Done(r) = f(m)? {
+                    done = Some(r);
+                    break;
+                }
+            }
+            if let Some(r) = done {
+                return Ok(r);
+            }
+        }
+    }
+
+    /// A request answered by an ACK only; returns the ACK's value (≥ 0).
+    fn ack_only(&mut self, op: Op, ty: MsgType, payload: &[u8]) -> Result<i32> {
+        let seq = self.request(op, ty, payload)?;
+        let timeout = self.timeout;
+        self.receive(
+            op,
+            |s| s == seq,
+            timeout,
+            |m| match m.header.ty {
+                MsgType::NLMSG_ERROR => {
+                    let ack = decode_ack(op, m.payload)?;
+                    kernel_result(op, ack.error).map(Step::Done)
+                }
+                _ => Ok(Step::Continue),
+            },
+        )
+    }
+
+    /// A request answered by an ACK and one reply of type `ty` (AUDIT_GET, GET_FEATURE).
+    fn query(&mut self, op: Op, ty: MsgType, payload: &[u8]) -> Result<Vec<u8>> {
+        let seq = self.request(op, ty, payload)?;
+        let mut acked = false;
+        let mut reply: Option<Vec<u8>> = None;
+        let timeout = self.timeout;
+        self.receive(
+            op,
+            |s| s == seq,
+            timeout,
+            |m| {
+                if m.header.ty == MsgType::NLMSG_ERROR {
+                    let ack = decode_ack(op, m.payload)?;
+                    kernel_result(op, ack.error)?;
+                    acked = true;
+                } else if m.header.ty == ty {
+                    reply = Some(m.payload.to_vec());
+                }
+                Ok(match (&reply, acked) {
+                    (Some(r), true) => Step::Done(r.clone()),
+                    _ => Step::Continue,
+                })
+            },
+        )
+    }
+
+    /// AUDIT_GET: the kernel's audit status.
+    pub fn status(&mut self) -> Result<Status> {
+        let op = Op::GetStatus;
+        let reply = self.query(op, MsgType::AUDIT_GET, &[])?;
+        Status::decode(&reply).map_err(|source| Error::Decode { op, source })
+    }
+
+    fn set_raw(&mut self, mask: u32, fill: impl FnOnce(&mut Status)) -> Result<i32> {
+        let mut s = Status { mask, ..Status::default() };
+        fill(&mut s);
+        let payload = s.encode();
+        self.ack_only(Op::SetStatus, MsgType::AUDIT_SET, &payload)
+    }
+
+    /// AUDIT_SET of one reversible setting.
+    pub fn set(&mut self, setting: Setting) -> Result<()> {
+        let op = Op::SetStatus;
+        match setting {
+            Setting::Enabled(on) => {
+                self.set_raw(status_mask::ENABLED, |s| s.enabled = u32::from(on))
+            }
+            Setting::Failure(v @ (0 | 1)) => self.set_raw(status_mask::FAILURE, |s| s.failure = v),
+            Setting::Failure(v) => {
+                return Err(Error::Invalid {
+                    op,
+                    msg: format!(
+                        "failure {v}: only 0 and 1 are reversible \
+                         (2 panics the machine on a lost record)"
+                    ),
+                })
+            }
+            Setting::RateLimit(v) => self.set_raw(status_mask::RATE_LIMIT, |s| s.rate_limit = v),
+            Setting::BacklogLimit(v) => {
+                self.set_raw(status_mask::BACKLOG_LIMIT, |s| s.backlog_limit = v)
+            }
+            Setting::BacklogWaitTime(v) => {
+                self.set_raw(status_mask::BACKLOG_WAIT_TIME, |s| s.backlog_wait_time = Some(v))
+            }
+        }
+        .map(|_| ())
+    }
+
+    /// AUDIT_SET enabled=2: locks the audit configuration until the next reboot. No rule or
+    /// setting can change afterwards. Irreversible.
+    pub fn lock_configuration_until_reboot(&mut self) -> Result<()> {
+        self.set_raw(status_mask::ENABLED, |s| s.enabled = 2).map(|_| ())
+    }
+
+    /// AUDIT_SET failure=2: the kernel panics whenever a record is lost. Dangerous.
+    pub fn set_failure_panic(&mut self) -> Result<()> {
+        self.set_raw(status_mask::FAILURE, |s| s.failure = 2).map(|_| ())
+    }
+
+    /// AUDIT_SET with mask LOST alone: resets the lost counter, returns its old value (the
+    /// kernel returns it as a positive "error" in the ACK).
+    pub fn reset_lost(&mut self) -> Result<u32> {
+        self.set_raw(status_mask::LOST, |_| ()).map(|v| v as u32)
+    }
+
+    /// AUDIT_SET with mask BACKLOG_WAIT_TIME_ACTUAL alone: resets it, returns the old value.
+    pub fn reset_backlog_wait_time_actual(&mut self) -> Result<u32> {
+        self.set_raw(status_mask::BACKLOG_WAIT_TIME_ACTUAL, |_| ()).map(|v| v as u32)
+    }
+
+    /// AUDIT_GET_FEATURE.
+    pub fn features(&mut self) -> Result<Features> {
+        let op = Op::GetFeature;
+        let reply = self.query(op, MsgType::AUDIT_GET_FEATURE, &[])?;
+        Features::decode(&reply).map_err(|source| Error::Decode { op, source })
+    }
+
+    /// AUDIT_SET_FEATURE: sets feature bit `bit` to `on`, and locks it when `lock`.
+    pub fn set_feature(&mut self, bit: u32, on: bool, lock: bool) -> Result<()> {
+        let m = 1u32.checked_shl(bit).unwrap_or(0);
+        let f = Features {
+            vers: AUDIT_FEATURE_VERSION,
+            mask: m,
+            features: if on { m } else { 0 },
+            lock: if lock { m } else { 0 },
+        };
+        self.ack_only(Op::SetFeature, MsgType::AUDIT_SET_FEATURE, &f.encode()).map(|_| ())
+    }
+
+    /// AUDIT_LIST_RULES: every rule, in the kernel's order (list by list, insertion order).
+    ///
+    /// The kernel answers ACK, one message per rule, then NLMSG_DONE. A list that stalls is a
+    /// timeout error; a partial list is never returned.
+    pub fn list_rules(&mut self) -> Result<Vec<RuleData>> {
+        let op = Op::ListRules;
+        let seq = self.request(op, MsgType::AUDIT_LIST_RULES, &[])?;
+        let mut rules = Vec::new();
+        // The kernel sends at most a few hundred thousand rules; a stream that keeps going
+        // past 10 minutes is not a list.
+        self.receive(
+            op,
+            |s| s == seq,
+            Duration::from_secs(600),
+            |m| match m.header.ty {
+                MsgType::NLMSG_ERROR => {
+                    kernel_result(op, decode_ack(op, m.payload)?.error)?;
+                    Ok(Step::Continue)
+                }
+                MsgType::AUDIT_LIST_RULES => {
+                    let r = RuleData::decode(m.payload)
+                        .map_err(|source| Error::Decode { op, source })?;
+                    rules.push(r);
+                    Ok(Step::Continue)
+                }
+                MsgType::NLMSG_DONE => Ok(Step::Done(())),
+                _ => Ok(Step::Continue),
+            },
+        )?;
+        Ok(rules)
+    }
+
+    /// AUDIT_ADD_RULE. EEXIST means the kernel already holds an identical rule.
+    pub fn add_rule(&mut self, rule: &RuleData) -> Result<()> {
+        self.one_rule(BatchOp::Add, rule)
+    }
+
+    /// AUDIT_DEL_RULE. ENOENT means no identical rule is held.
+    pub fn delete_rule(&mut self, rule: &RuleData) -> Result<()> {
+        self.one_rule(BatchOp::Delete, rule)
+    }
+
+    fn one_rule(&mut self, what: BatchOp, rule: &RuleData) -> Result<()> {
+        let (op, ty) = batch_kind(what);
+        let payload = rule.encode().map_err(|e| Error::Invalid { op, msg: e.to_string() })?;
+        self.ack_only(op, ty, &payload).map(|_| ())
+    }
+
+    /// Adds or deletes many rules with few syscalls: messages are packed into datagrams (the
+    /// kernel's `audit_receive` walks every message of a datagram), and each message's ACK
+    /// is collected by sequence number.
+    ///
+    /// Returns one result per rule, in order. With `stop_on_error`, no datagram is sent after
+    /// one that had a failure; rules never sent are `None`. Rules of the failing datagram
+    /// after the failure *were* processed: their results say how.
+    pub fn batch(
+        &mut self,
+        what: BatchOp,
+        rules: &[RuleData],
+        stop_on_error: bool,
+    ) -> Result<Vec<Option<Result<(), Errno>>>> {
+        let (op, ty) = batch_kind(what);
+        let payloads = rules
+            .iter()
+            .map(|r| r.encode().map_err(|e| Error::Invalid { op, msg: e.to_string() }))
+            .collect::<Result<Vec<_>>>()?;
+        let mut results: Vec<Option<Result<(), Errno>>> = vec![None; rules.len()];
+        let mut next = 0;
+        while next < payloads.len() {
+            let first = next;
+            let first_seq = self.seq.wrapping_add(1);
+            let mut datagram = Vec::new();
+            while next < payloads.len()
+                && next - first < BATCH_MESSAGES
+                && (next == first || datagram.len() + 20 + payloads[next].len() <= BATCH_BYTES)
+            {
+                let seq = self.next_seq();
+                encode_message(&mut datagram, ty, NLM_F_REQUEST | NLM_F_ACK, seq, &payloads[next]);
+                next += 1;
+            }
+            self.send(op, &datagram)?;
+            let count = next - first;
+            let mut pending = count;
+            let timeout = self.timeout;
+            let slots = &mut results[first..next];
+            let index = |s: u32| s.wrapping_sub(first_seq) as usize;
+            self.receive(
+                op,
+                |s| index(s) < count,
+                timeout,
+                |m| {
+                    if m.header.ty != MsgType::NLMSG_ERROR {
+                        return Ok(Step::Continue);
+                    }
+                    let i = index(m.header.seq);
+                    if slots[i].is_none() {
+                        let ack = decode_ack(op, m.payload)?;
+                        slots[i] = Some(match ack.error {
+                            0 => Ok(()),
+                            e if e < 0 => Err(Errno::from_raw(-e)),
+                            e => Err(Errno::from_raw(e)),
+                        });
+                        pending -= 1;
+                    }
+                    Ok(if pending == 0 { Step::Done(()) } else { Step::Continue })
+                },
+            )?;
+            if stop_on_error && results[first..next].iter().any(|r| matches!(r, Some(Err(_)))) {
+                break;
+            }
+        }
+        Ok(results)
+    }
+}
+
+fn batch_kind(what: BatchOp) -> (Op, MsgType) {
+    match what {
+        BatchOp::Add => (Op::AddRule, MsgType::AUDIT_ADD_RULE),
+        BatchOp::Delete => (Op::DeleteRule, MsgType::AUDIT_DEL_RULE),
+    }
+}
+
+fn decode_ack(op: Op, payload: &[u8]) -> Result<Ack> {
+    Ack::decode(payload).map_err(|source| Error::Decode { op, source })
+}
+
+/// An ACK's error field: 0 ok, negative errno, or a positive count (reset-lost).
+fn kernel_result(op: Op, error: i32) -> Result<i32> {
+    if error < 0 {
+        Err(Error::Kernel { op, errno: Errno::from_raw(-error) })
+    } else {
+        Ok(error)
+    }
+}
+
+fn io_error(op: Op, source: io::Error) -> Error {
+    if source.raw_os_error() == Some(libc::ENOBUFS) {
+        Error::OutcomeUnknown { op }
+    } else {
+        Error::Io { op, source }
+    }
+}

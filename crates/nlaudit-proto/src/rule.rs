@@ -1,0 +1,264 @@
+//! `struct audit_rule_data`: the kernel's rule format (AUDIT_ADD_RULE, AUDIT_DEL_RULE,
+//! AUDIT_LIST_RULES).
+//!
+//! Layout: `u32 flags, action, field_count, mask[64], fields[64], values[64], fieldflags[64],
+//! buflen`, then `buf`: the string values, in field order, each `values[i]` bytes long.
+
+use crate::codec::Cursor;
+use crate::consts::{
+    FieldType, FilterList, Operator, ValueKind, AUDIT_BITMASK_SIZE, AUDIT_FILTER_PREPEND,
+    AUDIT_MAX_FIELDS, AUDIT_RULE_DATA_SIZE,
+};
+use crate::error::DecodeError;
+
+/// A field's value: a number, or a string carried in `buf`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum FieldValue {
+    /// `values[i]`.
+    Num(u32),
+    /// Bytes in `buf` (not NUL-terminated; may be any bytes).
+    Str(Vec<u8>),
+}
+
+/// One field of a rule: `fields[i]`, `fieldflags[i]`, `values[i]` (+ string).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FieldData {
+    /// `fields[i]`.
+    pub field: FieldType,
+    /// `fieldflags[i]`: the operator.
+    pub op: Operator,
+    /// The value.
+    pub value: FieldValue,
+}
+
+/// A rule as the kernel holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RuleData {
+    /// `flags`: the filter list, possibly OR'ed with `AUDIT_FILTER_PREPEND`.
+    pub flags: u32,
+    /// `action`.
+    pub action: u32,
+    /// The fields, in order (at most `AUDIT_MAX_FIELDS`).
+    pub fields: Vec<FieldData>,
+    /// `mask`: syscall bits; bit n of word n/32 = syscall n.
+    pub mask: [u32; AUDIT_BITMASK_SIZE],
+}
+
+impl RuleData {
+    /// The filter list, without the prepend flag.
+    pub fn list(&self) -> FilterList {
+        FilterList(self.flags & !AUDIT_FILTER_PREPEND)
+    }
+
+    /// Whether the prepend flag is set (never in listed rules: the kernel clears it).
+    pub fn prepend(&self) -> bool {
+        self.flags & AUDIT_FILTER_PREPEND != 0
+    }
+
+    /// Encodes the payload of an AUDIT_ADD_RULE / AUDIT_DEL_RULE.
+    ///
+    /// Fails when the rule cannot be represented (over 64 fields, a string over 4 GiB, or a
+    /// string value on a number field or vice versa would be sent as given; the kernel judges).
+    pub fn encode(&self) -> Result<Vec<u8>, DecodeError> {
+        if self.fields.len() > AUDIT_MAX_FIELDS {
+            return Err(DecodeError::Invalid(format!(
+                "{} fields; the kernel takes at most {AUDIT_MAX_FIELDS}",
+                self.fields.len()
+            )));
+        }
+        let mut fields = [0u32; AUDIT_MAX_FIELDS];
+        let mut values = [0u32; AUDIT_MAX_FIELDS];
+        let mut flags = [0u32; AUDIT_MAX_FIELDS];
+        let mut buf = Vec::new();
+        for (i, f) in self.fields.iter().enumerate() {
+            fields[i] = f.field.0;
+            flags[i] = f.op.0;
+            values[i] = match &f.value {
+                FieldValue::Num(n) => *n,
+                FieldValue::Str(s) => {
+                    buf.extend_from_slice(s);
+                    u32::try_from(s.len())
+                        .map_err(|_| DecodeError::Invalid("string value over 4 GiB".into()))?
+                }
+            };
+        }
+        let buflen = u32::try_from(buf.len())
+            .map_err(|_| DecodeError::Invalid("string values over 4 GiB".into()))?;
+        let mut out = Vec::with_capacity(AUDIT_RULE_DATA_SIZE + buf.len());
+        let head = [self.flags, self.action, self.fields.len() as u32];
+        for w in head.iter().chain(&self.mask).chain(&fields).chain(&values).chain(&flags) {
+            out.extend_from_slice(&w.to_ne_bytes());
+        }
+        out.extend_from_slice(&buflen.to_ne_bytes());
+        out.extend_from_slice(&buf);
+        Ok(out)
+    }
+
+    /// Decodes a listed rule. Checks what auditctl trusts blindly: `field_count ≤ 64`, every
+    /// string inside `buflen`, `buflen` inside the payload and equal to the sum of the string
+    /// lengths. Trailing bytes after `buf` (netlink padding) are ignored.
+    pub fn decode(payload: &[u8]) -> Result<RuleData, DecodeError> {
+        let mut c = Cursor::new(payload);
+        let flags = c.u32("audit_rule_data.flags")?;
+        let action = c.u32("audit_rule_data.action")?;
+        let count = c.u32("audit_rule_data.field_count")? as usize;
+        let mut mask = [0u32; AUDIT_BITMASK_SIZE];
+        for w in mask.iter_mut() {
+            *w = c.u32("audit_rule_data.mask")?;
+        }
+        let mut arrays = [[0u32; AUDIT_MAX_FIELDS]; 3];
+        for array in arrays.iter_mut() {
+            for w in array.iter_mut() {
+                *w = c.u32("audit_rule_data.fields/values/fieldflags")?;
+            }
+        }
+        let [ftypes, values, fflags] = arrays;
+        let buflen = c.u32("audit_rule_data.buflen")? as usize;
+        if count > AUDIT_MAX_FIELDS {
+            return Err(DecodeError::Invalid(format!(
+                "field_count {count} exceeds AUDIT_MAX_FIELDS ({AUDIT_MAX_FIELDS})"
+            )));
+        }
+        let mut strings = Cursor::new(c.take(buflen, "audit_rule_data.buf")?);
+        let mut fields = Vec::with_capacity(count);
+        for i in 0..count {
+            let field = FieldType(ftypes[i]);
+            let value = match field.kind() {
+                ValueKind::Num => FieldValue::Num(values[i]),
+                ValueKind::Str => FieldValue::Str(
+                    strings.take(values[i] as usize, "audit_rule_data.buf string")?.to_vec(),
+                ),
+            };
+            fields.push(FieldData { field, op: Operator(fflags[i]), value });
+        }
+        if !strings.remaining().is_empty() {
+            return Err(DecodeError::Invalid(format!(
+                "buflen {buflen} exceeds the {} bytes of string values",
+                buflen - strings.remaining().len()
+            )));
+        }
+        Ok(RuleData { flags, action, fields, mask })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn w(v: u32) -> [u8; 4] {
+        v.to_ne_bytes()
+    }
+
+    /// `-a always,exit -F arch=b64 -S open -F exe=/usr/bin/su -F key=k` as the kernel lists
+    /// it, built by hand from the layout.
+    fn exe_rule_bytes() -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&w(4)); // flags: AUDIT_FILTER_EXIT
+        v.extend_from_slice(&w(2)); // action: AUDIT_ALWAYS
+        v.extend_from_slice(&w(3)); // field_count
+        let mut mask = [0u32; 64];
+        mask[0] = 1 << 2; // syscall 2 (open on x86_64)
+        mask.iter().for_each(|m| v.extend_from_slice(&w(*m)));
+        let mut fields = [0u32; 64];
+        fields[..3].copy_from_slice(&[11, 112, 210]); // AUDIT_ARCH, AUDIT_EXE, AUDIT_FILTERKEY
+        fields.iter().for_each(|m| v.extend_from_slice(&w(*m)));
+        let mut values = [0u32; 64];
+        values[..3].copy_from_slice(&[0xC000_003E, 11, 1]); // AUDIT_ARCH_X86_64, len 11, len 1
+        values.iter().for_each(|m| v.extend_from_slice(&w(*m)));
+        let mut ops = [0u32; 64];
+        ops[..3].copy_from_slice(&[0x4000_0000; 3]); // AUDIT_EQUAL
+        ops.iter().for_each(|m| v.extend_from_slice(&w(*m)));
+        v.extend_from_slice(&w(12)); // buflen: 11 + 1
+        v.extend_from_slice(b"/usr/bin/suk"); // exe string then key string
+        v.push(0); // netlink padding the kernel may leave after buf
+        v
+    }
+
+    #[test]
+    fn exe_is_a_string_and_the_key_after_it_is_intact() {
+        let r = RuleData::decode(&exe_rule_bytes()).expect("decodes");
+        assert_eq!(r.list(), FilterList::EXIT);
+        assert_eq!(r.fields[1].value, FieldValue::Str(b"/usr/bin/su".to_vec()));
+        assert_eq!(r.fields[2].value, FieldValue::Str(b"k".to_vec()));
+        let mut again = r.encode().expect("encodes");
+        again.push(0);
+        assert_eq!(again, exe_rule_bytes());
+    }
+
+    /// netlink-packet-audit 0.7 reads AUDIT_EXE as a number, so the key after an exe field is
+    /// decoded from the exe's bytes: the bug nlaudit-proto exists to fix.
+    #[test]
+    fn netlink_packet_audit_misreads_exe() {
+        use netlink_packet_audit::rules::{RuleField, RuleMessage};
+        use netlink_packet_audit::RuleBuffer;
+        use netlink_packet_core::Parseable as _;
+        let bytes = exe_rule_bytes();
+        let theirs = RuleMessage::parse(&RuleBuffer::new(&bytes[..bytes.len() - 1]));
+        let key_is_right = matches!(&theirs, Ok(m) if m.fields.iter().any(
+            |(f, _)| matches!(f, RuleField::Filterkey(k) if k == "k")));
+        assert!(!key_is_right, "netlink-packet-audit decoded the key correctly: {theirs:?}");
+        let ours = RuleData::decode(&bytes).expect("decodes");
+        assert_eq!(ours.fields[2].value, FieldValue::Str(b"k".to_vec()));
+    }
+
+    #[test]
+    fn saddr_fam_decodes_as_a_number() {
+        let mut r = RuleData { flags: 4, action: 2, fields: vec![], mask: [u32::MAX; 64] };
+        r.fields.push(FieldData {
+            field: FieldType::AUDIT_SADDR_FAM,
+            op: Operator::AUDIT_EQUAL,
+            value: FieldValue::Num(2),
+        });
+        let back = RuleData::decode(&r.encode().expect("encodes")).expect("decodes");
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn rejects_lies() {
+        let good = exe_rule_bytes();
+        let mut many = good.clone();
+        many[8..12].copy_from_slice(&w(65)); // field_count 65
+        assert!(RuleData::decode(&many).is_err());
+        let mut long = good.clone();
+        long[1036..1040].copy_from_slice(&w(5000)); // buflen past the payload
+        assert!(RuleData::decode(&long).is_err());
+        let mut short = good.clone();
+        short[1036..1040].copy_from_slice(&w(11)); // buflen shorter than the strings
+        assert!(RuleData::decode(&short).is_err());
+        assert!(RuleData::decode(&good[..1039]).is_err());
+    }
+
+    fn arb_field() -> impl Strategy<Value = FieldData> {
+        (any::<u32>(), any::<u32>(), proptest::collection::vec(any::<u8>(), 1..40)).prop_map(
+            |(f, op, s)| {
+                let field = FieldType(f % 260);
+                let value = match field.kind() {
+                    ValueKind::Num => FieldValue::Num(op ^ f),
+                    ValueKind::Str => FieldValue::Str(s),
+                };
+                FieldData { field, op: Operator(op), value }
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn decode_encode_round_trips(
+            flags in 0u32..32, action in 0u32..3,
+            fields in proptest::collection::vec(arb_field(), 0..=64),
+            mask in proptest::array::uniform32(any::<u32>()),
+        ) {
+            let mut m = [0u32; 64];
+            m[..32].copy_from_slice(&mask);
+            let r = RuleData { flags, action, fields, mask: m };
+            let bytes = r.encode().expect("encodes");
+            prop_assert_eq!(RuleData::decode(&bytes).expect("decodes"), r);
+        }
+
+        #[test]
+        fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..1200)) {
+            let _ = RuleData::decode(&bytes);
+        }
+    }
+}

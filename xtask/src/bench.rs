@@ -1,0 +1,5 @@
+//! `cargo xtask bench` (not written yet).
+
+pub fn run(_args: &[String]) -> anyhow::Result<()> {
+    anyhow::bail!("not implemented yet")
+}
