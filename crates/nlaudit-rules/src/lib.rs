@@ -1,0 +1,27 @@
+//! nlaudit-rules: auditctl's rule language.
+//!
+//! - [`parse`]: text → kernel rule data (and the control directives of rules files), as
+//!   auditctl 3.0.9 builds them, with auditctl's error messages;
+//! - [`render`]: kernel rule data → the exact text `auditctl -l` prints; its dual;
+//! - [`normalize`]: what the kernel rewrites between add and list, in one place;
+//! - [`json`]: the lossless JSON form;
+//! - [`tables`]: the name tables (generated from libaudit by `cargo xtask codegen`).
+//!
+//! This crate does no I/O: the file system and user database come in through
+//! [`parse::Env`].
+#![deny(missing_docs)]
+
+pub mod cnum;
+pub mod json;
+pub mod normalize;
+pub mod parse;
+pub mod render;
+pub mod tables;
+pub mod watch;
+
+pub use normalize::normalize;
+pub use parse::{
+    parse_command, split_line, Context, Directive, Env, NoEnv, ParseError, RuleCommand,
+};
+pub use render::{render_listing, Renderer};
+pub use tables::Machine;

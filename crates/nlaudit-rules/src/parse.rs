@@ -1,0 +1,1300 @@
+//! Parsing auditctl's command language (text → rules and control directives).
+//!
+//! The grammar and its error messages follow auditctl 3.0.9 (`src/auditctl.c` `setopt`,
+//! `lib/libaudit.c` `audit_rule_fieldpair_data`, `lib/errormsg.h`): options are read in
+//! order, as getopt does, and the rule is assembled the way auditctl assembles it, so that
+//! the kernel receives the same bytes. Nothing here does I/O: user and group names and the
+//! file type of a watched path come from an [`Env`].
+
+use nlaudit_proto::consts::{
+    feature_bitmap, FieldType as F, FilterList, Operator, AUDIT_FILTER_PREPEND,
+    AUDIT_KEY_SEPARATOR, AUDIT_MAX_KEY_LEN, OPERATOR_TABLE, PATH_MAX,
+};
+use nlaudit_proto::{FieldData, FieldValue, RuleData};
+
+use crate::cnum::{strtol_u32, strtoul, strtoul_u32};
+use crate::tables::{self, Machine, AUDIT_ARCH_64BIT};
+
+/// What a parse needs from the outside world.
+pub trait Env {
+    /// `getpwnam`: a user name's uid.
+    fn uid(&self, name: &str) -> Option<u32>;
+    /// `getgrnam`: a group name's gid.
+    fn gid(&self, name: &str) -> Option<u32>;
+    /// `stat` (following links): whether a path is a directory.
+    fn is_dir(&self, path: &str) -> bool;
+}
+
+/// An [`Env`] that knows only `root` (0) and no directories: for tests and offline use.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoEnv;
+
+impl Env for NoEnv {
+    fn uid(&self, name: &str) -> Option<u32> {
+        (name == "root").then_some(0)
+    }
+    fn gid(&self, name: &str) -> Option<u32> {
+        (name == "root").then_some(0)
+    }
+    fn is_dir(&self, _path: &str) -> bool {
+        false
+    }
+}
+
+/// Everything a parse depends on besides the text.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    /// The machine whose syscall table applies without `-F arch=` (auditctl: `uname -m`).
+    pub machine: Machine,
+    /// The kernel's `feature_bitmap` (gates exe, sessionid, exclude and filesystem fields).
+    pub features: u32,
+    /// Names and paths.
+    pub env: &'a dyn Env,
+    /// The rules-file line number, for messages that carry it.
+    pub lineno: Option<usize>,
+}
+
+impl<'a> Context<'a> {
+    /// A context for this machine with every feature of current kernels.
+    pub fn new(env: &'a dyn Env) -> Self {
+        Context { machine: Machine::host(), features: 0x7f, env, lineno: None }
+    }
+}
+
+impl std::fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("machine", &self.machine)
+            .field("features", &self.features)
+            .field("lineno", &self.lineno)
+            .finish()
+    }
+}
+
+/// A rule to add or delete.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleCommand {
+    /// `-d`/`-W` rather than `-a`/`-A`/`-w`.
+    pub delete: bool,
+    /// The rule, exactly as auditctl would send it (prepend flag included).
+    pub rule: RuleData,
+    /// Warnings auditctl prints for this rule (stderr lines).
+    pub warnings: Vec<String>,
+}
+
+/// One thing an auditctl command line asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Directive {
+    /// `-a`/`-A`/`-d`/`-w`/`-W`: add or delete a rule.
+    Rule(RuleCommand),
+    /// `-D [-k KEY]`.
+    DeleteAll {
+        /// Only rules whose key contains this.
+        key: Option<String>,
+    },
+    /// `-l [-k KEY | -i]`.
+    List {
+        /// Only rules whose key contains this.
+        key: Option<String>,
+        /// `-i`.
+        interpret: bool,
+    },
+    /// `-s [-i]`.
+    Status {
+        /// `-i`.
+        interpret: bool,
+    },
+    /// `-e 0|1|2`.
+    Enabled(u32),
+    /// `-f 0|1|2`.
+    Failure(u32),
+    /// `-r N`.
+    RateLimit(u32),
+    /// `-b N`.
+    BacklogLimit(u32),
+    /// `--backlog_wait_time N`.
+    BacklogWaitTime(u32),
+    /// `--reset-lost`.
+    ResetLost,
+    /// `--reset_backlog_wait_time_actual`.
+    ResetBacklogWaitTimeActual,
+    /// `--loginuid-immutable`.
+    LoginuidImmutable,
+    /// `-i` (rules files: ignore errors).
+    IgnoreErrors,
+    /// `-c` (rules files: continue after errors).
+    ContinueOnError,
+    /// `-v`.
+    Version,
+    /// `-h`.
+    Help,
+    /// A command auditctl ignores with this message (and exit 0): a `possible` action.
+    Ignored(String),
+    /// An option auditctl has that nlaudit does not implement (`-m`, `-q`, `-t`,
+    /// `--signal`, `-R` inside a command).
+    Unsupported(String),
+}
+
+/// A refused command: the message auditctl prints (one or more stderr lines).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// What was wrong, naming the token.
+    pub message: String,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+fn err<T>(message: impl Into<String>) -> Result<T, ParseError> {
+    Err(ParseError { message: message.into() })
+}
+
+/// `AUDIT_FILTER_UNSET`: libaudit's "no list given yet".
+const UNSET: u32 = 0x80;
+/// `AUDIT_FILTER_MASK`.
+const LIST_MASK: u32 = 0x07;
+/// `AUDIT_PERM_*` bits.
+const PERM_EXEC: u32 = 1;
+const PERM_WRITE: u32 = 2;
+const PERM_READ: u32 = 4;
+const PERM_ATTR: u32 = 8;
+/// `AF_MAX` on current kernels.
+const AF_MAX: u64 = 46;
+/// `NAME_MAX`.
+const NAME_MAX: usize = 255;
+
+/// The rule being assembled and auditctl's per-command flags.
+struct State {
+    add: u32,
+    del: u32,
+    action: Option<u32>,
+    multiple: u32,
+    exclude: bool,
+    syscall_added: bool,
+    perm_added: bool,
+    exe_added: bool,
+    fs_added: bool,
+    elf: u32,
+    key: String,
+    rule: RuleData,
+    warnings: Vec<String>,
+}
+
+/// Splits a rules-file line as auditctl does (`preprocess`/`audit_strsplit`/`postprocess`):
+/// on spaces, with `\ ` keeping a space inside a token and `\\` a backslash.
+pub fn split_line(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if matches!(chars.peek(), Some(' ') | Some('\\')) => {
+                cur.push(chars.next().unwrap_or(' '));
+            }
+            ' ' => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Options that take an argument (getopt string `hicslDvtC:e:f:r:b:a:A:d:S:F:m:R:w:W:k:p:q:`).
+const WITH_ARG: &str = "CefrbaAdSFmRwWkpq";
+const NO_ARG: &str = "hicslDvt";
+/// Long options: (name, takes an argument).
+const LONG: &[(&str, bool)] = &[
+    ("loginuid-immutable", false),
+    ("backlog_wait_time", true),
+    ("reset-lost", false),
+    ("reset_backlog_wait_time_actual", false),
+    ("signal", true),
+];
+
+/// One option as getopt yields it.
+enum Opt {
+    Short(char, Option<String>),
+    Long(&'static str, Option<String>),
+    Invalid(String),
+    Positional,
+}
+
+/// getopt_long over `args` (without argv[0]).
+fn getopt(args: &[String]) -> Vec<Opt> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        i += 1;
+        if a == "--" {
+            out.extend(args[i..].iter().map(|_| Opt::Positional));
+            break;
+        }
+        if let Some(long) = a.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (long, None),
+            };
+            let exact = LONG.iter().find(|l| l.0 == name);
+            let prefixed: Vec<_> = LONG.iter().filter(|l| l.0.starts_with(name)).collect();
+            let found =
+                exact.or(if prefixed.len() == 1 { prefixed.first().copied() } else { None });
+            match found {
+                Some(&(n, true)) => {
+                    let v = inline.or_else(|| {
+                        let v = args.get(i).cloned();
+                        i += 1;
+                        v
+                    });
+                    match v {
+                        Some(v) => out.push(Opt::Long(n, Some(v))),
+                        None => out.push(Opt::Invalid(a.clone())),
+                    }
+                }
+                Some(&(n, false)) if inline.is_none() => out.push(Opt::Long(n, None)),
+                _ => out.push(Opt::Invalid(a.clone())),
+            }
+            continue;
+        }
+        if a.len() < 2 || !a.starts_with('-') {
+            out.push(Opt::Positional);
+            continue;
+        }
+        let body: Vec<char> = a[1..].chars().collect();
+        let mut j = 0;
+        while j < body.len() {
+            let c = body[j];
+            j += 1;
+            if WITH_ARG.contains(c) {
+                let rest: String = body[j..].iter().collect();
+                let v = if !rest.is_empty() {
+                    Some(rest)
+                } else {
+                    let v = args.get(i).cloned();
+                    i += 1;
+                    v
+                };
+                match v {
+                    Some(v) => out.push(Opt::Short(c, Some(v))),
+                    None => out.push(Opt::Invalid(a.clone())),
+                }
+                break;
+            } else if NO_ARG.contains(c) {
+                out.push(Opt::Short(c, None));
+            } else {
+                out.push(Opt::Invalid(a.clone()));
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Parses one auditctl command (the arguments after `auditctl`).
+///
+/// On error, the message starts with the warnings auditctl would have printed before it.
+pub fn parse_command(args: &[String], ctx: &Context<'_>) -> Result<Vec<Directive>, ParseError> {
+    let mut st = State::new();
+    parse_inner(args, ctx, &mut st).map_err(|e| {
+        let mut lines = std::mem::take(&mut st.warnings);
+        lines.push(e.message);
+        ParseError { message: lines.join("\n") }
+    })
+}
+
+impl State {
+    fn new() -> State {
+        State {
+            add: UNSET,
+            del: UNSET,
+            action: None,
+            multiple: 0,
+            exclude: false,
+            syscall_added: false,
+            perm_added: false,
+            exe_added: false,
+            fs_added: false,
+            elf: 0,
+            key: String::new(),
+            rule: RuleData { flags: 0, action: 0, fields: Vec::new(), mask: [0; 64] },
+            warnings: Vec::new(),
+        }
+    }
+}
+
+fn parse_inner(
+    args: &[String],
+    ctx: &Context<'_>,
+    st: &mut State,
+) -> Result<Vec<Directive>, ParseError> {
+    if args.is_empty() {
+        return err("no option given");
+    }
+    let mut out = Vec::new();
+    let opts = getopt(args);
+    let count = args.len() + 1; // auditctl's argc
+    let mut positional = false;
+    let mut iter = opts.into_iter().peekable();
+    while let Some(o) = iter.next() {
+        match o {
+            Opt::Positional => positional = true,
+            Opt::Invalid(tok) => {
+                return err(match ctx.lineno {
+                    Some(n) => format!("Option {tok} on line {n} is invalid"),
+                    None => format!("Option {tok} is invalid"),
+                })
+            }
+            Opt::Long(name, v) => out.push(long_option(name, v)?),
+            Opt::Short(c, v) => {
+                let v = v.unwrap_or_default();
+                match c {
+                    'h' => out.push(Directive::Help),
+                    'i' => out.push(Directive::IgnoreErrors),
+                    'c' => out.push(Directive::ContinueOnError),
+                    'v' => out.push(Directive::Version),
+                    't' => out.push(Directive::Unsupported("-t".into())),
+                    'm' => {
+                        if count > 3 {
+                            return err(
+                                "The -m option must be only the only option and takes 1 parameter",
+                            );
+                        }
+                        out.push(Directive::Unsupported("-m".into()))
+                    }
+                    'q' => out.push(Directive::Unsupported("-q".into())),
+                    'R' => return err("Error - nested rule files not supported"),
+                    's' => {
+                        if count > 3 {
+                            return err("Too many options for status command");
+                        }
+                        let interpret = args.get(1).is_some_and(|a| a == "-i");
+                        if count == 3 && !interpret {
+                            return err("Only -i option is allowed");
+                        }
+                        if interpret {
+                            iter.next();
+                        }
+                        out.push(Directive::Status { interpret });
+                    }
+                    'l' => {
+                        if count > 4 {
+                            return err("Wrong number of options for list request");
+                        }
+                        let (key, interpret) = match (args.get(1).map(String::as_str), count) {
+                            (Some("-i"), 3) => (None, true),
+                            (Some("-k"), 4) => (args.get(2).cloned(), false),
+                            (_, 3 | 4) => return err("Only -k or -i options are allowed"),
+                            _ => (None, false),
+                        };
+                        if interpret || key.is_some() {
+                            iter.next();
+                        }
+                        out.push(Directive::List { key, interpret });
+                    }
+                    'D' => {
+                        if count > 4 || count == 3 {
+                            return err("Wrong number of options for Delete all request");
+                        }
+                        let key = if count == 4 {
+                            if args.get(1).map(String::as_str) != Some("-k") {
+                                return err("Only the -k option is allowed");
+                            }
+                            iter.next();
+                            args.get(2).cloned()
+                        } else {
+                            None
+                        };
+                        out.push(Directive::DeleteAll { key });
+                    }
+                    'e' | 'f' => {
+                        let what = if c == 'e' { "Enable" } else { "Failure" };
+                        let n = match v.as_str() {
+                            "0" => 0,
+                            "1" => 1,
+                            "2" => 2,
+                            _ => return err(format!("{what} must be 0, 1, or 2 was {v}")),
+                        };
+                        out.push(if c == 'e' {
+                            Directive::Enabled(n)
+                        } else {
+                            Directive::Failure(n)
+                        });
+                    }
+                    'r' | 'b' => {
+                        let what = if c == 'r' { "Rate" } else { "Backlog" };
+                        let n = numeric_setting(&v).ok_or_else(|| {
+                            perr(format!("{what} must be a numeric value was {v}"))
+                        })?;
+                        out.push(if c == 'r' {
+                            Directive::RateLimit(n)
+                        } else {
+                            Directive::BacklogLimit(n)
+                        });
+                    }
+                    'a' | 'A' | 'd' => {
+                        if let Some(msg) = rule_setup(st, c, &v)? {
+                            // auditctl eats the command with a message and exits 0.
+                            return Ok(vec![Directive::Ignored(msg)]);
+                        }
+                    }
+                    'S' => syscall_option(st, &v, ctx)?,
+                    'F' => field_option(st, &v, ctx, args, &mut iter)?,
+                    'C' => compare_option(st, &v)?,
+                    'w' | 'W' => watch_option(st, c, &v, ctx)?,
+                    'k' => {
+                        if !(st.syscall_added || st.perm_added || st.exe_added || st.fs_added)
+                            || (st.add == UNSET && st.del == UNSET)
+                        {
+                            return err("key option needs a watch or syscall given prior to it");
+                        }
+                        add_key(st, &v)?;
+                    }
+                    'p' => {
+                        if st.add == UNSET && st.del == UNSET {
+                            return err("permission option needs a watch given prior to it");
+                        }
+                        perms_option(st, &v)?;
+                    }
+                    _ => return err(format!("Option -{c} is invalid")),
+                }
+                // These end auditctl's option loop (setopt returns -2): anything after them
+                // is a stray parameter.
+                if "hicslDvtmq".contains(c) {
+                    if iter.next().is_some() {
+                        return err("parameter passed without an option given");
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    if positional {
+        return err("parameter passed without an option given");
+    }
+    if !st.key.is_empty() {
+        let list = if st.add != UNSET { st.add & LIST_MASK } else { st.del & LIST_MASK };
+        let pair = format!("key={}", st.key);
+        fieldpair(st, &pair, list, ctx)?;
+    }
+    if st.add != UNSET || st.del != UNSET {
+        let delete = st.add == UNSET;
+        let flags = if delete { st.del } else { st.add };
+        if flags & LIST_MASK != FilterList::TASK.0 && !st.syscall_added {
+            st.rule.mask = [u32::MAX; 64];
+        }
+        st.rule.flags = flags;
+        st.rule.action = st.action.unwrap_or(0);
+        let rule = std::mem::replace(
+            &mut st.rule,
+            RuleData { flags: 0, action: 0, fields: Vec::new(), mask: [0; 64] },
+        );
+        out.push(Directive::Rule(RuleCommand {
+            delete,
+            rule,
+            warnings: std::mem::take(&mut st.warnings),
+        }));
+    } else if st.syscall_added && out.is_empty() {
+        return err("Error - no list specified");
+    }
+    Ok(out)
+}
+
+fn perr(message: String) -> ParseError {
+    ParseError { message }
+}
+
+/// `-r`/`-b`/`--backlog_wait_time`: a number starting with a digit.
+fn numeric_setting(v: &str) -> Option<u32> {
+    if !v.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let n = strtoul(v);
+    u32::try_from(n).ok()
+}
+
+fn long_option(name: &'static str, v: Option<String>) -> Result<Directive, ParseError> {
+    Ok(match name {
+        "loginuid-immutable" => Directive::LoginuidImmutable,
+        "reset-lost" => Directive::ResetLost,
+        "reset_backlog_wait_time_actual" => Directive::ResetBacklogWaitTimeActual,
+        "backlog_wait_time" => {
+            let v = v.unwrap_or_default();
+            Directive::BacklogWaitTime(numeric_setting(&v).ok_or_else(|| {
+                perr(format!("Backlog_wait_time must be a numeric value was {v}"))
+            })?)
+        }
+        other => Directive::Unsupported(format!("--{other}")),
+    })
+}
+
+fn lookup_list(s: &str) -> Option<u32> {
+    Some(match s {
+        "exit" => FilterList::EXIT.0,
+        "task" => FilterList::TASK.0,
+        "user" => FilterList::USER.0,
+        "exclude" => FilterList::EXCLUDE.0,
+        "filesystem" => FilterList::FS.0,
+        _ => return None,
+    })
+}
+
+/// `Some(Ok(action))`, `Some(Err(()))` for the deprecated `possible`, `None` unknown.
+fn lookup_action(s: &str) -> Option<Result<u32, ()>> {
+    match s {
+        "always" => Some(Ok(2)),
+        "never" => Some(Ok(0)),
+        "possible" => Some(Err(())),
+        _ => None,
+    }
+}
+
+/// `-a`/`-A`/`-d list,action` in either order (auditctl `audit_rule_setup`, including its
+/// quirks: the list a `-w` already chose is kept, and `possible` only counts as deprecated
+/// in second position).
+fn rule_setup(st: &mut State, c: char, v: &str) -> Result<Option<String>, ParseError> {
+    if c != 'd' && v.contains("task") && st.syscall_added {
+        return err(if c == 'a' {
+            "Syscall auditing requested for task list"
+        } else {
+            "Error: syscall auditing requested for task list"
+        });
+    }
+    st.multiple += 1;
+    let bad = || {
+        perr(match c {
+            'a' => format!("Append rule - bad keyword {v}"),
+            'A' => format!("Add rule - bad keyword {v}"),
+            _ => format!("Delete rule - bad keyword {v}"),
+        })
+    };
+    if st.multiple != 1 {
+        return err(if c == 'a' {
+            "Multiple rule insert/delete operations are not allowed\n"
+        } else {
+            "Multiple rule insert/delete operations are not allowed"
+        });
+    }
+    let (first, second) = match v.split_once(',') {
+        Some((a, b)) if !b.contains(',') => (a, b),
+        _ => return Err(bad()),
+    };
+    let mut list = if c == 'd' { st.del } else { st.add };
+    let mut action = st.action;
+    match lookup_action(first) {
+        Some(Ok(a)) => action = Some(a),
+        Some(Err(())) => {}
+        None => {
+            list = lookup_list(first).ok_or_else(bad)?;
+            if list == FilterList::EXCLUDE.0 {
+                st.exclude = true;
+            }
+        }
+    }
+    if list == UNSET {
+        if let Some(l) = lookup_list(second) {
+            list = l;
+            if l == FilterList::EXCLUDE.0 {
+                st.exclude = true;
+            }
+        }
+    } else {
+        match lookup_action(second) {
+            Some(Ok(a)) => action = Some(a),
+            Some(Err(())) => return Ok(Some(deprecated(c).to_string())),
+            None => return Err(bad()),
+        }
+    }
+    let Some(action) = action else { return Err(bad()) };
+    if list == UNSET {
+        return Err(bad());
+    }
+    st.action = Some(action);
+    match c {
+        'a' => st.add = list,
+        'A' => st.add = list | AUDIT_FILTER_PREPEND,
+        _ => st.del = list,
+    }
+    Ok(None)
+}
+
+fn deprecated(c: char) -> &'static str {
+    if c == 'd' {
+        "Delete rule - possible is deprecated"
+    } else {
+        "Append rule - possible is deprecated"
+    }
+}
+
+fn current_list(st: &State) -> u32 {
+    if st.add != UNSET {
+        st.add & (LIST_MASK | UNSET)
+    } else {
+        st.del & (LIST_MASK | UNSET)
+    }
+}
+
+/// `-S name|number|all[,...]`.
+fn syscall_option(st: &mut State, v: &str, ctx: &Context<'_>) -> Result<(), ParseError> {
+    let lists = [st.add & (LIST_MASK | UNSET), st.del & (LIST_MASK | UNSET)];
+    for (list, name) in [
+        (FilterList::TASK.0, "task"),
+        (FilterList::USER.0, "user"),
+        (FilterList::FS.0, "filesystem"),
+    ] {
+        if lists.contains(&list) {
+            return err(format!("Error: syscall auditing being added to {name} list"));
+        }
+    }
+    if st.exclude {
+        return err("Error: syscall auditing cannot be put on exclude list");
+    }
+    let unknown_arch = st.elf == 0;
+    if unknown_arch {
+        st.elf = ctx
+            .machine
+            .elf()
+            .ok_or_else(|| perr(format!("Error looking up elf type {}", ctx.machine.0)))?;
+    }
+    let machine = Machine::from_elf(st.elf);
+    let mut mask = st.rule.mask;
+    let names: Vec<&str> =
+        if v.contains(',') { v.split(',').filter(|s| !s.is_empty()).collect() } else { vec![v] };
+    for name in names {
+        match syscall_bits(&mut mask, name, machine) {
+            Ok(()) => {}
+            Err(()) if machine.is_none() => {
+                return err(format!("Elf type unknown: 0x{:x}", st.elf));
+            }
+            Err(()) => {
+                return err(format!(
+                    "Syscall name unknown: {}",
+                    if v.contains(',') { name } else { v }
+                ))
+            }
+        }
+    }
+    st.rule.mask = mask;
+    st.syscall_added = true;
+    if unknown_arch && st.add != UNSET && mismatch(v, &mask, ctx.machine) {
+        st.warnings.push(match ctx.lineno {
+            Some(n) => {
+                format!(
+                    "WARNING - 32/64 bit syscall mismatch in line {n}, you should specify an arch"
+                )
+            }
+            None => "WARNING - 32/64 bit syscall mismatch, you should specify an arch".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Sets the bits of one `-S` item (`audit_rule_syscallbyname_data`).
+fn syscall_bits(mask: &mut [u32; 64], name: &str, machine: Option<Machine>) -> Result<(), ()> {
+    if name == "all" {
+        *mask = [u32::MAX; 64];
+        return Ok(());
+    }
+    let machine = machine.ok_or(())?;
+    let nr = match machine.syscall_number(name) {
+        Some(n) => i64::from(n),
+        None if name.starts_with(|c: char| c.is_ascii_digit()) => crate::cnum::strtol(name),
+        None => return Err(()),
+    };
+    let nr = u32::try_from(nr).map_err(|_| ())?;
+    let word = (nr / 32) as usize;
+    if word >= 64 {
+        return Err(());
+    }
+    mask[word] |= 1 << (nr % 32);
+    Ok(())
+}
+
+/// auditctl's `check_rule_mismatch`: would the 32-bit table give other numbers?
+fn mismatch(v: &str, mask: &[u32; 64], host: Machine) -> bool {
+    let other = match host {
+        Machine::X86_64 => Machine::I386,
+        Machine::PPC64 => Machine::PPC,
+        Machine::S390X => Machine::S390,
+        m => m,
+    };
+    let mut tmp = [0u32; 64];
+    for name in v.split(',').filter(|s| !s.is_empty()) {
+        let _ = syscall_bits(&mut tmp, name, Some(other));
+    }
+    &tmp != mask
+}
+
+/// `-F field op value`.
+fn field_option(
+    st: &mut State,
+    v: &str,
+    ctx: &Context<'_>,
+    args: &[String],
+    _iter: &mut std::iter::Peekable<std::vec::IntoIter<Opt>>,
+) -> Result<(), ParseError> {
+    let list = if st.add != UNSET {
+        st.add & LIST_MASK
+    } else if st.del != UNSET {
+        st.del & LIST_MASK
+    } else {
+        // auditctl allows `-F arch=... -t`; nothing else before the list.
+        let _ = args;
+        return err("List must be given before field");
+    };
+    if let Some(k) = v.strip_prefix("key=") {
+        return add_key(st, k);
+    }
+    fieldpair(st, v, list, ctx)?;
+    match st.rule.fields.last().map(|f| f.field) {
+        Some(F::AUDIT_PERM) => st.perm_added = true,
+        Some(F::AUDIT_EXE) => st.exe_added = true,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `-k KEY` and `-F key=KEY`: keys accumulate, joined with `\x01`.
+fn add_key(st: &mut State, k: &str) -> Result<(), ParseError> {
+    let sep = usize::from(!st.key.is_empty());
+    if k.len() + st.key.len() + sep > AUDIT_MAX_KEY_LEN {
+        return err("key option exceeds size limit");
+    }
+    if k.as_bytes().contains(&AUDIT_KEY_SEPARATOR) {
+        st.warnings.push(format!("key {k} has illegal character"));
+    }
+    if sep == 1 {
+        st.key.push(char::from(AUDIT_KEY_SEPARATOR));
+    }
+    st.key.push_str(k);
+    Ok(())
+}
+
+/// `-p rwxa` on a watch.
+fn perms_option(st: &mut State, v: &str) -> Result<(), ParseError> {
+    if v.len() > 4 {
+        return err(format!("permission {v} is too long"));
+    }
+    let perms = perm_bits(v).map_err(|c| perr(format!("Permission {c} isn't supported")))?;
+    if st.rule.fields.is_empty() {
+        return err("Permissions should be preceeded by other fields");
+    }
+    if let Some(f) = st.rule.fields.iter_mut().rev().find(|f| f.field == F::AUDIT_PERM) {
+        // auditctl updates every perm field; there is at most one.
+        f.value = FieldValue::Num(perms);
+        for g in st.rule.fields.iter_mut().filter(|f| f.field == F::AUDIT_PERM) {
+            g.value = FieldValue::Num(perms);
+        }
+    } else {
+        if st.rule.fields.len() >= 63 {
+            return err("Too many fields when adding permissions");
+        }
+        st.rule.fields.push(FieldData {
+            field: F::AUDIT_PERM,
+            op: Operator::AUDIT_EQUAL,
+            value: FieldValue::Num(perms),
+        });
+    }
+    st.perm_added = true;
+    Ok(())
+}
+
+fn perm_bits(v: &str) -> Result<u32, char> {
+    v.chars().try_fold(0, |acc, c| {
+        Ok(acc
+            | match c.to_ascii_lowercase() {
+                'r' => PERM_READ,
+                'w' => PERM_WRITE,
+                'x' => PERM_EXEC,
+                'a' => PERM_ATTR,
+                _ => return Err(c),
+            })
+    })
+}
+
+/// `-w`/`-W PATH` (auditctl `audit_setup_watch_name`, libaudit `audit_add_watch_dir`).
+fn watch_option(st: &mut State, c: char, v: &str, ctx: &Context<'_>) -> Result<(), ParseError> {
+    if c == 'w' && (st.add != UNSET || st.del != UNSET) {
+        return err("watch option can't be given with a syscall");
+    }
+    if v.len() >= PATH_MAX {
+        return err("The path passed for the watch is too big");
+    }
+    if !v.starts_with('/') {
+        return err("The path must start with '/'");
+    }
+    let base = v.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+    if base.len() > NAME_MAX {
+        return err("The base name of the path is too big");
+    }
+    if v.contains("..") {
+        st.warnings.push("Warning - relative path notation is not supported".into());
+    }
+    if v.contains('*') || v.contains('?') {
+        st.warnings.push("Warning - wildcard notation is not supported".into());
+    }
+    let mut path = v.to_string();
+    if path.len() > 2 && path.ends_with('/') {
+        while path.len() > 1 && path.ends_with('/') {
+            path.pop();
+        }
+    }
+    if !st.rule.fields.is_empty() {
+        return err("Rule is not empty\n");
+    }
+    let ty = if ctx.env.is_dir(&path) { F::AUDIT_DIR } else { F::AUDIT_WATCH };
+    if c == 'w' {
+        st.add = FilterList::EXIT.0;
+    } else {
+        st.del = FilterList::EXIT.0;
+    }
+    st.action = Some(2);
+    st.syscall_added = true;
+    st.perm_added = true;
+    st.rule.mask = [u32::MAX; 64];
+    st.rule.fields = vec![
+        FieldData {
+            field: ty,
+            op: Operator::AUDIT_EQUAL,
+            value: FieldValue::Str(path.into_bytes()),
+        },
+        FieldData {
+            field: F::AUDIT_PERM,
+            op: Operator::AUDIT_EQUAL,
+            value: FieldValue::Num(PERM_READ | PERM_WRITE | PERM_EXEC | PERM_ATTR),
+        },
+    ];
+    Ok(())
+}
+
+/// Splits `field<op>value` with auditctl's operator precedence.
+fn split_op(pair: &str) -> Option<(&str, Operator, &str)> {
+    OPERATOR_TABLE.iter().find_map(|o| {
+        let i = pair.find(o.symbol)?;
+        Some((&pair[..i], o.op, &pair[i + o.symbol.len()..]))
+    })
+}
+
+/// A message in lib/errormsg.h's shape.
+fn eau(position: u8, text: &str, opt: &str) -> ParseError {
+    perr(match position {
+        0 => text.to_string(),
+        1 => format!("{opt} {text}"),
+        _ => format!("{text} {opt}"),
+    })
+}
+
+fn is_digit_start(v: &str) -> bool {
+    v.starts_with(|c: char| c.is_ascii_digit())
+}
+
+fn is_negative_number(v: &str) -> bool {
+    v.len() >= 2 && v.starts_with('-') && v[1..].starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// `audit_rule_fieldpair_data`: one `-F` pair appended to the rule.
+fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result<(), ParseError> {
+    if st.rule.fields.len() >= 63 {
+        return Err(eau(2, "Too many fields in rule:", pair));
+    }
+    let Some((f, op, v)) = split_op(pair) else {
+        return Err(eau(2, "-F missing operation for", pair));
+    };
+    if f.is_empty() {
+        return Err(eau(2, "-F missing field name before operator for", f));
+    }
+    if v.is_empty() {
+        return Err(eau(2, "-F missing value after operation for", f));
+    }
+    let field = tables::field_number(f).ok_or_else(|| eau(2, "-F unknown field:", f))?;
+    let ftype = F(field);
+    let exit = FilterList::EXIT.0;
+    if list == FilterList::EXCLUDE.0 {
+        if ctx.features & feature_bitmap::EXCLUDE_EXTEND == 0 {
+            if ftype != F::AUDIT_MSGTYPE {
+                return Err(eau(2, "Field option not supported by kernel:", f));
+            }
+        } else if !matches!(
+            ftype,
+            F::AUDIT_PID
+                | F::AUDIT_UID
+                | F::AUDIT_GID
+                | F::AUDIT_LOGINUID
+                | F::AUDIT_MSGTYPE
+                | F::AUDIT_SUBJ_USER
+                | F::AUDIT_SUBJ_ROLE
+                | F::AUDIT_SUBJ_TYPE
+                | F::AUDIT_SUBJ_SEN
+                | F::AUDIT_SUBJ_CLR
+                | F::AUDIT_EXE
+        ) {
+            return Err(eau(
+                0,
+                "Only msgtype, *uid, *gid, pid, and subj* fields can be used with exclude filter",
+                f,
+            ));
+        }
+    }
+    if list == FilterList::FS.0 && ctx.features & feature_bitmap::FILTER_FS == 0 {
+        return Err(eau(1, "filter is not supported by the kernel", f));
+    }
+    let exit_only = || eau(1, "can only be used with exit filter list", f);
+    let eq_neq = || eau(1, "only takes = or != operators", f);
+    let num = || eau(2, "-F value should be number for", f);
+    let signed_or_unsigned = |v: &str| {
+        if is_digit_start(v) {
+            Some(strtoul_u32(v))
+        } else if is_negative_number(v) {
+            Some(strtol_u32(v))
+        } else {
+            None
+        }
+    };
+    let value = match ftype {
+        F::AUDIT_UID
+        | F::AUDIT_EUID
+        | F::AUDIT_SUID
+        | F::AUDIT_FSUID
+        | F::AUDIT_LOGINUID
+        | F::AUDIT_OBJ_UID => FieldValue::Num(match signed_or_unsigned(v) {
+            Some(n) => n,
+            None if v == "unset" => u32::MAX,
+            None => ctx.env.uid(v).ok_or_else(|| perr(format!("Unknown user: {v}")))?,
+        }),
+        F::AUDIT_GID | F::AUDIT_EGID | F::AUDIT_SGID | F::AUDIT_FSGID | F::AUDIT_OBJ_GID => {
+            FieldValue::Num(if is_digit_start(v) {
+                strtol_u32(v)
+            } else {
+                ctx.env.gid(v).ok_or_else(|| perr(format!("Unknown group: {v}")))?
+            })
+        }
+        F::AUDIT_EXIT => {
+            if list != exit {
+                return Err(exit_only());
+            }
+            FieldValue::Num(if is_digit_start(v) || is_negative_number(v) {
+                strtol_u32(v)
+            } else {
+                // audit_name_to_errno: "EPERM" or "-EPERM".
+                let (neg, name) = match v.strip_prefix('-') {
+                    Some(n) => (true, n),
+                    None => (false, v),
+                };
+                match tables::errno_number(name) {
+                    Some(e) if neg => (e as i32).wrapping_neg() as u32,
+                    Some(e) => e,
+                    None => return Err(eau(2, "-F unknown errno -", f)),
+                }
+            })
+        }
+        F::AUDIT_MSGTYPE => {
+            if list != FilterList::EXCLUDE.0 && list != FilterList::USER.0 {
+                return Err(eau(
+                    0,
+                    "msgtype field can only be used with exclude or user filter list",
+                    f,
+                ));
+            }
+            FieldValue::Num(if is_digit_start(v) {
+                strtol_u32(v)
+            } else {
+                tables::msgtype_number(v).ok_or_else(|| eau(2, "-F unknown message type -", f))?
+            })
+        }
+        F::AUDIT_OBJ_USER
+        | F::AUDIT_OBJ_ROLE
+        | F::AUDIT_OBJ_TYPE
+        | F::AUDIT_OBJ_LEV_LOW
+        | F::AUDIT_OBJ_LEV_HIGH
+        | F::AUDIT_WATCH
+        | F::AUDIT_DIR
+        | F::AUDIT_SUBJ_USER
+        | F::AUDIT_SUBJ_ROLE
+        | F::AUDIT_SUBJ_TYPE
+        | F::AUDIT_SUBJ_SEN
+        | F::AUDIT_SUBJ_CLR
+        | F::AUDIT_FILTERKEY
+        | F::AUDIT_EXE => {
+            if matches!(
+                ftype,
+                F::AUDIT_OBJ_USER
+                    | F::AUDIT_OBJ_ROLE
+                    | F::AUDIT_OBJ_TYPE
+                    | F::AUDIT_OBJ_LEV_LOW
+                    | F::AUDIT_OBJ_LEV_HIGH
+                    | F::AUDIT_WATCH
+                    | F::AUDIT_DIR
+            ) {
+                if list != exit {
+                    return Err(exit_only());
+                }
+                if matches!(ftype, F::AUDIT_WATCH | F::AUDIT_DIR) {
+                    st.perm_added = true;
+                }
+            }
+            if ftype == F::AUDIT_EXE {
+                if ctx.features & feature_bitmap::EXECUTABLE_PATH == 0 {
+                    return Err(eau(2, "Field option not supported by kernel:", f));
+                }
+                if op != Operator::AUDIT_EQUAL && op != Operator::AUDIT_NOT_EQUAL {
+                    return Err(eq_neq());
+                }
+                st.exe_added = true;
+            }
+            if ftype == F::AUDIT_FILTERKEY
+                && !(st.syscall_added || st.perm_added || st.exe_added || st.fs_added)
+            {
+                return Err(eau(
+                    0,
+                    "Key field needs a watch, syscall or exe path given prior to it",
+                    f,
+                ));
+            }
+            if (ftype == F::AUDIT_FILTERKEY && v.len() > AUDIT_MAX_KEY_LEN) || v.len() > PATH_MAX {
+                return Err(eau(0, "String value too long", f));
+            }
+            FieldValue::Str(v.as_bytes().to_vec())
+        }
+        F::AUDIT_ARCH => {
+            if st.syscall_added {
+                return Err(eau(1, "must be before -S", f));
+            }
+            if op != Operator::AUDIT_EQUAL && op != Operator::AUDIT_NOT_EQUAL {
+                return Err(eq_neq());
+            }
+            let elf_unknown = || eau(1, "elf mapping not found", f);
+            let elf = if is_digit_start(v) {
+                let e = u32::try_from(strtoul(v)).map_err(|_| elf_unknown())?;
+                Machine::from_elf(e).ok_or_else(elf_unknown)?;
+                e
+            } else {
+                determine_machine(v, ctx.machine).and_then(Machine::elf).ok_or_else(elf_unknown)?
+            };
+            st.elf = elf;
+            FieldValue::Num(elf)
+        }
+        F::AUDIT_PERM => {
+            if list != exit {
+                return Err(exit_only());
+            }
+            if op != Operator::AUDIT_EQUAL {
+                return Err(eau(1, "only takes = operator", f));
+            }
+            if v.len() > 4 {
+                return Err(eau(0, "String value too long", f));
+            }
+            FieldValue::Num(
+                perm_bits(v).map_err(|_| eau(0, "Permission can only contain  'rwxa'", f))?,
+            )
+        }
+        F::AUDIT_FILETYPE => {
+            if list != exit {
+                return Err(exit_only());
+            }
+            FieldValue::Num(
+                tables::filetype_number(v).ok_or_else(|| eau(2, "-F unknown file type - ", f))?,
+            )
+        }
+        F::AUDIT_FSTYPE => {
+            if list != FilterList::FS.0 {
+                return Err(eau(1, "field is not valid for the filter", f));
+            }
+            if op != Operator::AUDIT_EQUAL && op != Operator::AUDIT_NOT_EQUAL {
+                return Err(eq_neq());
+            }
+            let n = if is_digit_start(v) { Some(strtoul_u32(v)) } else { tables::fstype_number(v) };
+            st.fs_added = true;
+            match n {
+                Some(n) if n != u32::MAX => FieldValue::Num(n),
+                _ => return Err(eau(2, "file system type is unknown for field:", f)),
+            }
+        }
+        F::AUDIT_ARG0 | F::AUDIT_ARG1 | F::AUDIT_ARG2 | F::AUDIT_ARG3 => {
+            FieldValue::Num(signed_or_unsigned(v).ok_or_else(num)?)
+        }
+        F::AUDIT_SESSIONID => {
+            if ctx.features & feature_bitmap::SESSIONID_FILTER == 0 {
+                return Err(eau(2, "Field option not supported by kernel:", f));
+            }
+            if ![FilterList::EXCLUDE.0, FilterList::USER.0, exit].contains(&list) {
+                return Err(eau(1, "must be used with exclude, user, or exit filter", f));
+            }
+            // auditctl leaves the value unset (0) for anything it cannot read.
+            FieldValue::Num(signed_or_unsigned(v).unwrap_or(if v == "unset" {
+                u32::MAX
+            } else {
+                0
+            }))
+        }
+        F::AUDIT_SADDR_FAM => {
+            let n = strtoul(v);
+            if n as u32 as u64 >= AF_MAX {
+                return Err(eau(2, "value is too large for field:", f));
+            }
+            FieldValue::Num(n as u32)
+        }
+        _ => {
+            if matches!(
+                ftype,
+                F::AUDIT_DEVMAJOR | F::AUDIT_DEVMINOR | F::AUDIT_INODE | F::AUDIT_SUCCESS
+            ) && list != exit
+            {
+                return Err(exit_only());
+            }
+            if ftype == F::AUDIT_INODE
+                && op != Operator::AUDIT_EQUAL
+                && op != Operator::AUDIT_NOT_EQUAL
+            {
+                return Err(eq_neq());
+            }
+            if ftype == F::AUDIT_PPID && list != exit {
+                return Err(exit_only());
+            }
+            if !is_digit_start(v) {
+                return Err(num());
+            }
+            FieldValue::Num(if ftype == F::AUDIT_INODE { strtoul_u32(v) } else { strtol_u32(v) })
+        }
+    };
+    st.rule.fields.push(FieldData { field: ftype, op, value });
+    Ok(())
+}
+
+/// `audit_determine_machine`: `b32`/`b64` relative to the host, a name, or hex ELF.
+fn determine_machine(arch: &str, host: Machine) -> Option<Machine> {
+    let bits = if arch.eq_ignore_ascii_case("b64") {
+        Some(true)
+    } else if arch.eq_ignore_ascii_case("b32") {
+        Some(false)
+    } else {
+        None
+    };
+    let mut machine = match bits {
+        Some(_) => host,
+        None => Machine::from_name(arch).or_else(|| {
+            let hex = arch.trim_start_matches("0x").trim_start_matches("0X");
+            let digits: String = hex.chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+            u32::from_str_radix(&digits, 16).ok().and_then(Machine::from_elf)
+        })?,
+    };
+    if bits == Some(false) {
+        machine = match machine {
+            Machine::X86_64 => Machine::I386,
+            Machine::PPC64 => Machine::PPC,
+            Machine::S390X => Machine::S390,
+            Machine::AARCH64 => Machine::ARM,
+            m => m,
+        };
+    }
+    let is64 = machine.elf().is_some_and(|e| e & AUDIT_ARCH_64BIT != 0);
+    match (bits, is64) {
+        (Some(true), false) | (Some(false), true) => None,
+        _ => Some(machine),
+    }
+}
+
+/// `-C left op right` (auditctl `audit_rule_interfield_comp_data`).
+fn compare_option(st: &mut State, v: &str) -> Result<(), ParseError> {
+    let list = current_list(st);
+    if st.rule.fields.len() >= 63 {
+        return Err(eau(2, "Too many fields in rule:", v));
+    }
+    let (l, op, r) = if let Some((l, r)) = v.split_once("!=") {
+        (l, Operator::AUDIT_NOT_EQUAL, r)
+    } else if let Some((l, r)) = v.split_once('=') {
+        (l, Operator::AUDIT_EQUAL, r)
+    } else {
+        return Err(eau(1, "only takes = or != operators", v));
+    };
+    if l.is_empty() {
+        return Err(eau(2, "-C missing field name before operator for", l));
+    }
+    if r.is_empty() {
+        return Err(eau(2, "-C missing value after operation for ", l));
+    }
+    let a = tables::field_number(l).ok_or_else(|| eau(2, "-C unknown field:", l))?;
+    let b = tables::field_number(r)
+        .ok_or_else(|| eau(2, "-C unknown right hand value for comparison with:", l))?;
+    if list != FilterList::EXIT.0 {
+        return Err(eau(1, "can only be used with exit filter list", l));
+    }
+    let value =
+        tables::compare_value(a, b).ok_or_else(|| eau(2, "-C incompatible comparison", l))?;
+    st.rule.fields.push(FieldData {
+        field: F::AUDIT_FIELD_COMPARE,
+        op,
+        value: FieldValue::Num(value),
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<RuleData, String> {
+        let env = NoEnv;
+        let mut ctx = Context::new(&env);
+        ctx.machine = Machine::X86_64;
+        let args: Vec<String> = split_line(s);
+        match parse_command(&args, &ctx) {
+            Ok(mut d) => match d.pop() {
+                Some(Directive::Rule(r)) => Ok(r.rule),
+                other => Err(format!("not a rule: {other:?}")),
+            },
+            Err(e) => Err(e.message),
+        }
+    }
+
+    #[test]
+    fn watch_builds_what_auditctl_sends() {
+        let r = parse("-w /usr/bin/dockerd -k docker").expect("parses");
+        assert_eq!(r.flags, 4);
+        assert_eq!(r.action, 2);
+        assert_eq!(r.mask, [u32::MAX; 64]);
+        let f: Vec<_> = r.fields.iter().map(|f| (f.field, f.value.clone())).collect();
+        assert_eq!(
+            f,
+            [
+                (F::AUDIT_WATCH, FieldValue::Str(b"/usr/bin/dockerd".to_vec())),
+                (F::AUDIT_PERM, FieldValue::Num(15)),
+                (F::AUDIT_FILTERKEY, FieldValue::Str(b"docker".to_vec())),
+            ]
+        );
+    }
+
+    #[test]
+    fn errors_name_the_token() {
+        for (s, want) in [
+            ("-a always,exit -F foo=1", "-F unknown field: foo"),
+            ("-a always,exit -S bogus", "Syscall name unknown: bogus"),
+            ("-a always,exit -S open -F arch=b64", "arch must be before -S"),
+            ("-a bogus,exit", "Append rule - bad keyword bogus,exit"),
+            ("-w relative", "The path must start with '/'"),
+            ("-a always,exit -F uid", "-F missing operation for uid"),
+            ("-a always,user -F exit=1", "exit can only be used with exit filter list"),
+            ("-k x", "key option needs a watch or syscall given prior to it"),
+        ] {
+            assert_eq!(parse(s).expect_err(s), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn keys_join_and_syscalls_by_arch() {
+        let r = parse("-a exit,always -F arch=b32 -S open,2 -k a -F key=b").expect("parses");
+        assert_eq!(r.fields[0].value, FieldValue::Num(0x4000_0003));
+        assert_eq!(r.mask[0], (1 << 5) | (1 << 2));
+        assert_eq!(r.fields[1].value, FieldValue::Str(b"a\x01b".to_vec()));
+    }
+}

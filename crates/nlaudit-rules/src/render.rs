@@ -1,0 +1,242 @@
+//! Rendering kernel rules as `auditctl -l` prints them (auditctl 3.0.9
+//! `src/auditctl-listing.c` `print_rule`): the dual of [`crate::parse`].
+//!
+//! Rendering a list is stateful, as in auditctl: the syscall table used for a rule without an
+//! `arch` field is that of the last `arch` printed by an earlier rule of the same listing (the
+//! global `_audit_elf`), else the listing machine's. [`Renderer`] keeps that state.
+
+use std::fmt::Write as _;
+
+use nlaudit_proto::consts::{FieldType as F, FilterList, AUDIT_KEY_SEPARATOR};
+use nlaudit_proto::{FieldValue, RuleData};
+
+use crate::tables::{self, Machine, AUDIT_ARCH_64BIT};
+
+/// `AUDIT_OPERATORS`: operator bits that legacy kernels kept in the field word.
+const AUDIT_OPERATORS: u32 = 0x7800_0000;
+
+/// Renders rules one after another, like one `auditctl -l` run.
+#[derive(Debug, Clone)]
+pub struct Renderer {
+    host: Machine,
+    elf: u32,
+    interpret: bool,
+}
+
+impl Renderer {
+    /// A renderer for a listing made on `host` (auditctl: `uname -m`).
+    pub fn new(host: Machine) -> Self {
+        Renderer { host, elf: 0, interpret: false }
+    }
+
+    /// `-l -i`: machine names for arch, `unset` for -1 ids.
+    pub fn interpret(mut self, on: bool) -> Self {
+        self.interpret = on;
+        self
+    }
+
+    /// Renders one rule (without the newline).
+    pub fn rule(&mut self, r: &RuleData) -> String {
+        let mut out = String::new();
+        let watch = is_watch(r);
+        let list = r.flags & 0x07;
+        let mut syscall_count = 0;
+        if !watch {
+            let action = tables::action_name(r.action).unwrap_or("(null)");
+            let list_name = tables::list_name(r.flags).unwrap_or("(null)");
+            let _ = write!(out, "-a {action},{list_name}");
+            for f in &r.fields {
+                if f.field.0 & !AUDIT_OPERATORS == F::AUDIT_ARCH.0 {
+                    self.arch(&mut out, num(&f.value), sym(f.op.0));
+                }
+            }
+            syscall_count = self.syscalls(&mut out, r, list);
+        }
+        for f in &r.fields {
+            let field = f.field.0 & !AUDIT_OPERATORS;
+            if field == F::AUDIT_ARCH.0 {
+                continue;
+            }
+            let op = sym(f.op.0);
+            let v = num(&f.value);
+            let s = || text(&f.value);
+            let Some(name) = tables::field_name(field) else {
+                let _ = write!(out, " f{}{op}{}", f.field.0, v as i32);
+                continue;
+            };
+            match F(field) {
+                F::AUDIT_MSGTYPE => match tables::msgtype_name(v) {
+                    Some(n) => write!(out, " -F {name}{op}{n}"),
+                    None => write!(out, " -F {name}{op}{}", v as i32),
+                },
+                F::AUDIT_WATCH | F::AUDIT_DIR if watch => write!(out, "-w {}", s()),
+                F::AUDIT_WATCH => write!(out, " -F path={}", s()),
+                F::AUDIT_DIR => write!(out, " -F dir={}", s()),
+                F::AUDIT_EXE => write!(out, " -F exe={}", s()),
+                F::AUDIT_FILTERKEY => {
+                    for k in s().split(char::from(AUDIT_KEY_SEPARATOR)).filter(|k| !k.is_empty()) {
+                        let _ =
+                            if watch { write!(out, " -k {k}") } else { write!(out, " -F key={k}") };
+                    }
+                    Ok(())
+                }
+                F::AUDIT_PERM => {
+                    let p = perm_letters(v);
+                    if watch {
+                        write!(out, " -p {p}")
+                    } else {
+                        write!(out, " -F perm={p}")
+                    }
+                }
+                F::AUDIT_INODE => write!(out, " -F {name}{op}{v}"),
+                F::AUDIT_FIELD_COMPARE => match tables::compare_fields(v) {
+                    Some((l, r)) => write!(out, " -C {l}{op}{r}"),
+                    None => Ok(()),
+                },
+                F::AUDIT_ARG0 | F::AUDIT_ARG1 | F::AUDIT_ARG2 | F::AUDIT_ARG3 => {
+                    // auditctl -l -i interprets a0..a3 through auparse only for a single
+                    // syscall; nlaudit always prints hex, as plain -l does.
+                    let _ = syscall_count;
+                    write!(out, " -F {name}{op}0x{v:X}")
+                }
+                F::AUDIT_EXIT => {
+                    let e = v as i32;
+                    match tables::errno_name(e.unsigned_abs()) {
+                        Some(n) if e < 0 => write!(out, " -F {name}{op}-{n}"),
+                        _ => write!(out, " -F {name}{op}{e}"),
+                    }
+                }
+                F::AUDIT_FSTYPE => match tables::fstype_name(v) {
+                    Some(n) => write!(out, " -F {name}{op}{n}"),
+                    None => write!(out, " -F {name}{op}{}", v as i32),
+                },
+                F::AUDIT_LOGINUID | F::AUDIT_SESSIONID if v == u32::MAX && self.interpret => {
+                    write!(out, " -F {name}{op}unset")
+                }
+                f if is_string_field(f) => write!(out, " -F {name}{op}{}", s()),
+                _ => write!(out, " -F {name}{op}{}", v as i32),
+            }
+            .ok();
+        }
+        out
+    }
+
+    fn arch(&mut self, out: &mut String, value: u32, op: &str) {
+        self.elf = value;
+        let _ = match Machine::from_elf(value) {
+            None => write!(out, " -F arch{op}0x{value:X}"),
+            Some(m) if self.interpret => write!(out, " -F arch{op}{}", m.name().unwrap_or("")),
+            Some(_) if value & AUDIT_ARCH_64BIT != 0 => write!(out, " -F arch{op}b64"),
+            Some(_) => write!(out, " -F arch{op}b32"),
+        };
+    }
+
+    fn syscalls(&self, out: &mut String, r: &RuleData, list: u32) -> usize {
+        if [FilterList::USER.0, FilterList::TASK.0, FilterList::EXCLUDE.0, FilterList::FS.0]
+            .contains(&list)
+        {
+            return 0;
+        }
+        if r.mask[..63].iter().all(|w| *w == u32::MAX) {
+            out.push_str(" -S all");
+            return 63;
+        }
+        let machine = if self.elf != 0 { Machine::from_elf(self.elf) } else { Some(self.host) };
+        let mut count = 0;
+        for nr in 0..(64 * 32) {
+            if r.mask[nr / 32] & (1 << (nr % 32)) == 0 {
+                continue;
+            }
+            out.push_str(if count == 0 { " -S " } else { "," });
+            match machine.and_then(|m| m.syscall_name(nr as u32)) {
+                Some(n) => out.push_str(n),
+                None => {
+                    let _ = write!(out, "{nr}");
+                }
+            }
+            count += 1;
+        }
+        count
+    }
+}
+
+/// auditctl's `is_watch`: only perm/key/dir/path fields, a perm field, and (on lists that
+/// take syscalls) mask words 0..=62 all set. Action and list are deliberately not checked
+/// (so a `never` rule renders as a watch: the JSON form keeps the truth).
+pub fn is_watch(r: &RuleData) -> bool {
+    let mut perm = false;
+    for f in &r.fields {
+        let field = F(f.field.0 & !AUDIT_OPERATORS);
+        if field == F::AUDIT_PERM {
+            perm = true;
+        }
+        if ![F::AUDIT_PERM, F::AUDIT_FILTERKEY, F::AUDIT_DIR, F::AUDIT_WATCH].contains(&field) {
+            return false;
+        }
+    }
+    let list = r.flags & 0x07;
+    let all = [FilterList::USER.0, FilterList::TASK.0, FilterList::EXCLUDE.0, FilterList::FS.0]
+        .contains(&list)
+        || r.mask[..63].iter().all(|w| *w == u32::MAX);
+    perm && all
+}
+
+/// `rwxa` letters of a perm value, in that order.
+pub fn perm_letters(v: u32) -> String {
+    [(4, 'r'), (2, 'w'), (1, 'x'), (8, 'a')]
+        .iter()
+        .filter(|(bit, _)| v & bit != 0)
+        .map(|(_, c)| *c)
+        .collect()
+}
+
+fn is_string_field(f: F) -> bool {
+    (F::AUDIT_SUBJ_USER.0..=F::AUDIT_OBJ_LEV_HIGH.0).contains(&f.0) && f != F::AUDIT_PPID
+}
+
+fn sym(op: u32) -> &'static str {
+    tables::operator_symbol(op & AUDIT_OPERATORS).unwrap_or("(null)")
+}
+
+fn num(v: &FieldValue) -> u32 {
+    match v {
+        FieldValue::Num(n) => *n,
+        FieldValue::Str(s) => s.len() as u32,
+    }
+}
+
+/// A string value as C's `%.*s` prints it: up to the first NUL.
+fn text(v: &FieldValue) -> String {
+    match v {
+        FieldValue::Str(s) => {
+            let end = s.iter().position(|b| *b == 0).unwrap_or(s.len());
+            String::from_utf8_lossy(&s[..end]).into_owned()
+        }
+        FieldValue::Num(n) => n.to_string(),
+    }
+}
+
+/// Renders a whole listing as `auditctl -l [-k KEY]` prints it: the rules whose key
+/// contains `key` (substring, as auditctl), one per line; `No rules` when the kernel has
+/// none; nothing when rules exist but none matches the key.
+pub fn render_listing(rules: &[RuleData], key: Option<&str>, host: Machine) -> String {
+    if rules.is_empty() {
+        return "No rules\n".to_string();
+    }
+    let mut r = Renderer::new(host);
+    let mut out = String::new();
+    for rule in rules.iter().filter(|x| key_matches(x, key)) {
+        out.push_str(&r.rule(rule));
+        out.push('\n');
+    }
+    out
+}
+
+/// auditctl's `key_match`: the rule's key field contains `key` as a substring.
+pub fn key_matches(r: &RuleData, key: Option<&str>) -> bool {
+    let Some(key) = key.filter(|k| !k.is_empty()) else { return true };
+    r.fields.iter().any(|f| {
+        f.field == F::AUDIT_FILTERKEY
+            && matches!(&f.value, FieldValue::Str(s) if String::from_utf8_lossy(s).contains(key))
+    })
+}
