@@ -1,5 +1,217 @@
-//! `cargo xtask dist` (not written yet).
+//! `cargo xtask dist`: the static, stripped x86_64 `nlaudit` in `target/dist/nlaudit`.
+//!
+//! What: builds the `nlaudit` binary for `x86_64-unknown-linux-gnu` against glibc's static
+//! libc (`-C target-feature=+crt-static`) with the workspace's size-tuned release profile,
+//! copies it to `target/dist/`, and checks the result: an ELF file with no program
+//! interpreter and no `DT_NEEDED` entry (so no shared library is loaded), no symbol table
+//! (stripped), and at most [`SIZE_BUDGET`] bytes. It prints the size and what `ldd` says.
+//!
+//! Why static glibc: the musl target cannot be installed on the build machines, while the
+//! static glibc archives come with `libc6-dev`. nlaudit calls nothing that glibc can only
+//! do through a dynamically loaded module (no NSS, no iconv, no `dlopen`), so a static
+//! glibc binary is self-contained: it runs in a `FROM scratch` image and on any x86_64
+//! Linux. Rust links it as a static PIE, so ASLR still applies; `ldd` therefore says
+//! "statically linked" rather than "not a dynamic executable".
+//!
+//! The build uses its own target dir (`target/dist-build`) so that the `+crt-static`
+//! flags do not invalidate the ordinary dev build; `cargo xtask container-test` builds the
+//! static kernel test binary there too ([`static_cargo`]).
 
-pub fn run(_args: &[String]) -> anyhow::Result<std::path::PathBuf> {
-    anyhow::bail!("not implemented yet")
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, ensure, Context, Result};
+
+use crate::util::root;
+
+/// The one target we ship (and the only one the static glibc build is checked on).
+pub const TARGET: &str = "x86_64-unknown-linux-gnu";
+/// Links the C runtime statically.
+const STATIC_RUSTFLAGS: &str = "-C target-feature=+crt-static";
+/// The build's target dir, relative to the workspace root.
+const BUILD_DIR: &str = "target/dist-build";
+/// Where the finished binary goes, relative to the workspace root.
+const DIST_DIR: &str = "target/dist";
+/// The size budget for the stripped static binary: 1.5 MiB.
+pub const SIZE_BUDGET: u64 = 1536 * 1024;
+
+pub fn run(args: &[String]) -> Result<PathBuf> {
+    if let Some(arg) = args.first() {
+        bail!("unknown dist argument {arg:?} (usage: dist)");
+    }
+    let root = root();
+    let mut cmd = static_cargo(&root, "build");
+    cmd.args(["--release", "--package", "nlaudit", "--bin", "nlaudit"]);
+    crate::util::run(&mut cmd)?;
+
+    let built = root.join(BUILD_DIR).join(TARGET).join("release/nlaudit");
+    let dist = root.join(DIST_DIR);
+    std::fs::create_dir_all(&dist).with_context(|| format!("cannot create {}", dist.display()))?;
+    let bin = dist.join("nlaudit");
+    std::fs::copy(&built, &bin)
+        .with_context(|| format!("cannot copy {} to {}", built.display(), bin.display()))?;
+
+    let elf = std::fs::read(&bin).with_context(|| format!("cannot read {}", bin.display()))?;
+    let facts = inspect(&elf).with_context(|| format!("{} is not a valid ELF64 file", bin.display()))?;
+    ensure!(!facts.interpreter, "{} asks for a program interpreter: not static", bin.display());
+    ensure!(
+        facts.needed == 0,
+        "{} needs {} shared libraries: not static",
+        bin.display(),
+        facts.needed
+    );
+    ensure!(!facts.symtab, "{} still has a symbol table: not stripped", bin.display());
+
+    let size = elf.len() as u64;
+    println!(
+        "{}: {size} bytes ({:.2} MiB), static, stripped, {TARGET}",
+        bin.strip_prefix(&root).unwrap_or(&bin).display(),
+        size as f64 / (1024.0 * 1024.0),
+    );
+    if let Some(said) = ldd(&bin) {
+        println!("ldd: {said}");
+    }
+    ensure!(
+        size <= SIZE_BUDGET,
+        "{size} bytes is over the {SIZE_BUDGET}-byte (1.5 MiB) budget for the static binary"
+    );
+    Ok(bin)
+}
+
+/// A `cargo <subcommand>` that builds for [`TARGET`] with a static C runtime in the dist
+/// target dir. RUSTFLAGS only reaches target artifacts when `--target` is given, so build
+/// scripts and proc macros stay dynamic, as they must.
+pub fn static_cargo(root: &Path, subcommand: &str) -> Command {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let rustflags = match std::env::var("RUSTFLAGS") {
+        Ok(user) if !user.trim().is_empty() => format!("{user} {STATIC_RUSTFLAGS}"),
+        _ => STATIC_RUSTFLAGS.to_string(),
+    };
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root)
+        .arg(subcommand)
+        .args(["--target", TARGET, "--target-dir"])
+        .arg(root.join(BUILD_DIR))
+        // Would take precedence over RUSTFLAGS.
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env("RUSTFLAGS", rustflags);
+    cmd
+}
+
+/// What `ldd` says about a file (it exits 1 for "not a dynamic executable"), or None when
+/// there is no `ldd`. Informational only: [`inspect`] decides.
+fn ldd(bin: &Path) -> Option<String> {
+    let out = Command::new("ldd").arg(bin).output().ok()?;
+    let mut said = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if !err.trim().is_empty() {
+        if !said.is_empty() {
+            said.push_str("; ");
+        }
+        said.push_str(err.trim());
+    }
+    Some(said)
+}
+
+/// What [`inspect`] found out about an ELF file.
+#[derive(Debug, PartialEq)]
+struct ElfFacts {
+    /// A `PT_INTERP` program header: the file is run by a dynamic loader.
+    interpreter: bool,
+    /// The number of `DT_NEEDED` entries (shared libraries) in `PT_DYNAMIC`.
+    needed: usize,
+    /// A section of type `SHT_SYMTAB`: the file is not stripped.
+    symtab: bool,
+}
+
+/// `PT_DYNAMIC`, `PT_INTERP`, `DT_NEEDED`, `SHT_SYMTAB` (elf.h).
+const PT_DYNAMIC: u32 = 2;
+const PT_INTERP: u32 = 3;
+const DT_NEEDED: u64 = 1;
+const SHT_SYMTAB: u32 = 2;
+
+/// Reads the program and section headers of a little-endian ELF64 file (elf.h layout);
+/// None when the file is too short for what its headers claim.
+fn inspect(elf: &[u8]) -> Option<ElfFacts> {
+    if elf.get(..6)? != b"\x7fELF\x02\x01" {
+        return None;
+    }
+    let phoff = usize::try_from(u64_at(elf, 32)?).ok()?;
+    let shoff = usize::try_from(u64_at(elf, 40)?).ok()?;
+    let phentsize = usize::from(u16_at(elf, 54)?);
+    let phnum = usize::from(u16_at(elf, 56)?);
+    let shentsize = usize::from(u16_at(elf, 58)?);
+    let shnum = usize::from(u16_at(elf, 60)?);
+
+    let mut facts = ElfFacts { interpreter: false, needed: 0, symtab: false };
+    for i in 0..phnum {
+        let ph = phoff.checked_add(i.checked_mul(phentsize)?)?;
+        match u32_at(elf, ph)? {
+            PT_INTERP => facts.interpreter = true,
+            PT_DYNAMIC => {
+                let offset = usize::try_from(u64_at(elf, ph + 8)?).ok()?;
+                let size = usize::try_from(u64_at(elf, ph + 32)?).ok()?;
+                let dynamic = elf.get(offset..offset.checked_add(size)?)?;
+                // Elf64_Dyn: d_tag (8 bytes), d_un (8 bytes); DT_NULL ends the array.
+                for entry in dynamic.chunks_exact(16) {
+                    match u64_at(entry, 0)? {
+                        0 => break,
+                        DT_NEEDED => facts.needed += 1,
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for i in 0..shnum {
+        let sh = shoff.checked_add(i.checked_mul(shentsize)?)?;
+        if u32_at(elf, sh + 4)? == SHT_SYMTAB {
+            facts.symtab = true;
+        }
+    }
+    Some(facts)
+}
+
+fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(b.get(at..at.checked_add(2)?)?.try_into().ok()?))
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at.checked_add(4)?)?.try_into().ok()?))
+}
+
+fn u64_at(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(at..at.checked_add(8)?)?.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The running test binary is a dynamically linked, unstripped ELF (cargo's test
+    /// profile): the inspector must see its interpreter and libraries.
+    #[test]
+    fn inspects_a_dynamic_binary() {
+        let exe = std::fs::read(std::env::current_exe().expect("current exe")).expect("read exe");
+        let facts = inspect(&exe).expect("valid ELF");
+        if cfg!(target_feature = "crt-static") {
+            assert!(!facts.interpreter && facts.needed == 0, "{facts:?}");
+        } else {
+            assert!(facts.interpreter && facts.needed > 0, "{facts:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_short_and_foreign_files() {
+        assert_eq!(inspect(b""), None);
+        assert_eq!(inspect(b"\x7fELF\x01\x01"), None); // ELF32
+        assert_eq!(inspect(b"#!/bin/sh\n"), None);
+        // A header that points its program headers past the end of the file.
+        let mut header = vec![0u8; 64];
+        header[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        header[32] = 0xff; // e_phoff
+        header[56] = 1; // e_phnum
+        assert_eq!(inspect(&header), None);
+    }
 }

@@ -1279,7 +1279,10 @@ mod tests {
         for (s, want) in [
             ("-a always,exit -F foo=1", "-F unknown field: foo"),
             ("-a always,exit -S bogus", "Syscall name unknown: bogus"),
-            ("-a always,exit -S open -F arch=b64", "arch must be before -S"),
+            (
+                "-a always,exit -S open -F arch=b64",
+                "WARNING - 32/64 bit syscall mismatch, you should specify an arch\narch must be before -S",
+            ),
             ("-a bogus,exit", "Append rule - bad keyword bogus,exit"),
             ("-w relative", "The path must start with '/'"),
             ("-a always,exit -F uid", "-F missing operation for uid"),
