@@ -1,0 +1,149 @@
+//! Turning errors into sentences a person can act on, and into exit codes.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use nlaudit_proto::{Errno, Error as ProtoError, Op};
+
+/// Exit codes (documented in `nlaudit --help` and docs/cli.md).
+pub mod code {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// The operation failed.
+    pub const FAILED: u8 = 1;
+    /// Bad usage or bad rule text.
+    pub const USAGE: u8 = 2;
+    /// `add`: the kernel already holds this rule.
+    pub const EXISTS: u8 = 3;
+    /// `delete`: the kernel holds no such rule.
+    pub const NO_SUCH_RULE: u8 = 4;
+    /// Not permitted: capabilities or namespaces.
+    pub const NOT_PERMITTED: u8 = 5;
+    /// The audit configuration is locked (enabled 2) until reboot.
+    pub const IMMUTABLE: u8 = 6;
+}
+
+/// An error that already knows its exit code and message.
+#[derive(Debug)]
+pub struct Failure {
+    /// Exit code.
+    pub code: u8,
+    /// What to print (after `nlaudit: `).
+    pub message: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Shorthand: a failure with a code.
+pub fn fail(code: u8, message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Failure { code, message: message.into() })
+}
+
+/// Bit 30 of the capability sets: CAP_AUDIT_CONTROL; bit 37: CAP_AUDIT_READ.
+pub const CAP_AUDIT_CONTROL: u32 = 30;
+/// CAP_AUDIT_READ.
+pub const CAP_AUDIT_READ: u32 = 37;
+
+/// Whether this process's effective capability set holds `cap` (from /proc/self/status).
+pub fn has_capability(cap: u32) -> Option<bool> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let hex = status.lines().find_map(|l| l.strip_prefix("CapEff:"))?.trim();
+    let bits = u64::from_str_radix(hex, 16).ok()?;
+    Some(bits & (1u64 << cap) != 0)
+}
+
+/// The sentence that explains a kernel/protocol error, and its exit code.
+pub fn explain(e: &ProtoError) -> (u8, String) {
+    let op = e.op();
+    match e {
+        ProtoError::Kernel { errno: Errno::EPERM, .. } | ProtoError::Io { .. }
+            if e.errno() == Some(Errno::EPERM) =>
+        {
+            if has_capability(CAP_AUDIT_CONTROL) == Some(false) {
+                (
+                    code::NOT_PERMITTED,
+                    format!(
+                        "cannot {op}: permission denied (EPERM): this process lacks \
+                         CAP_AUDIT_CONTROL. Run as root, or give the container \
+                         --cap-add AUDIT_CONTROL."
+                    ),
+                )
+            } else {
+                (
+                    code::NOT_PERMITTED,
+                    format!(
+                        "cannot {op}: permission denied (EPERM) although CAP_AUDIT_CONTROL is \
+                         held: the kernel accepts audit control only from the initial PID \
+                         namespace. Run the container with --pid=host (Kubernetes: \
+                         hostPID: true)."
+                    ),
+                )
+            }
+        }
+        _ if e.errno() == Some(Errno::ECONNREFUSED) => (
+            code::NOT_PERMITTED,
+            format!(
+                "cannot {op}: audit is not available in a user namespace (the kernel answers \
+                 ECONNREFUSED to every audit request from a non-initial user namespace). Run \
+                 in the host's user namespace (docker: --userns=host, not rootless; no \
+                 `unshare -U`)."
+            ),
+        ),
+        _ if op == Op::Open && e.errno() == Some(Errno::EPROTONOSUPPORT) => (
+            code::FAILED,
+            "cannot open the audit netlink socket: this kernel has no audit support \
+             (EPROTONOSUPPORT: built without CONFIG_AUDIT, or booted with audit=0 on some \
+             kernels)."
+                .to_string(),
+        ),
+        ProtoError::Kernel { errno: Errno::EEXIST, op: Op::AddRule } => {
+            (code::EXISTS, "rule already exists".to_string())
+        }
+        ProtoError::Kernel { errno: Errno::ENOENT, op: Op::DeleteRule } => {
+            (code::NO_SUCH_RULE, "no rule matches (the kernel holds no identical rule)".into())
+        }
+        _ => (code::FAILED, e.to_string()),
+    }
+}
+
+/// Prints an error (with its chain) and returns the exit code.
+pub fn report(e: &anyhow::Error) -> u8 {
+    let (code, msg) = if let Some(f) = e.downcast_ref::<Failure>() {
+        (f.code, f.message.clone())
+    } else if let Some(p) = e.downcast_ref::<ProtoError>() {
+        let (c, m) = explain(p);
+        let ctx: Vec<String> = e.chain().take_while(|c| c.downcast_ref::<ProtoError>().is_none())
+            .map(|c| c.to_string()).collect();
+        if ctx.is_empty() { (c, m) } else { (c, format!("{}: {m}", ctx.join(": "))) }
+    } else if let Some(p) = e.chain().find_map(|c| c.downcast_ref::<ProtoError>()) {
+        let (c, m) = explain(p);
+        (c, format!("{e}: {m}"))
+    } else {
+        (code::FAILED, format!("{e:#}"))
+    };
+    let _ = writeln!(std::io::stderr(), "nlaudit: {msg}");
+    code
+}
+
+/// Whether an error is a closed stdout (`nlaudit list | head -1`): exit quietly.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Maps a command's outcome to the process exit code.
+pub fn finish(r: anyhow::Result<ExitCode>) -> ExitCode {
+    match r {
+        Ok(c) => c,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => ExitCode::from(report(&e)),
+    }
+}

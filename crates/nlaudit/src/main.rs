@@ -1,0 +1,48 @@
+//! `nlaudit`: the Linux audit client that talks to the kernel directly over NETLINK_AUDIT.
+//!
+//! `main` only maps the outcome of [`run`] to an exit code; every command lives in its own
+//! module and returns `anyhow::Result<ExitCode>`.
+
+mod atomic;
+mod cli;
+mod docker;
+mod errors;
+mod events;
+mod output;
+mod dropin;
+mod rules_cmd;
+mod ruleset_cmd;
+mod session;
+mod status_cmd;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // Installed as `auditctl` (a symlink), behave as auditctl does.
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    let name = std::path::Path::new(&argv0).file_name().unwrap_or_default();
+    if name == "auditctl" {
+        return errors::finish(dropin::auditctl_dropin(std::env::args().skip(1).collect()));
+    }
+    let cli = cli::Cli::parse();
+    errors::finish(run(cli))
+}
+
+fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
+    use cli::Command as C;
+    match cli.command {
+        C::Status(a) => status_cmd::status(a),
+        C::Set(a) => status_cmd::set(a),
+        C::List(a) => rules_cmd::list(a),
+        C::Add(a) => rules_cmd::add(a),
+        C::Delete(a) => rules_cmd::delete(a),
+        C::Load(a) => ruleset_cmd::load(a),
+        C::Merge(a) => ruleset_cmd::merge(a),
+        C::Apply(a) => ruleset_cmd::apply(a),
+        C::Docker(a) => docker::run(a),
+        C::Events(a) => events::run(a),
+        C::Auditctl(a) => dropin::auditctl_dropin(a.args),
+    }
+}

@@ -1,0 +1,113 @@
+//! `nlaudit status` and `nlaudit set`.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use nlaudit_proto::consts::AUDIT_FEATURE_LOGINUID_IMMUTABLE;
+use nlaudit_proto::{Client, Features, Setting, Status};
+use serde_json::json;
+
+use crate::cli::{SetArgs, StatusArgs};
+use crate::{output, session};
+
+/// The text `auditctl -s` prints (audit-userspace `audit_print_reply`): one `name value` per
+/// line; `backlog_wait_time_actual` only when the kernel sent it; `loginuid_immutable` when
+/// AUDIT_GET_FEATURE answered.
+pub fn render_status(s: &Status, f: Option<&Features>) -> String {
+    let mut t = format!(
+        "enabled {}\nfailure {}\npid {}\nrate_limit {}\nbacklog_limit {}\nlost {}\nbacklog {}\n",
+        s.enabled, s.failure, s.pid, s.rate_limit, s.backlog_limit, s.lost, s.backlog
+    );
+    if let Some(w) = s.backlog_wait_time {
+        t += &format!("backlog_wait_time {w}\n");
+    }
+    if let Some(w) = s.backlog_wait_time_actual {
+        t += &format!("backlog_wait_time_actual {w}\n");
+    }
+    if let Some(f) = f {
+        let bit = AUDIT_FEATURE_LOGINUID_IMMUTABLE;
+        t += &format!(
+            "loginuid_immutable {} {}\n",
+            u32::from(f.is_on(bit)),
+            if f.is_locked(bit) { "locked" } else { "unlocked" }
+        );
+    }
+    t
+}
+
+/// The JSON form of the status.
+pub fn status_json(s: &Status, f: Option<&Features>) -> serde_json::Value {
+    let bit = AUDIT_FEATURE_LOGINUID_IMMUTABLE;
+    json!({
+        "enabled": s.enabled,
+        "failure": s.failure,
+        "pid": s.pid,
+        "rate_limit": s.rate_limit,
+        "backlog_limit": s.backlog_limit,
+        "lost": s.lost,
+        "backlog": s.backlog,
+        "feature_bitmap": s.feature_bitmap,
+        "backlog_wait_time": s.backlog_wait_time,
+        "backlog_wait_time_actual": s.backlog_wait_time_actual,
+        "loginuid_immutable": f.map(|f| json!({"on": f.is_on(bit), "locked": f.is_locked(bit)})),
+    })
+}
+
+/// Reads status and features (features are optional: old kernels lack GET_FEATURE).
+pub fn read(c: &mut Client) -> Result<(Status, Option<Features>)> {
+    let s = c.status()?;
+    let f = c.features().ok();
+    Ok((s, f))
+}
+
+pub fn status(a: StatusArgs) -> Result<ExitCode> {
+    let mut c = session::open()?;
+    let (s, f) = read(&mut c)?;
+    let mut out = output::stdout();
+    if a.json {
+        output::json(&mut out, &status_json(&s, f.as_ref()))?;
+    } else {
+        out.write_all(render_status(&s, f.as_ref()).as_bytes())?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn set(a: SetArgs) -> Result<ExitCode> {
+    let (mut c, _) = session::open_mutable()?;
+    let mut changes = Vec::new();
+    if let Some(v) = a.enabled {
+        changes.push(Setting::Enabled(v == 1));
+    }
+    if let Some(v) = a.failure {
+        changes.push(Setting::Failure(v));
+    }
+    if let Some(v) = a.rate_limit {
+        changes.push(Setting::RateLimit(v));
+    }
+    if let Some(v) = a.backlog_limit {
+        changes.push(Setting::BacklogLimit(v));
+    }
+    if let Some(v) = a.backlog_wait_time {
+        changes.push(Setting::BacklogWaitTime(v));
+    }
+    for ch in changes {
+        c.set(ch)?;
+    }
+    let mut out = output::stdout();
+    if a.reset_lost {
+        let old = c.reset_lost()?;
+        writeln!(out, "lost: {old}")?;
+    }
+    if a.loginuid_immutable {
+        c.set_feature(AUDIT_FEATURE_LOGINUID_IMMUTABLE, true, true)?;
+    }
+    if a.lock_until_reboot_irreversibly {
+        c.lock_configuration_until_reboot()?;
+    }
+    let (s, f) = read(&mut c)?;
+    out.write_all(render_status(&s, f.as_ref()).as_bytes())?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

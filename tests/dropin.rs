@@ -1,0 +1,1 @@
+//! Placeholder: tests for this area are written in their own change.
