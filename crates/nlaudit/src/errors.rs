@@ -118,9 +118,16 @@ pub fn report(e: &anyhow::Error) -> u8 {
         (f.code, f.message.clone())
     } else if let Some(p) = e.downcast_ref::<ProtoError>() {
         let (c, m) = explain(p);
-        let ctx: Vec<String> = e.chain().take_while(|c| c.downcast_ref::<ProtoError>().is_none())
-            .map(|c| c.to_string()).collect();
-        if ctx.is_empty() { (c, m) } else { (c, format!("{}: {m}", ctx.join(": "))) }
+        let ctx: Vec<String> = e
+            .chain()
+            .take_while(|c| c.downcast_ref::<ProtoError>().is_none())
+            .map(|c| c.to_string())
+            .collect();
+        if ctx.is_empty() {
+            (c, m)
+        } else {
+            (c, format!("{}: {m}", ctx.join(": ")))
+        }
     } else if let Some(p) = e.chain().find_map(|c| c.downcast_ref::<ProtoError>()) {
         let (c, m) = explain(p);
         (c, format!("{e}: {m}"))
@@ -145,5 +152,29 @@ pub fn finish(r: anyhow::Result<ExitCode>) -> ExitCode {
         Ok(c) => c,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => ExitCode::from(report(&e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_without_audit_is_named() {
+        let e = ProtoError::Io {
+            op: Op::Open,
+            source: std::io::Error::from_raw_os_error(libc::EPROTONOSUPPORT),
+        };
+        let (c, m) = explain(&e);
+        assert_eq!(c, code::FAILED);
+        assert!(m.contains("no audit support"), "{m}");
+    }
+
+    #[test]
+    fn exists_and_missing_rules_have_their_codes() {
+        let e = ProtoError::Kernel { op: Op::AddRule, errno: Errno::EEXIST };
+        assert_eq!(explain(&e), (code::EXISTS, "rule already exists".to_string()));
+        let e = ProtoError::Kernel { op: Op::DeleteRule, errno: Errno::ENOENT };
+        assert_eq!(explain(&e).0, code::NO_SUCH_RULE);
     }
 }

@@ -15,6 +15,12 @@ pub fn open() -> Result<Client> {
 pub fn open_mutable() -> Result<(Client, Status)> {
     let mut c = open()?;
     let s = c.status()?;
+    refuse_if_immutable(&s)?;
+    Ok((c, s))
+}
+
+/// The immutable-mode check every changing command makes before sending anything.
+pub fn refuse_if_immutable(s: &Status) -> Result<()> {
     if s.enabled == 2 {
         return Err(fail(
             code::IMMUTABLE,
@@ -22,5 +28,21 @@ pub fn open_mutable() -> Result<(Client, Status)> {
              setting can change until the machine reboots; nothing was changed",
         ));
     }
-    Ok((c, s))
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errors::Failure;
+
+    #[test]
+    fn immutable_is_refused_before_any_change() {
+        let locked = Status { enabled: 2, ..Status::default() };
+        let e = refuse_if_immutable(&locked).expect_err("refused");
+        let f = e.downcast_ref::<Failure>().expect("a failure");
+        assert_eq!(f.code, code::IMMUTABLE);
+        assert!(f.message.contains("immutable") && f.message.contains("reboot"));
+        assert!(refuse_if_immutable(&Status { enabled: 1, ..Status::default() }).is_ok());
+    }
 }
