@@ -8,6 +8,7 @@ mod container;
 mod dist;
 mod fuzz;
 mod golden;
+mod test;
 mod util;
 
 use std::process::ExitCode;
@@ -21,6 +22,7 @@ tasks:
   container-test         run the kernel integration suite inside Docker containers (root)
   bench                  benchmark nlaudit against auditctl, write docs/benchmarks.md (root)
   fuzz [SECONDS]         run every fuzz target for SECONDS each (nightly, cargo-fuzz)
+  test [--no-containers] what CI runs: all workspace tests, codegen --check, container-test
 ";
 
 fn main() -> ExitCode {
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         "container-test" => container::run(rest),
         "bench" => bench::run(rest),
         "fuzz" => fuzz::run(rest),
+        "test" => test::run_all(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(())

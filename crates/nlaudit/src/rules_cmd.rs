@@ -46,12 +46,10 @@ pub fn parse_rule(args: &[String], features: Option<u32>) -> Result<RuleCommand>
     let text = args.join(" ");
     let directives = parse_command(args, &ctx)
         .map_err(|e| fail(code::USAGE, format!("invalid rule `{text}`: {}", e.message)))?;
-    let mut rules = directives.into_iter().filter_map(|d| match d {
-        Directive::Rule(r) => Some(r),
-        _ => None,
-    });
-    match (rules.next(), rules.next()) {
-        (Some(r), None) => Ok(r),
+    // Exactly one rule and nothing else (`-h`, `-e 1`, ... are not rules).
+    let mut it = directives.into_iter();
+    match (it.next(), it.next()) {
+        (Some(Directive::Rule(r)), None) => Ok(r),
         _ => Err(fail(
             code::USAGE,
             format!("`{text}` is not a rule (expected -w PATH ... or -a LIST,ACTION ...)"),
