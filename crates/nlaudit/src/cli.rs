@@ -107,27 +107,34 @@ pub struct DeleteArgs {
 
 #[derive(Args, Debug)]
 pub struct EventsArgs {
-    /// Only events whose key is KEY.
-    #[arg(long)]
+    /// Only events with this key (exactly; an event may carry several keys).
+    #[arg(long, short = 'k')]
     pub key: Option<String>,
-    /// One JSON object per event.
-    #[arg(long)]
+    /// One JSON object per event, one per line (schema: docs/events.md).
+    #[arg(long, conflicts_with = "raw")]
     pub json: bool,
-    /// Stop after N events.
+    /// The records as auditd writes them (`type=SYSCALL msg=audit(...): ...`), one per line.
     #[arg(long)]
+    pub raw: bool,
+    /// Stop after N events (exit 1 if --timeout ends the wait first).
+    #[arg(long, value_name = "N")]
     pub count: Option<u64>,
-    /// Stop after S seconds.
-    #[arg(long)]
+    /// Stop after S seconds (fractions allowed).
+    #[arg(long, value_name = "S")]
     pub timeout: Option<f64>,
-    /// Append events to FILE instead of standard output.
-    #[arg(long)]
+    /// Append events to FILE (created mode 0600) instead of standard output.
+    #[arg(long, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
-    /// Rotate FILE when it reaches SIZE (bytes, or with K/M/G suffix).
-    #[arg(long)]
+    /// With --output: rotate FILE before it would exceed SIZE bytes (K, M, G suffixes;
+    /// default 8M).
+    #[arg(long, value_name = "SIZE", requires = "output")]
     pub max_size: Option<String>,
-    /// Keep N rotated files.
-    #[arg(long)]
+    /// With --output: keep N rotated files, FILE.1 (newest) to FILE.N (default 4).
+    #[arg(long, value_name = "N", requires = "output")]
     pub keep: Option<u32>,
+    /// Socket receive buffer (K, M, G suffixes; default 8M). Raise it if records are lost.
+    #[arg(long, value_name = "SIZE")]
+    pub buffer_size: Option<String>,
 }
 
 #[derive(Args, Debug)]
