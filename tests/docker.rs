@@ -1,1 +1,740 @@
-//! Placeholder: tests for this area are written in their own change.
+//! `nlaudit docker check|ensure`: image trees (no root needed), the JSON schema, the persisted
+//! rules file, and (root) the live kernel with Debian's docker.io.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+
+use serde_json::Value;
+use support::{auditctl, err, kernel_available, nlaudit, out, KernelGuard};
+
+/// A fresh temporary directory.
+fn tempdir(tag: &str) -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "nlaudit-docker-{}-{}-{tag}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = fs::remove_dir_all(&d);
+    fs::create_dir_all(&d).expect("mkdir");
+    d
+}
+
+/// Writes files (mode 0755) under `root`.
+fn write_files(root: &Path, files: &[(&str, &str)]) {
+    for (p, text) in files {
+        let f = root.join(p);
+        fs::create_dir_all(f.parent().expect("parent")).expect("mkdir");
+        fs::write(&f, text).expect("write");
+        fs::set_permissions(&f, fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+}
+
+/// An image tree laid out as Debian's docker.io installs it.
+fn debian_image() -> PathBuf {
+    let root = tempdir("image");
+    write_files(&root, &[
+        ("usr/sbin/dockerd", ""),
+        ("usr/bin/containerd", ""),
+        ("usr/bin/containerd-shim", ""),
+        ("usr/bin/containerd-shim-runc-v1", ""),
+        ("usr/bin/containerd-shim-runc-v2", ""),
+        ("usr/sbin/runc", ""),
+        (
+            "usr/lib/systemd/system/docker.service",
+            "[Service]\nEnvironmentFile=-/etc/default/docker\nExecStart=/usr/sbin/dockerd -H fd:// \
+             --containerd=/run/containerd/containerd.sock $DOCKER_OPTS\n",
+        ),
+        ("usr/lib/systemd/system/docker.socket", "[Socket]\nListenStream=/run/docker.sock\n"),
+        ("usr/lib/systemd/system/containerd.service", "[Service]\nExecStart=/usr/bin/containerd\n"),
+        ("etc/default/docker", "#DOCKER_OPTS=\n"),
+        ("etc/containerd/config.toml", "version = 2\n"),
+        ("etc/docker/key.json", "{}"),
+        ("var/lib/docker/.keep", ""),
+    ]);
+    // merged /usr, and the link Debian's runc package ships
+    for (link, target) in [("bin", "usr/bin"), ("sbin", "usr/sbin"), ("lib", "usr/lib")] {
+        std::os::unix::fs::symlink(target, root.join(link)).expect("symlink");
+    }
+    std::os::unix::fs::symlink("../sbin/runc", root.join("usr/bin/runc")).expect("symlink");
+    fs::create_dir_all(root.join("run")).expect("mkdir");
+    root
+}
+
+fn run(args: &[&str]) -> (Option<i32>, String, String) {
+    let o = nlaudit(args);
+    (o.status.code(), out(&o), err(&o))
+}
+
+fn check_json(args: &[&str]) -> (Option<i32>, Value) {
+    let mut all = vec!["docker", "check", "--json"];
+    all.extend_from_slice(args);
+    let (code, stdout, stderr) = run(&all);
+    let v = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"));
+    (code, v)
+}
+
+fn control<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["controls"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["id"] == id))
+        .unwrap_or_else(|| panic!("no control {id}"))
+}
+
+fn root_arg(p: &Path) -> String {
+    p.display().to_string()
+}
+
+// ---- the JSON schema --------------------------------------------------------------------
+
+#[derive(Clone, Copy)]
+enum T {
+    Str,
+    OptStr,
+    Bool,
+    Num,
+    OptNum,
+    Arr,
+    Obj,
+}
+
+fn is(v: &Value, t: T) -> bool {
+    match t {
+        T::Str => v.is_string(),
+        T::OptStr => v.is_string() || v.is_null(),
+        T::Bool => v.is_boolean(),
+        T::Num => v.is_u64(),
+        T::OptNum => v.is_u64() || v.is_null(),
+        T::Arr => v.is_array(),
+        T::Obj => v.is_object(),
+    }
+}
+
+/// Checks that `v` has exactly these keys, with these types.
+fn keys(v: &Value, want: &[(&str, T)], what: &str) {
+    let obj = v.as_object().unwrap_or_else(|| panic!("{what}: not an object: {v}"));
+    let got: BTreeSet<&str> = obj.keys().map(String::as_str).collect();
+    let exp: BTreeSet<&str> = want.iter().map(|(k, _)| *k).collect();
+    assert_eq!(got, exp, "{what}: keys");
+    for (k, t) in want {
+        assert!(is(&obj[*k], *t), "{what}.{k}: wrong type: {}", obj[*k]);
+    }
+}
+
+const TOP: &[(&str, T)] = &[
+    ("schema", T::Num),
+    ("target", T::Str),
+    ("root", T::OptStr),
+    ("rules_dir", T::Str),
+    ("audit", T::Obj),
+    ("summary", T::Obj),
+    ("controls", T::Arr),
+];
+const AUDIT: &[(&str, T)] = &[
+    ("enabled", T::OptNum),
+    ("auditd_pid", T::OptNum),
+    ("immutable", T::Bool),
+    ("recording", T::Bool),
+    ("notes", T::Arr),
+];
+const NOTE: &[(&str, T)] = &[("level", T::Str), ("code", T::Str), ("text", T::Str)];
+const SUMMARY: &[(&str, T)] =
+    &[("total", T::Num), ("pass", T::Num), ("fail", T::Num), ("not_applicable", T::Num)];
+const CONTROL: &[(&str, T)] = &[
+    ("id", T::Str),
+    ("ids", T::Obj),
+    ("title", T::Str),
+    ("status", T::Str),
+    ("reason", T::Str),
+    ("benchmark_path", T::Str),
+    ("datadog_path", T::OptStr),
+    ("path", T::OptStr),
+    ("path_source", T::OptStr),
+    ("watch_path", T::OptStr),
+    ("kind", T::OptStr),
+    ("symlinks", T::Arr),
+    ("candidates", T::Arr),
+    ("notes", T::Arr),
+    ("rule_found", T::Bool),
+    ("evidence", T::Arr),
+    ("remediation", T::OptStr),
+    ("persisted", T::OptStr),
+    ("volatile", T::OptStr),
+];
+const IDS: &[(&str, T)] = &[("cis_docker_1_6_0", T::Str), ("datadog", T::OptStr)];
+const CANDIDATE: &[(&str, T)] =
+    &[("path", T::Str), ("source", T::Str), ("exists", T::Bool), ("real_path", T::OptStr)];
+const SYMLINK: &[(&str, T)] = &[("path", T::Str), ("target", T::Str), ("last", T::Bool)];
+const EVIDENCE: &[(&str, T)] = &[
+    ("rule", T::Str),
+    ("origin", T::Str),
+    ("relation", T::Str),
+    ("satisfies", T::Bool),
+    ("notes", T::Arr),
+];
+
+/// Validates a whole report against the documented schema.
+fn validate(r: &Value) {
+    keys(r, TOP, "report");
+    assert_eq!(r["schema"], 1);
+    assert!(["kernel", "image"].contains(&r["target"].as_str().unwrap_or("")));
+    keys(&r["audit"], AUDIT, "audit");
+    for n in r["audit"]["notes"].as_array().into_iter().flatten() {
+        keys(n, NOTE, "audit.notes[]");
+        assert!(["fail", "warning", "info"].contains(&n["level"].as_str().unwrap_or("")));
+    }
+    keys(&r["summary"], SUMMARY, "summary");
+    let controls = r["controls"].as_array().expect("controls");
+    assert_eq!(controls.len(), 16);
+    assert_eq!(r["summary"]["total"], 16);
+    let mut counts = [0u64; 3];
+    for c in controls {
+        let id = c["id"].as_str().unwrap_or("?");
+        keys(c, CONTROL, id);
+        keys(&c["ids"], IDS, id);
+        assert_eq!(c["ids"]["cis_docker_1_6_0"], c["id"]);
+        assert_eq!(c["ids"]["datadog"].is_null(), c["datadog_path"].is_null(), "{id}");
+        for k in c["candidates"].as_array().into_iter().flatten() {
+            keys(k, CANDIDATE, id);
+        }
+        for k in c["symlinks"].as_array().into_iter().flatten() {
+            keys(k, SYMLINK, id);
+        }
+        for e in c["evidence"].as_array().into_iter().flatten() {
+            keys(e, EVIDENCE, id);
+            assert!(["exact", "ancestor-tree", "inside", "other-path"]
+                .contains(&e["relation"].as_str().unwrap_or("")));
+        }
+        match c["status"].as_str() {
+            Some("pass") => {
+                counts[0] += 1;
+                assert!(c["rule_found"] == true && c["watch_path"].is_string(), "{id}");
+            }
+            Some("fail") => counts[1] += 1,
+            Some("not-applicable") => {
+                counts[2] += 1;
+                assert!(c["watch_path"].is_null() && c["remediation"].is_null(), "{id}");
+            }
+            other => panic!("{id}: status {other:?}"),
+        }
+        if c["status"] != "not-applicable" {
+            let rem = c["remediation"].as_str().expect("remediation");
+            assert_eq!(
+                rem,
+                format!("-w {} -p rwxa -k docker", c["watch_path"].as_str().unwrap_or(""))
+            );
+        }
+    }
+    assert_eq!(r["summary"]["pass"], counts[0]);
+    assert_eq!(r["summary"]["fail"], counts[1]);
+    assert_eq!(r["summary"]["not_applicable"], counts[2]);
+}
+
+#[test]
+fn json_schema_is_documented_and_complete() {
+    let root = debian_image();
+    let (code, r) = check_json(&["--root", &root_arg(&root)]);
+    assert_eq!(code, Some(1));
+    validate(&r);
+    // Every key of the schema is documented.
+    let doc =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/docker.md"))
+            .expect("docs/docker.md");
+    for table in [TOP, AUDIT, NOTE, SUMMARY, CONTROL, IDS, CANDIDATE, SYMLINK, EVIDENCE] {
+        for (k, _) in table {
+            assert!(doc.contains(&format!("`{k}`")), "docs/docker.md does not document `{k}`");
+        }
+    }
+    let _ = fs::remove_dir_all(root);
+}
+
+// ---- image trees --------------------------------------------------------------------------
+
+#[test]
+fn tree_without_docker_is_all_not_applicable() {
+    let root = tempdir("empty");
+    let (code, r) = check_json(&["--root", &root_arg(&root)]);
+    assert_eq!(code, Some(0), "nothing applies, nothing fails");
+    validate(&r);
+    assert_eq!(r["target"], "image");
+    assert_eq!(r["summary"]["not_applicable"], 16);
+    for c in r["controls"].as_array().expect("controls") {
+        assert_eq!(c["status"], "not-applicable");
+        let reason = c["reason"].as_str().unwrap_or("");
+        assert!(
+            reason.contains("not found here")
+                && reason.contains(c["benchmark_path"].as_str().unwrap_or("?")),
+            "{reason}"
+        );
+        assert!(c["candidates"].as_array().is_some_and(|a| a.iter().all(|k| k["exists"] == false)));
+    }
+    // ensure has nothing to do and writes nothing.
+    let (code, stdout, stderr) = run(&["docker", "ensure", "--root", &root_arg(&root)]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("nothing to change"), "{stdout}");
+    assert!(!root.join("etc/audit/rules.d/docker.rules").exists());
+    // text output
+    let (code, text, _) = run(&["docker", "check", "--root", &root_arg(&root)]);
+    assert_eq!(code, Some(0));
+    assert!(text.contains("16 controls: 0 pass, 0 fail, 16 not applicable"), "{text}");
+    let _ = fs::remove_dir_all(root);
+}
+
+#[test]
+fn image_paths_are_the_ones_really_installed() {
+    let root = debian_image();
+    let (_, r) = check_json(&["--root", &root_arg(&root)]);
+    let dockerd = control(&r, "1.1.3");
+    assert_eq!(dockerd["ids"]["datadog"], "1.2.3");
+    assert_eq!(dockerd["benchmark_path"], "/usr/bin/dockerd");
+    assert_eq!(dockerd["watch_path"], "/usr/sbin/dockerd");
+    assert!(dockerd["path_source"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("docker.service ExecStart")));
+    assert_eq!(dockerd["status"], "fail");
+    assert_eq!(dockerd["reason"], "no rule audits /usr/sbin/dockerd");
+    // runc: CIS says /usr/bin/runc (a link here), Datadog /usr/sbin/runc (the file).
+    let runc = control(&r, "1.1.18");
+    assert_eq!(runc["ids"]["datadog"], "1.2.12");
+    assert_eq!(runc["datadog_path"], "/usr/sbin/runc");
+    assert_eq!(runc["watch_path"], "/usr/sbin/runc");
+    assert!(
+        runc["notes"].as_array().is_some_and(|n| n.iter().any(|n| n
+            .as_str()
+            .is_some_and(|s| s.contains("/usr/bin/runc") && s.contains("link itself")))),
+        "{runc}"
+    );
+    assert_eq!(control(&r, "1.1.7")["watch_path"], "/usr/lib/systemd/system/docker.service");
+    assert!(control(&r, "1.1.9")["notes"].to_string().contains("/run/docker.sock"));
+    // /run is empty in an image: the runtime paths do not apply.
+    for id in ["1.1.4", "1.1.8"] {
+        assert_eq!(control(&r, id)["status"], "not-applicable", "{id}");
+    }
+    for id in ["1.1.11", "1.1.13"] {
+        assert_eq!(control(&r, id)["status"], "not-applicable", "{id}");
+    }
+    assert_eq!(r["summary"]["fail"], 12);
+    let notes = r["audit"]["notes"].to_string();
+    assert!(notes.contains("no-auditd") && notes.contains("no-loader"), "{notes}");
+    let _ = fs::remove_dir_all(root);
+}
+
+#[test]
+fn image_ensure_fixes_on_disk_once() {
+    let root = debian_image();
+    let r = root_arg(&root);
+    let file = root.join("etc/audit/rules.d/docker.rules");
+
+    let (code, stdout, _) = run(&["docker", "ensure", "--root", &r, "--dry-run"]);
+    assert_eq!(code, Some(1), "dry run: something would change");
+    assert!(stdout.contains("would append"), "{stdout}");
+    assert!(!file.exists(), "dry run wrote the file");
+
+    let (code, stdout, stderr) = run(&["docker", "ensure", "--root", &r]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("check: 12 pass, 0 fail, 4 not applicable"), "{stdout}");
+    let meta = fs::metadata(&file).expect("rules file");
+    assert_eq!(meta.mode() & 0o777, 0o640);
+    assert_eq!(fs::metadata(root.join("etc/audit")).expect("dir").mode() & 0o777, 0o750);
+    let text = fs::read_to_string(&file).expect("read");
+    let rules: Vec<&str> = text.lines().filter(|l| l.starts_with('-')).collect();
+    assert_eq!(
+        rules,
+        [
+            "-w /usr/sbin/dockerd -p rwxa -k docker",
+            "-w /var/lib/docker -p rwxa -k docker",
+            "-w /etc/docker -p rwxa -k docker",
+            "-w /usr/lib/systemd/system/docker.service -p rwxa -k docker",
+            "-w /usr/lib/systemd/system/docker.socket -p rwxa -k docker",
+            "-w /etc/default/docker -p rwxa -k docker",
+            "-w /etc/containerd/config.toml -p rwxa -k docker",
+            "-w /usr/bin/containerd -p rwxa -k docker",
+            "-w /usr/bin/containerd-shim -p rwxa -k docker",
+            "-w /usr/bin/containerd-shim-runc-v1 -p rwxa -k docker",
+            "-w /usr/bin/containerd-shim-runc-v2 -p rwxa -k docker",
+            "-w /usr/sbin/runc -p rwxa -k docker",
+        ]
+    );
+    // Every line is auditctl syntax: comments, and rules auditctl's grammar accepts.
+    let ctx = nlaudit_rules::Context::new(&nlaudit_rules::NoEnv);
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let parsed = nlaudit_rules::parse_command(&nlaudit_rules::split_line(line), &ctx);
+        assert!(parsed.is_ok(), "{line}: {parsed:?}");
+    }
+
+    let (code, r2) = check_json(&["--root", &r]);
+    assert_eq!(code, Some(0), "{r2}");
+    validate(&r2);
+    let dockerd = control(&r2, "1.1.3");
+    assert_eq!(dockerd["status"], "pass");
+    assert_eq!(dockerd["evidence"][0]["rule"], "-w /usr/sbin/dockerd -p rwxa -k docker");
+    assert_eq!(dockerd["evidence"][0]["origin"], "/etc/audit/rules.d/docker.rules:4");
+    assert_eq!(dockerd["persisted"], "/etc/audit/rules.d/docker.rules:4");
+
+    // A second ensure changes nothing: same bytes, same inode, no write.
+    let before = (fs::read(&file).expect("read"), meta.ino(), meta.mtime_nsec());
+    let (code, stdout, _) = run(&["docker", "ensure", "--root", &r]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("nothing to change"), "{stdout}");
+    let m2 = fs::metadata(&file).expect("stat");
+    assert_eq!(before, (fs::read(&file).expect("read"), m2.ino(), m2.mtime_nsec()));
+    let (code, _, _) = run(&["docker", "ensure", "--root", &r, "--dry-run"]);
+    assert_eq!(code, Some(0), "dry run: nothing would change");
+    let _ = fs::remove_dir_all(root);
+}
+
+#[test]
+fn persisting_keeps_lines_and_never_duplicates() {
+    let root = debian_image();
+    let r = root_arg(&root);
+    let dir = root.join("etc/audit/rules.d");
+    fs::create_dir_all(&dir).expect("mkdir");
+    // Lines already there stay, byte for byte (no final newline either).
+    let old =
+        "## mine\n-w /usr/sbin/dockerd -p wa -k mine\n-a always,exit -F arch=b64 -S mount -k mnt";
+    fs::write(dir.join("docker.rules"), old).expect("write");
+    // A sibling file augenrules merges already audits /etc/docker and /usr/sbin/runc.
+    fs::write(
+        dir.join("10-site.rules"),
+        "-w /etc/docker -k site\n-w /usr/sbin/runc -p rwxa -k docker\n",
+    )
+    .expect("write");
+    let (code, stdout, stderr) = run(&["docker", "ensure", "--root", &r]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let text = fs::read_to_string(dir.join("docker.rules")).expect("read");
+    assert!(text.starts_with(&format!("{old}\n")), "{text}");
+    assert!(!text.contains("-w /usr/sbin/dockerd -p rwxa"), "satisfied by `-p wa`: {text}");
+    assert!(!text.contains("-w /etc/docker "), "already in 10-site.rules: {text}");
+    assert!(!text.contains("/usr/sbin/runc"), "already in 10-site.rules: {text}");
+    // No rule twice across the directory.
+    let mut seen = BTreeSet::new();
+    for f in ["10-site.rules", "docker.rules"] {
+        for l in fs::read_to_string(dir.join(f)).expect("read").lines() {
+            if l.starts_with('-') {
+                assert!(seen.insert(l.to_string()), "duplicate: {l}");
+            }
+        }
+    }
+    // The narrower rule passes, with a warning in the evidence.
+    let (code, rep) = check_json(&["--root", &r]);
+    assert_eq!(code, Some(0), "{rep}");
+    let ev = &control(&rep, "1.1.3")["evidence"][0];
+    assert_eq!(ev["rule"], "-w /usr/sbin/dockerd -p wa -k mine");
+    assert_eq!(ev["satisfies"], true);
+    assert!(ev["notes"][0]
+        .as_str()
+        .is_some_and(|n| n.contains("narrower than the benchmark's rwxa")));
+    // Running again, and with the file named explicitly, changes nothing.
+    for extra in [None, Some("/etc/audit/rules.d/docker.rules")] {
+        let mut args = vec!["docker", "ensure", "--root", &r];
+        if let Some(f) = extra {
+            args.extend(["--rules-file", f]);
+        }
+        let before = fs::read(dir.join("docker.rules")).expect("read");
+        let (code, stdout, _) = run(&args);
+        assert_eq!(code, Some(0));
+        assert!(stdout.contains("nothing to change"), "{stdout}");
+        assert_eq!(before, fs::read(dir.join("docker.rules")).expect("read"));
+    }
+    let _ = fs::remove_dir_all(root);
+}
+
+#[test]
+fn rules_file_is_replaced_atomically_and_links_are_refused() {
+    let root = debian_image();
+    let r = root_arg(&root);
+    let dir = root.join("etc/audit/rules.d");
+    fs::create_dir_all(&dir).expect("mkdir");
+    let file = dir.join("docker.rules");
+    let old = "## old content that a reader must see whole or not at all\n".repeat(200);
+    fs::write(&file, &old).expect("write");
+    let ino = fs::metadata(&file).expect("stat").ino();
+
+    // A reader sees either the old file or the new one, never a mix or a truncation.
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (file, stop, old) = (file.clone(), stop.clone(), old.clone());
+        std::thread::spawn(move || {
+            let mut reads = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                let got = fs::read_to_string(&file).expect("the file never disappears");
+                assert!(
+                    got == old || (got.starts_with(&old) && got.ends_with("-k docker\n")),
+                    "torn read: {} bytes",
+                    got.len()
+                );
+                reads += 1;
+            }
+            reads
+        })
+    };
+    let (code, stdout, stderr) = run(&["docker", "ensure", "--root", &r]);
+    stop.store(true, Ordering::Relaxed);
+    assert!(reader.join().expect("reader") > 0);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let m = fs::metadata(&file).expect("stat");
+    assert_ne!(m.ino(), ino, "replaced by rename, not rewritten in place");
+    assert_eq!(m.mode() & 0o777, 0o640);
+    let leftovers: Vec<String> = fs::read_dir(&dir)
+        .expect("ls")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "docker.rules")
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+
+    // A symlink or a directory as the target is refused, and left alone.
+    let elsewhere = root.join("elsewhere.rules");
+    fs::write(&elsewhere, "").expect("write");
+    let link = dir.join("link.rules");
+    std::os::unix::fs::symlink(&elsewhere, &link).expect("symlink");
+    let (code, _, stderr) =
+        run(&["docker", "ensure", "--root", &r, "--rules-file", "/etc/audit/rules.d/link.rules"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("symbolic link"), "{stderr}");
+    assert_eq!(fs::read_to_string(&elsewhere).expect("read"), "");
+    fs::create_dir_all(dir.join("adir.rules")).expect("mkdir");
+    let (code, _, stderr) =
+        run(&["docker", "ensure", "--root", &r, "--rules-file", "/etc/audit/rules.d/adir.rules"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("not a regular file"), "{stderr}");
+    let _ = fs::remove_dir_all(root);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let root = tempdir("usage");
+    let r = root_arg(&root);
+    for args in [
+        vec!["docker", "ensure", "--root", &r, "--enable"],
+        vec!["docker", "ensure", "--root", &r, "--no-persist"],
+        vec!["docker", "ensure", "--root", &r, "--rules-file", "relative.rules"],
+        vec!["docker", "check", "--root", "/nonexistent/nlaudit-root"],
+        vec!["docker", "check", "--verify"],
+    ] {
+        let (code, stdout, stderr) = run(&args);
+        assert_eq!(code, Some(2), "{args:?}: {stdout}{stderr}");
+    }
+    let _ = fs::remove_dir_all(root);
+}
+
+// ---- the live kernel (root) ---------------------------------------------------------------
+
+#[test]
+fn without_privilege_check_exits_2_and_says_why() {
+    let has_setpriv = std::process::Command::new("sh")
+        .args(["-c", "command -v setpriv"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !kernel_available("docker unprivileged") || !has_setpriv {
+        return;
+    }
+    let bin = support::nlaudit_bin();
+    let o = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .args(["docker", "check", "--json"])
+        .output()
+        .expect("setpriv");
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("CAP_AUDIT_CONTROL"), "{}", err(&o));
+    assert!(o.stdout.is_empty(), "no partial report on stdout");
+}
+
+/// Removes every rule whose key contains "docker" (the guard puts them back).
+fn clear_docker_rules() {
+    let o = nlaudit(&["delete", "--all", "--key", "docker"]);
+    assert!(o.status.success(), "{}", err(&o));
+}
+
+fn set_enabled(on: bool) {
+    let mut c = nlaudit_proto::Client::open().expect("open");
+    c.set(nlaudit_proto::Setting::Enabled(on)).expect("set enabled");
+}
+
+fn listing() -> String {
+    out(&nlaudit(&["list"]))
+}
+
+#[test]
+fn live_check_then_ensure_then_check_passes() {
+    if !kernel_available("docker live") {
+        return;
+    }
+    let _g = KernelGuard::new();
+    clear_docker_rules();
+    set_enabled(false);
+    let tmp = tempdir("live");
+    let rules_file = tmp.join("docker.rules");
+    let rf = rules_file.display().to_string();
+
+    let (code, r) = check_json(&[]);
+    validate(&r);
+    assert_eq!(r["target"], "kernel");
+    assert_eq!(r["audit"]["enabled"], 0);
+    assert_eq!(r["audit"]["recording"], false);
+    assert!(r["audit"]["notes"].to_string().contains("audit-disabled"));
+    let dockerd = control(&r, "1.1.3").clone();
+    if dockerd["status"] == "not-applicable" {
+        eprintln!(
+            "skipping the rest of live_check: dockerd is not installed (apt-get install docker.io)"
+        );
+        return;
+    }
+    assert_eq!(code, Some(1));
+    let real = dockerd["watch_path"].as_str().expect("watch path").to_string();
+    if Path::new("/usr/sbin/dockerd").exists() && !Path::new("/usr/bin/dockerd").exists() {
+        // Debian's docker.io: the benchmark's path does not exist, the real one is used.
+        assert_eq!(real, "/usr/sbin/dockerd");
+        assert_eq!(dockerd["benchmark_path"], "/usr/bin/dockerd");
+    }
+    assert_eq!(dockerd["reason"], format!("no rule audits {real}"));
+    assert_eq!(dockerd["evidence"], serde_json::json!([]));
+    let want_line = format!("-w {real} -p rwxa -k docker");
+
+    // Without --enable: rules go in, but audit stays off, so the controls still fail.
+    let (code, stdout, stderr) = run(&["docker", "ensure", "--rules-file", &rf]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("rerun with --enable"), "{stdout}");
+    assert!(listing().lines().any(|l| l == want_line), "{}", listing());
+    let (_, r) = check_json(&[]);
+    let d = control(&r, "1.1.3");
+    assert_eq!((d["status"].as_str(), d["rule_found"].as_bool()), (Some("fail"), Some(true)));
+    assert!(d["reason"].as_str().is_some_and(|s| s.contains("audit is disabled")), "{d}");
+
+    // With --enable: everything applicable passes.
+    let (code, stdout, stderr) = run(&["docker", "ensure", "--rules-file", &rf, "--enable"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("enable "), "{stdout}");
+    let (code, r) = check_json(&[]);
+    assert_eq!(code, Some(0), "{r}");
+    assert_eq!(r["summary"]["fail"], 0);
+    let d = control(&r, "1.1.3");
+    assert_eq!(d["evidence"][0]["rule"], want_line.as_str());
+    assert_eq!(d["evidence"][0]["origin"], "kernel");
+
+    // The benchmark's own audit step now finds the watch on the real dockerd.
+    if let Some(l) = auditctl(&["-l"]) {
+        let grep: Vec<String> =
+            out(&l).lines().filter(|x| x.contains("dockerd")).map(str::to_string).collect();
+        assert_eq!(grep, std::slice::from_ref(&want_line));
+        // auditctl deletes it by its own text: the bytes nlaudit sent are auditctl's.
+        let del = auditctl(&["-W", &real, "-p", "rwxa", "-k", "docker"]).expect("auditctl -W");
+        assert!(del.status.success(), "{}", err(&del));
+        let (_, r) = check_json(&[]);
+        assert_eq!(control(&r, "1.1.3")["status"], "fail");
+        let (code, _, _) = run(&["docker", "ensure", "--rules-file", &rf]);
+        assert_eq!(code, Some(0));
+    }
+
+    // A second ensure changes nothing, in the kernel or on disk.
+    let (before_rules, before_file) = (listing(), fs::read(&rules_file).expect("persisted"));
+    let (code, stdout, _) = run(&["docker", "ensure", "--rules-file", &rf, "--enable"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("nothing to change"), "{stdout}");
+    assert_eq!(before_rules, listing());
+    assert_eq!(before_file, fs::read(&rules_file).expect("persisted"));
+    let text = String::from_utf8_lossy(&before_file).into_owned();
+    assert!(text.lines().any(|l| l == want_line), "{text}");
+    // What is persisted loads with the real auditctl, as augenrules would at boot.
+    if support::auditctl_path().is_some() {
+        clear_docker_rules();
+        let load = auditctl(&["-R", &rf]).expect("auditctl -R");
+        assert!(load.status.success(), "auditctl -R {rf}: {}", err(&load));
+        let (_, r) = check_json(&[]);
+        for c in r["controls"].as_array().expect("controls") {
+            let want = match (c["status"].as_str(), c["volatile"].is_null()) {
+                (Some("not-applicable"), _) => "not-applicable",
+                (_, true) => "pass",
+                (_, false) => "fail",
+            };
+            assert_eq!(c["status"], want, "{}", c["id"]);
+        }
+        let (code, stdout, _) = run(&["docker", "ensure", "--no-persist"]);
+        assert_eq!(code, Some(0), "{stdout}");
+    }
+    // Runtime paths under /run/<dir>/ are live only (they would break the boot-time load).
+    for c in r["controls"].as_array().expect("controls") {
+        if let (Some(p), false) = (c["watch_path"].as_str(), c["volatile"].is_null()) {
+            assert!(!text.contains(&format!("-w {p} ")), "{p} persisted");
+        }
+    }
+    let _ = fs::remove_dir_all(tmp);
+}
+
+#[test]
+fn live_evidence_explains_near_misses() {
+    if !kernel_available("docker evidence") {
+        return;
+    }
+    let _g = KernelGuard::new();
+    clear_docker_rules();
+    set_enabled(true);
+    let (_, r) = check_json(&[]);
+    let key = support::unique_key("near");
+    let add = |args: &[&str]| {
+        let mut all = vec!["add"];
+        all.extend_from_slice(args);
+        all.extend(["-k", &key]);
+        let o = nlaudit(&all);
+        assert!(o.status.success(), "{all:?}: {}", err(&o));
+    };
+    let mut checks: Vec<(&str, &str, bool, &str)> = Vec::new();
+    if let Some(run_c) = control(&r, "1.1.4")["watch_path"].as_str() {
+        // The containerd.sock watch that makes `auditctl -l | grep /run/containerd` pass.
+        add(&["-w", &format!("{run_c}/containerd.sock")]);
+        checks.push(("1.1.4", "inside", false, "would wrongly match"));
+    }
+    if let Some(d) = control(&r, "1.1.3")["watch_path"].as_str() {
+        add(&["-a", "never,exit", "-F", &format!("path={d}"), "-F", "perm=rwxa"]);
+        checks.push(("1.1.3", "exact", false, "`never`"));
+    }
+    if let Some(d) = control(&r, "1.1.6")["watch_path"].as_str() {
+        add(&["-w", d, "-p", "wa"]);
+        checks.push(("1.1.6", "exact", true, "narrower"));
+    }
+    if let Some(d) = control(&r, "1.1.14")["watch_path"].as_str() {
+        add(&["-w", d, "-p", "rx"]);
+        checks.push(("1.1.14", "exact", false, "lacks wa"));
+    }
+    let (_, r) = check_json(&[]);
+    validate(&r);
+    for (id, relation, satisfies, note) in checks {
+        let c = control(&r, id);
+        let e = &c["evidence"][0];
+        assert_eq!(e["relation"], relation, "{id}: {c}");
+        assert_eq!(e["satisfies"], satisfies, "{id}: {c}");
+        assert!(e["notes"].to_string().contains(note), "{id}: {e}");
+        assert_eq!(c["status"], if satisfies { "pass" } else { "fail" }, "{id}");
+    }
+    // The text table shows the same.
+    let (_, text, _) = run(&["docker", "check"]);
+    assert!(text.contains("does not qualify"), "{text}");
+}
+
+#[test]
+fn live_finds_a_running_daemon_by_proc_exe() {
+    if !kernel_available("docker proc exe") {
+        return;
+    }
+    // Serialized with the other live tests (they would see this process too).
+    let _g = KernelGuard::new();
+    let tmp = tempdir("exe");
+    let fake = tmp.join("containerd-shim-runc-v1");
+    fs::copy("/bin/sleep", &fake).expect("copy sleep");
+    let mut child = std::process::Command::new(&fake).arg("60").spawn().expect("spawn");
+    let (_, r) = check_json(&[]);
+    let _ = child.kill();
+    let _ = child.wait();
+    let c = control(&r, "1.1.16");
+    assert_eq!(c["path"], fake.display().to_string(), "{c}");
+    assert_eq!(c["path_source"], format!("process {} /proc/{}/exe", child.id(), child.id()));
+    assert_eq!(c["watch_path"], fake.display().to_string());
+    let _ = fs::remove_dir_all(tmp);
+}

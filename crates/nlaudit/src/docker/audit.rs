@@ -1,0 +1,516 @@
+//! Which rules audit a path: the semantic match that replaces `auditctl -l | grep PATH`.
+//!
+//! A control passes when a rule audits exactly its real path: a watch (`-w PATH`) or an
+//! `always` exit rule with `-F path=`/`-F dir=` whose perms include writes and attribute
+//! changes, with any key. Rules that only look related (a `never` rule, a watch on a file
+//! inside the directory, a watch on the benchmark's path when the real file is elsewhere)
+//! are reported as evidence that does not satisfy the control.
+
+use std::fs;
+
+use nlaudit_proto::RuleData;
+use nlaudit_rules::watch::{path_audit, PathAudit};
+use nlaudit_rules::{parse_command, split_line, Context, Directive, Env, Machine, Renderer};
+
+use super::fsview::FsView;
+use super::locate::Located;
+use crate::rules_cmd::SystemEnv;
+
+/// `AUDIT_PERM_*` bits.
+const PERM_EXEC: u32 = 1;
+const PERM_WRITE: u32 = 2;
+const PERM_READ: u32 = 4;
+const PERM_ATTR: u32 = 8;
+const PERM_ALL: u32 = PERM_READ | PERM_WRITE | PERM_EXEC | PERM_ATTR;
+
+/// Where a rule is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// In the kernel now.
+    Kernel,
+    /// A line of a rules file.
+    File {
+        /// The file (inside the root).
+        path: String,
+        /// 1-based line number.
+        line: usize,
+    },
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Kernel => f.write_str("kernel"),
+            Origin::File { path, line } => write!(f, "{path}:{line}"),
+        }
+    }
+}
+
+/// A rule and where it is.
+#[derive(Clone, Debug)]
+pub struct RuleEntry {
+    /// The rule as the kernel holds (or would receive) it.
+    pub rule: RuleData,
+    /// Its auditctl text (`auditctl -l`).
+    pub text: String,
+    /// Where it is.
+    pub origin: Origin,
+}
+
+/// The rules a check looks at: the kernel's, or those rules files load.
+#[derive(Clone, Debug, Default)]
+pub struct RuleSet {
+    /// The rules, in order.
+    pub entries: Vec<RuleEntry>,
+    /// The last `-e N` of the files (augenrules keeps only the last one).
+    pub enabled: Option<u32>,
+    /// Lines that do not parse, as `FILE:LINE: message`.
+    pub problems: Vec<String>,
+    /// The files read.
+    pub files: Vec<String>,
+    /// [`RuleSet::path_rules`], once computed (the set is not changed afterwards).
+    indexed: std::sync::OnceLock<Vec<(RuleEntry, PathAudit, String)>>,
+}
+
+impl RuleSet {
+    /// The kernel's rules, rendered as one `auditctl -l` listing.
+    pub fn kernel(rules: Vec<RuleData>) -> RuleSet {
+        let mut r = Renderer::new(Machine::host());
+        let entries = rules
+            .into_iter()
+            .map(|rule| RuleEntry { text: r.rule(&rule), rule, origin: Origin::Kernel })
+            .collect();
+        RuleSet { entries, ..RuleSet::default() }
+    }
+
+    /// The rules that audit a path, with what the kernel watches for each (computed once:
+    /// resolving the parent directory reads the file system).
+    fn path_rules(&self, fs: &FsView) -> &[(RuleEntry, PathAudit, String)] {
+        self.indexed.get_or_init(|| {
+            self.entries
+                .iter()
+                .filter_map(|e| {
+                    let pa = path_audit(&e.rule)?;
+                    let target = fs.kernel_target(&pa.path);
+                    Some((e.clone(), pa, target))
+                })
+                .collect()
+        })
+    }
+
+    /// Adds the rules of one rules file (auditctl -R syntax). A missing file adds nothing.
+    pub fn add_file(&mut self, fs: &FsView, path: &str, features: Option<u32>) {
+        let Ok(text) = fs::read_to_string(fs.host(path)) else { return };
+        self.indexed.take();
+        self.files.push(path.to_string());
+        let env = ViewEnv(fs);
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim_end_matches('\r');
+            let words = split_line(line);
+            if words.first().map_or(true, |w| w.starts_with('#')) {
+                continue;
+            }
+            let mut ctx = Context::new(&env);
+            ctx.lineno = Some(i + 1);
+            if let Some(f) = features {
+                ctx.features = f;
+            }
+            match parse_command(&words, &ctx) {
+                Ok(directives) => {
+                    for d in directives {
+                        match d {
+                            Directive::Rule(rc) if !rc.delete => {
+                                let text = Renderer::new(Machine::host()).rule(&rc.rule);
+                                self.entries.push(RuleEntry {
+                                    rule: rc.rule,
+                                    text,
+                                    origin: Origin::File { path: path.to_string(), line: i + 1 },
+                                });
+                            }
+                            Directive::Enabled(v) => self.enabled = Some(v),
+                            _ => {}
+                        }
+                    }
+                }
+                Err(e) => self.problems.push(format!(
+                    "{path}:{}: {}",
+                    i + 1,
+                    e.message.lines().last().unwrap_or_default()
+                )),
+            }
+        }
+    }
+
+    /// Adds every `*.rules` file of a rules.d directory, in augenrules' order (`ls -v`).
+    pub fn add_dir(&mut self, fs: &FsView, dir: &str, features: Option<u32>) -> bool {
+        let Ok(rd) = fs::read_dir(fs.host(dir)) else { return false };
+        let mut names: Vec<String> = rd
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".rules") && !n.starts_with('.'))
+            .collect();
+        names.sort_by(|a, b| version_cmp(a, b));
+        for n in names {
+            self.add_file(fs, &format!("{}/{n}", dir.trim_end_matches('/')), features);
+        }
+        true
+    }
+}
+
+/// `sort -V` for file names: digit runs compare as numbers.
+pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    fn chunks(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let b = s.as_bytes();
+        for i in 1..=b.len() {
+            let boundary = i == b.len()
+                || b.get(i).map(u8::is_ascii_digit) != b.get(i - 1).map(u8::is_ascii_digit);
+            if boundary {
+                let c = &s[start..i];
+                out.push((c.as_bytes().first().is_some_and(u8::is_ascii_digit), c));
+                start = i;
+            }
+        }
+        out
+    }
+    let (ca, cb) = (chunks(a), chunks(b));
+    for (x, y) in ca.iter().zip(cb.iter()) {
+        let o = match (x, y) {
+            ((true, x), (true, y)) => {
+                let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
+                x.len().cmp(&y.len()).then_with(|| x.cmp(y))
+            }
+            ((_, x), (_, y)) => x.cmp(y),
+        };
+        if o.is_ne() {
+            return o;
+        }
+    }
+    ca.len().cmp(&cb.len()).then_with(|| a.cmp(b))
+}
+
+/// A parse environment whose directories are those of a [`FsView`] (`-w` becomes a `dir`
+/// rule when the path is a directory there); names come from this machine's databases.
+pub struct ViewEnv<'a>(pub &'a FsView);
+
+impl Env for ViewEnv<'_> {
+    fn uid(&self, name: &str) -> Option<u32> {
+        SystemEnv.uid(name)
+    }
+    fn gid(&self, name: &str) -> Option<u32> {
+        SystemEnv.gid(name)
+    }
+    fn is_dir(&self, path: &str) -> bool {
+        self.0.is_dir(path)
+    }
+}
+
+/// How a rule relates to a control's real path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Relation {
+    /// It audits exactly that path.
+    Exact,
+    /// It audits a directory tree that contains the path.
+    InsideTree,
+    /// It audits something inside the path (a directory), not the path itself.
+    Below,
+    /// It audits another path the control names (the benchmark's, or a link to the file).
+    OtherPath,
+}
+
+impl Relation {
+    /// The JSON/text name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Relation::Exact => "exact",
+            Relation::InsideTree => "ancestor-tree",
+            Relation::Below => "inside",
+            Relation::OtherPath => "other-path",
+        }
+    }
+}
+
+/// A rule found for a control, and what it is worth.
+#[derive(Clone, Debug)]
+pub struct Evidence {
+    /// The rule's auditctl text.
+    pub text: String,
+    /// Where it is.
+    pub origin: Origin,
+    /// How it relates to the path.
+    pub relation: Relation,
+    /// It satisfies the control.
+    pub satisfies: bool,
+    /// Why not, or (when it satisfies) what it misses.
+    pub notes: Vec<String>,
+}
+
+/// Every rule related to the located file of a control, satisfying ones first.
+pub fn evidence(fs: &FsView, located: &Located, rules: &RuleSet) -> Vec<Evidence> {
+    let Some(real) = located.watch_path() else { return Vec::new() };
+    let mut others: Vec<&str> = located.candidates.iter().map(|c| c.path.as_str()).collect();
+    if let Some(r) = &located.resolved {
+        others.extend(r.links.iter().map(|l| l.path.as_str()));
+    }
+    let mut out = Vec::new();
+    // The kernel stops at the first exit-list rule that matches (kernel/auditsc.c
+    // `audit_filter_syscall`): a `never` rule on the path shadows the rules after it.
+    let mut shadow: Option<(String, bool)> = None;
+    for (e, pa, target) in rules.path_rules(fs) {
+        let (relation, satisfies, notes) = if target == real {
+            let (mut ok, mut notes) = judge(pa);
+            match &shadow {
+                Some((never, true)) if ok => {
+                    ok = false;
+                    notes.push(format!(
+                        "shadowed by the earlier `{never}`: the kernel stops at the first \
+                         matching rule"
+                    ));
+                }
+                Some((never, false)) if ok => notes.push(format!(
+                    "warning: partly shadowed by the earlier `{never}` (the kernel stops at the \
+                     first matching rule)"
+                )),
+                _ => {}
+            }
+            if !pa.records && shadow.is_none() {
+                let full = !pa.narrowed
+                    && !pa.syscall_subset
+                    && (pa.perms == 0
+                        || pa.perms & (PERM_WRITE | PERM_ATTR) == PERM_WRITE | PERM_ATTR);
+                shadow = Some((e.text.clone(), full));
+            }
+            (Relation::Exact, ok, notes)
+        } else if pa.tree && real.strip_prefix(target.as_str()).is_some_and(|r| r.starts_with('/'))
+        {
+            let note = format!(
+                "audits the tree {target}, which contains {real}; the benchmark asks for a rule \
+                 on {real} itself"
+            );
+            (Relation::InsideTree, false, vec![note])
+        } else if target.strip_prefix(real).is_some_and(|r| r.starts_with('/')) {
+            let note = format!(
+                "audits {target}, inside {real}, not {real} itself (`auditctl -l | grep {real}` \
+                 would wrongly match it)"
+            );
+            (Relation::Below, false, vec![note])
+        } else if others.iter().any(|o| *o == pa.path || *o == target) {
+            let r = fs.resolve(target);
+            let note = if r.real == real && r.links.last().is_some_and(|l| l.last) {
+                format!(
+                    "audits {target}, a symbolic link to {real}: the kernel watches the link \
+                     itself, not the file"
+                )
+            } else {
+                format!("audits {target}, not the file in use here, {real}")
+            };
+            (Relation::OtherPath, false, vec![note])
+        } else {
+            continue;
+        };
+        out.push(Evidence {
+            text: e.text.clone(),
+            origin: e.origin.clone(),
+            relation,
+            satisfies,
+            notes,
+        });
+    }
+    out.sort_by_key(|e| !e.satisfies);
+    out
+}
+
+/// Whether a rule on exactly the path satisfies the control, and what to say about it.
+fn judge(pa: &PathAudit) -> (bool, Vec<String>) {
+    let mut notes = Vec::new();
+    if !pa.records {
+        notes.push("a `never` rule (or not on the exit list): it records nothing".to_string());
+        return (false, notes);
+    }
+    let perms = pa.perms;
+    if perms == 0 && pa.syscall_subset {
+        notes.push(
+            "no perm filter and only some syscalls: writes and attribute changes are not \
+             known to be covered (use -p wa or -F perm=wa)"
+                .to_string(),
+        );
+        return (false, notes);
+    }
+    if perms != 0 && perms & (PERM_WRITE | PERM_ATTR) != PERM_WRITE | PERM_ATTR {
+        notes.push(format!(
+            "perm={} lacks {}: writes and attribute changes must both be audited",
+            letters(perms),
+            letters((PERM_WRITE | PERM_ATTR) & !perms)
+        ));
+        return (false, notes);
+    }
+    if perms != 0 && perms != PERM_ALL {
+        notes.push(format!(
+            "warning: perm={} is narrower than the benchmark's rwxa ({} not recorded)",
+            letters(perms),
+            letters(PERM_ALL & !perms)
+        ));
+    }
+    if pa.narrowed {
+        notes.push(
+            "warning: other fields (arch, uid, ...) narrow the rule: accesses outside them are \
+             not recorded"
+                .to_string(),
+        );
+    }
+    if pa.syscall_subset && perms != 0 {
+        notes.push("warning: the rule covers only some syscalls".to_string());
+    }
+    (true, notes)
+}
+
+fn letters(perms: u32) -> String {
+    nlaudit_rules::render::perm_letters(perms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docker::fsview::Resolved;
+    use crate::docker::locate::Candidate;
+    use nlaudit_rules::NoEnv;
+
+    /// A rule parsed as auditctl would, with /d a directory.
+    fn rule(text: &str) -> RuleEntry {
+        struct DirEnv;
+        impl Env for DirEnv {
+            fn uid(&self, n: &str) -> Option<u32> {
+                NoEnv.uid(n)
+            }
+            fn gid(&self, n: &str) -> Option<u32> {
+                NoEnv.gid(n)
+            }
+            fn is_dir(&self, p: &str) -> bool {
+                p == "/d" || p == "/etc"
+            }
+        }
+        let ctx = Context::new(&DirEnv);
+        let d = parse_command(&split_line(text), &ctx).expect(text);
+        let Some(Directive::Rule(rc)) = d.into_iter().next() else { panic!("{text}") };
+        RuleEntry { text: text.to_string(), rule: rc.rule, origin: Origin::Kernel }
+    }
+
+    fn located(real: &str, others: &[&str]) -> Located {
+        let mut candidates: Vec<Candidate> = others
+            .iter()
+            .map(|p| Candidate {
+                path: p.to_string(),
+                source: "test".into(),
+                exists: false,
+                real: None,
+            })
+            .collect();
+        candidates.push(Candidate {
+            path: real.into(),
+            source: "test".into(),
+            exists: true,
+            real: Some(real.into()),
+        });
+        Located {
+            chosen: Some(candidates.len() - 1),
+            candidates,
+            resolved: Some(Resolved { real: real.into(), links: vec![], kind: None }),
+            notes: vec![],
+            not_applicable: None,
+        }
+    }
+
+    /// One case: rules (`;`-separated, in kernel order), control path, expected (relation,
+    /// satisfies, note fragment) of the best evidence.
+    fn check(text: &str, real: &str, want: Option<(&str, bool, &str)>) {
+        let fs = FsView::image(std::path::Path::new("/nonexistent-root"));
+        let entries = text.split(';').map(|t| rule(t.trim())).collect();
+        let rules = RuleSet { entries, ..RuleSet::default() };
+        let ev = evidence(&fs, &located(real, &["/usr/bin/dockerd"]), &rules);
+        let exact = ev.iter().rev().find(|e| e.relation == Relation::Exact);
+        let best = ev.iter().find(|e| e.satisfies).or(exact).or(ev.first());
+        let got = best.map(|e| (e.relation.name(), e.satisfies, e.notes.join("; ")));
+        match (got, want) {
+            (None, None) => {}
+            (Some((rel, ok, notes)), Some((wrel, wok, wnote))) => {
+                assert_eq!((rel, ok), (wrel, wok), "{text} vs {real}: {notes}");
+                assert!(notes.contains(wnote), "{text}: {notes:?} lacks {wnote:?}");
+            }
+            (got, want) => panic!("{text} vs {real}: got {got:?}, want {want:?}"),
+        }
+    }
+
+    #[test]
+    fn semantic_match() {
+        let p = "/usr/sbin/dockerd";
+        check("-w /usr/sbin/dockerd -k docker", p, Some(("exact", true, "")));
+        check("-w /usr/sbin/dockerd -p rwxa -k x", p, Some(("exact", true, "")));
+        check("-w /usr/sbin/dockerd/ -p wa", p, Some(("exact", true, "narrower than")));
+        check("-w /usr/sbin/dockerd -p rx", p, Some(("exact", false, "lacks wa")));
+        check("-w /usr/sbin/dockerd -p rwx", p, Some(("exact", false, "lacks a")));
+        check(
+            "-a always,exit -F path=/usr/sbin/dockerd -F perm=wa -k docker",
+            p,
+            Some(("exact", true, "narrower")),
+        );
+        check(
+            "-a always,exit -F arch=b64 -S all -F path=/usr/sbin/dockerd -F perm=rwxa",
+            p,
+            Some(("exact", true, "other fields")),
+        );
+        check(
+            "-a always,exit -F arch=b64 -S chmod -F path=/usr/sbin/dockerd",
+            p,
+            Some(("exact", false, "no perm filter")),
+        );
+        check(
+            "-a always,exit -F arch=b64 -S chmod,write -F path=/usr/sbin/dockerd -F perm=wa",
+            p,
+            Some(("exact", true, "only some syscalls")),
+        );
+        check(
+            "-a never,exit -F path=/usr/sbin/dockerd -F perm=rwxa",
+            p,
+            Some(("exact", false, "`never`")),
+        );
+        // First match wins: a `never` rule before the watch shadows it; after, it does not.
+        check(
+            "-a never,exit -F path=/usr/sbin/dockerd -F perm=wa; -w /usr/sbin/dockerd -k docker",
+            p,
+            Some(("exact", false, "shadowed by the earlier `-a never,exit")),
+        );
+        check(
+            "-w /usr/sbin/dockerd -k docker; -a never,exit -F path=/usr/sbin/dockerd -F perm=wa",
+            p,
+            Some(("exact", true, "")),
+        );
+        check(
+            "-a never,exit -F path=/usr/sbin/dockerd -F perm=x; -w /usr/sbin/dockerd -k docker",
+            p,
+            Some(("exact", true, "partly shadowed")),
+        );
+        check("-w /usr/sbin/dockerd2 -k docker", p, None);
+        check("-w /usr/sbin -k docker", p, None);
+        check("-w /usr/bin/dockerd -k docker", p, Some(("other-path", false, "not the file")));
+        // The containerd.sock watch does not satisfy /run/containerd (aquasecurity#106).
+        check(
+            "-w /run/containerd/containerd.sock -k docker",
+            "/run/containerd",
+            Some(("inside", false, "would wrongly match")),
+        );
+        // A tree watch on a parent covers the file but is not a rule on it.
+        check("-w /etc -k etc", "/etc/docker", Some(("ancestor-tree", false, "contains")));
+        check("-w /d -p wa", "/d", Some(("exact", true, "narrower")));
+        check("-a always,exit -F dir=/d -F perm=wa", "/d", Some(("exact", true, "")));
+        check("-a always,exit -F path!=/usr/sbin/dockerd -F perm=wa", p, None);
+        check("-a always,exit -F arch=b64 -S open -F key=x", p, None);
+    }
+
+    #[test]
+    fn rules_files_in_augenrules_order() {
+        let mut names = vec!["99-finalize.rules", "docker.rules", "10-base.rules", "9-x.rules"];
+        names.sort_by(|a, b| version_cmp(a, b));
+        assert_eq!(names, ["9-x.rules", "10-base.rules", "99-finalize.rules", "docker.rules"]);
+    }
+}
