@@ -20,11 +20,16 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    // Installed as `auditctl` (a symlink), behave as auditctl does.
-    let argv0 = std::env::args_os().next().unwrap_or_default();
-    let name = std::path::Path::new(&argv0).file_name().unwrap_or_default();
-    if name == "auditctl" {
-        return errors::finish(dropin::auditctl_dropin(std::env::args().skip(1).collect()));
+    // Installed as `auditctl` (argv[0]) or run as `nlaudit auditctl ...`: every word goes to
+    // the drop-in untouched (clap would take `-h`, `--help` and a leading `--` for itself).
+    let words: Vec<String> =
+        std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    let argv0 = words.first().map(std::path::Path::new).and_then(|p| p.file_name());
+    if argv0.is_some_and(|n| n == "auditctl") {
+        return errors::finish(dropin::auditctl_dropin(words.iter().skip(1).cloned().collect()));
+    }
+    if words.get(1).is_some_and(|w| w == "auditctl") {
+        return errors::finish(dropin::auditctl_dropin(words.iter().skip(2).cloned().collect()));
     }
     let cli = cli::Cli::parse();
     errors::finish(run(cli))
