@@ -7,8 +7,6 @@ use nlaudit_proto::{Errno, Error as ProtoError, Op};
 
 /// Exit codes (documented in `nlaudit --help` and docs/cli.md).
 pub mod code {
-    /// Success.
-    pub const OK: u8 = 0;
     /// The operation failed.
     pub const FAILED: u8 = 1;
     /// Bad usage or bad rule text.
