@@ -13,8 +13,10 @@
 
 pub mod cnum;
 pub mod json;
+pub mod merge;
 pub mod normalize;
 pub mod parse;
+pub mod plan;
 pub mod render;
 pub mod tables;
 pub mod watch;

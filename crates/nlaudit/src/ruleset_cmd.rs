@@ -1,24 +1,59 @@
-//! `nlaudit load`, `merge`, `apply` (not written yet).
+//! `nlaudit load`, `merge`, `apply`: rule sets from rules files and `rules.d` directories.
+//!
+//! - `load FILE|DIR...`: `auditctl -R` semantics, batched (ruleset/load.rs);
+//! - `merge DIR`: the file augenrules would write (nlaudit_rules::merge);
+//! - `apply [DIR|FILE]`: make the kernel's rules equal to the set with the least work and no
+//!   gap (ruleset/apply.rs, nlaudit_rules::plan).
+//!
+//! docs/rules-files.md describes the semantics.
 
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
+use anyhow::Result;
 use clap::Args;
+use nlaudit_rules::plan::ErrorMode;
 
 use crate::errors::{code, fail};
+use crate::{output, session};
+
+#[path = "ruleset/apply.rs"]
+mod apply;
+#[path = "ruleset/load.rs"]
+mod load;
+#[path = "ruleset/source.rs"]
+pub mod source;
+
+use source::{AwkChoice, Fragments};
 
 /// `nlaudit load FILE|DIR...`.
 #[derive(Args, Debug)]
 pub struct LoadArgs {
-    /// Rules files or rules.d directories.
+    /// Rules files (run as `auditctl -R` runs them) or rules.d directories (merged as
+    /// augenrules merges them, then run).
     #[arg(required = true)]
-    pub paths: Vec<std::path::PathBuf>,
+    pub paths: Vec<PathBuf>,
+    /// Continue after an error and fail at the end (as a `-c` line).
+    #[arg(short = 'c', long)]
+    pub continue_on_error: bool,
+    /// Ignore errors (as an `-i` line).
+    #[arg(short = 'i', long)]
+    pub ignore_errors: bool,
+    /// How augenrules' awk reads `\s` when merging a directory.
+    #[arg(long, value_enum, default_value_t)]
+    pub awk: AwkChoice,
 }
 
 /// `nlaudit merge DIR`.
 #[derive(Args, Debug)]
 pub struct MergeArgs {
     /// The rules.d directory.
-    pub dir: std::path::PathBuf,
+    pub dir: PathBuf,
+    /// How augenrules' awk reads `\s` (auto: the awk this machine's augenrules runs).
+    #[arg(long, value_enum, default_value_t)]
+    pub awk: AwkChoice,
 }
 
 /// `nlaudit apply [DIR|FILE]`.
@@ -26,20 +61,116 @@ pub struct MergeArgs {
 pub struct ApplyArgs {
     /// Rules file or rules.d directory.
     #[arg(default_value = "/etc/audit/rules.d")]
-    pub path: std::path::PathBuf,
+    pub path: PathBuf,
     /// Print the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Skip lines that fail (parse errors, duplicates) and exit 1 (as a `-c` line).
+    #[arg(short = 'c', long)]
+    pub continue_on_error: bool,
+    /// Skip lines that fail (as an `-i` line).
+    #[arg(short = 'i', long)]
+    pub ignore_errors: bool,
+    /// How augenrules' awk reads `\s` when merging a directory.
+    #[arg(long, value_enum, default_value_t)]
+    pub awk: AwkChoice,
 }
 
-pub fn load(_a: LoadArgs) -> anyhow::Result<ExitCode> {
-    Err(fail(code::FAILED, "load: not implemented yet"))
+fn joined<T>(h: std::thread::JoinHandle<Result<T>>) -> Result<T> {
+    h.join().map_err(|_| anyhow::anyhow!("a kernel request thread panicked"))?
 }
 
-pub fn merge(_a: MergeArgs) -> anyhow::Result<ExitCode> {
-    Err(fail(code::FAILED, "merge: not implemented yet"))
+pub fn load(a: LoadArgs) -> Result<ExitCode> {
+    let start = Instant::now();
+    // Every file is read (and checked) before the kernel is asked anything.
+    let sources = a
+        .paths
+        .iter()
+        .map(|p| source::read(p, a.awk, Fragments::Refuse))
+        .collect::<Result<Vec<_>>>()?;
+    // The status (and, for a set that starts with `-D`, the rules to delete) are fetched on
+    // other threads while the files are parsed: each reply waits for a kernel thread to be
+    // spawned for it (kernel/audit.c `audit_send_reply`, `audit_list_rules_send`), which
+    // takes milliseconds on a busy machine. Nothing changes before the status is checked.
+    let status = std::thread::spawn(|| -> Result<_> {
+        let mut c = session::open()?;
+        let s = c.status()?;
+        Ok((c, s))
+    });
+    let listing = sources
+        .first()
+        .filter(|s| source::starts_with_delete_all(s))
+        .map(|_| std::thread::spawn(|| -> Result<_> { Ok(session::open()?.list_rules()?) }));
+    let mut parsed: Vec<_> = sources.iter().map(|s| source::parse(s, None)).collect();
+    let (mut c, status) = joined(status)?;
+    session::refuse_if_immutable(&status)?;
+    if !source::default_features_hold(status.feature_bitmap) {
+        parsed = sources.iter().map(|s| source::parse(s, status.feature_bitmap)).collect();
+    }
+    let mut listed = listing.map(joined).transpose()?;
+    let mode = ErrorMode { continue_on_error: a.continue_on_error, ignore_errors: a.ignore_errors };
+    let mut total = load::Outcome::default();
+    for (src, parsed) in sources.iter().zip(&parsed) {
+        let o = load::run(&mut c, src, parsed, mode, listed.take());
+        total.added += o.added;
+        total.deleted += o.deleted;
+        total.settings += o.settings;
+        total.counted_errors += o.counted_errors;
+        total.ignored_errors += o.ignored_errors;
+        if o.stopped.is_some() {
+            total.stopped = o.stopped;
+            break;
+        }
+    }
+    let errors = total.counted_errors + total.ignored_errors;
+    println!(
+        "load: {} added, {} deleted, {} setting{} changed{}, {:.3} s",
+        total.added,
+        total.deleted,
+        total.settings,
+        if total.settings == 1 { "" } else { "s" },
+        if errors > 0 { format!(", {errors} failed line(s) passed over") } else { String::new() },
+        start.elapsed().as_secs_f64()
+    );
+    if let Some(e) = total.stopped {
+        return Err(e);
+    }
+    if total.counted_errors > 0 {
+        return Err(fail(
+            code::FAILED,
+            format!("{} line(s) failed and were passed over (-c)", total.counted_errors),
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
-pub fn apply(_a: ApplyArgs) -> anyhow::Result<ExitCode> {
-    Err(fail(code::FAILED, "apply: not implemented yet"))
+pub fn merge(a: MergeArgs) -> Result<ExitCode> {
+    if !a.dir.is_dir() {
+        return Err(fail(
+            code::FAILED,
+            format!("No rules directory - {} (merge takes a rules.d directory)", a.dir.display()),
+        ));
+    }
+    let src = source::read(&a.dir, a.awk, Fragments::Warn)?;
+    let text = src.merged.map(|m| m.text()).unwrap_or_default();
+    let mut out = output::stdout();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn apply(a: ApplyArgs) -> Result<ExitCode> {
+    let start = Instant::now();
+    let opts = apply::Options {
+        dry_run: a.dry_run,
+        mode: ErrorMode { continue_on_error: a.continue_on_error, ignore_errors: a.ignore_errors },
+    };
+    let path = a.path.clone();
+    let awk = a.awk;
+    apply::run(
+        session::open,
+        move || source::read(&path, awk, Fragments::Refuse),
+        opts,
+        start,
+    )
 }

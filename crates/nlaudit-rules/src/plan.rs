@@ -1,0 +1,835 @@
+//! Planning `nlaudit apply`: from a rule set to the fewest kernel operations that make the
+//! kernel's rules equal, in order, to the set, without a gap. Pure: no I/O.
+//!
+//! Two steps:
+//!
+//! 1. [`target`] runs a parsed rule set (the lines of a rules file or of a merged `rules.d`)
+//!    on a model of an empty kernel, as `auditctl -R` would run it after `-D`: `-a` appends,
+//!    `-A` prepends, `-d`/`-W` delete, `-D [-k K]` deletes, settings are remembered. The
+//!    result is the rule list the kernel would hold, list by list, plus the settings.
+//! 2. [`plan`] compares that with the rules the kernel holds and orders the operations.
+//!
+//! ## The kernel's model (kernel/auditfilter.c)
+//!
+//! One list per filter (user, task, exit, exclude, filesystem, io_uring), listed in list
+//! number order, each in its own order. `AUDIT_ADD_RULE` appends, or prepends with
+//! `AUDIT_FILTER_PREPEND`; `audit_find_rule` refuses an append equal to a held rule
+//! (EEXIST) — but it compares the prepend flag too, which held rules never carry, so a
+//! prepend is never refused and can create a second copy. `AUDIT_DEL_RULE` removes the
+//! *first* equal rule of the list.
+//!
+//! ## The plan
+//!
+//! Rules never touched keep their relative order and end up between everything prepended
+//! and everything appended. So the final list is `P ++ K ++ S`, where `K` (the kept rules)
+//! must be a contiguous run of the desired list that is a subsequence of the current one.
+//! Every other desired rule costs one add, every other current rule one delete: the least
+//! kernel work keeps the *longest* such run (ties: the first). A desired rule outside the
+//! run that the kernel already holds is *re-added*: deleted, then at once added back at the
+//! head (in `P`) or the tail (in `S`). Since re-adds = shared rules − kept rules, the longest
+//! run also re-adds the fewest. Deleting first is forced: appending a held rule is refused,
+//! and deleting after a prepend would remove the new copy (the first one). That delete/add
+//! pair is the only moment a rule of both sets is missing, and the plan says which rules it
+//! concerns.
+//!
+//! Order of the steps: for each list, the prepends (last first), then the appends; then,
+//! once every replacement is in, the deletes of obsolete rules (and of surplus copies of a
+//! kept rule: the kernel deletes the first copy, so the last one is the one kept).
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+
+use nlaudit_proto::consts::AUDIT_FILTER_PREPEND;
+use nlaudit_proto::{RuleData, Status};
+
+use crate::parse::{Directive, ParseError};
+use crate::render::key_matches;
+use crate::{normalize, Machine, Renderer};
+
+/// How errors in a rules file are treated (`auditctl -R`: stop at the first one, unless a
+/// `-c` or `-i` line came before it; both persist to the end of the file).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ErrorMode {
+    /// `-c`: continue after an error; exit 1 at the end.
+    pub continue_on_error: bool,
+    /// `-i`: ignore errors; exit 0 (unless `-c` is also in force).
+    pub ignore_errors: bool,
+}
+
+impl ErrorMode {
+    /// Whether the first error stops the file.
+    pub fn stops(&self) -> bool {
+        !self.continue_on_error && !self.ignore_errors
+    }
+
+    /// Whether errors that did not stop the file still make it fail at the end.
+    pub fn fails_at_end(&self) -> bool {
+        self.continue_on_error
+    }
+}
+
+/// A rule of the target list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TargetRule {
+    /// The rule to send (as parsed, without the prepend flag: the plan decides).
+    pub rule: RuleData,
+    /// The rule as the kernel will list it ([`normalize`]d): what comparisons use.
+    pub normal: RuleData,
+    /// The line that added it (an index chosen by the caller).
+    pub source: usize,
+}
+
+/// The settings a rule set asks for (the last value of each).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// The last `-e 0|1`.
+    pub enabled: Option<u32>,
+    /// Whether an `-e 2` appears: locked until reboot, applied last.
+    pub lock: bool,
+    /// The last `-f`.
+    pub failure: Option<u32>,
+    /// The last `-r`.
+    pub rate_limit: Option<u32>,
+    /// The last `-b`.
+    pub backlog_limit: Option<u32>,
+    /// The last `--backlog_wait_time`.
+    pub backlog_wait_time: Option<u32>,
+    /// Whether `--loginuid-immutable` appears (irreversible: applied after the rules).
+    pub loginuid_immutable: bool,
+}
+
+/// Why a line of the set could not be taken as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProblemKind {
+    /// The line does not parse; auditctl's message.
+    Parse(String),
+    /// The rule is already in the set (added by line `first`). `auditctl -R` would fail
+    /// here with EEXIST (or, for `-A`, load a second copy); the set keeps the first.
+    Duplicate {
+        /// The line that added it first.
+        first: usize,
+    },
+    /// A `-d`/`-W` line whose rule is not in the set at that point (ENOENT).
+    NoSuchRule,
+    /// An option nlaudit does not implement, or that means nothing in a rule set.
+    Unsupported(String),
+}
+
+/// A line that could not be taken as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The line.
+    pub source: usize,
+    /// What is wrong.
+    pub kind: ProblemKind,
+    /// The error mode in force at that line.
+    pub mode: ErrorMode,
+}
+
+/// What a rule set asks the kernel to hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Target {
+    /// The rules, in the order the kernel would list them.
+    pub rules: Vec<TargetRule>,
+    /// The settings.
+    pub settings: Settings,
+    /// Lines that could not be taken as written, in order.
+    pub problems: Vec<Problem>,
+    /// The error mode at the end of the set.
+    pub mode: ErrorMode,
+}
+
+impl Target {
+    /// The first problem that stops the set (one met while no `-c`/`-i` was in force).
+    pub fn fatal(&self) -> Option<&Problem> {
+        self.problems.iter().find(|p| p.mode.stops())
+    }
+}
+
+/// Runs a parsed rule set on a model of an empty kernel. `lines` are (source, parse
+/// result) in order; `mode` is the error mode at the start (`-c`/`-i` lines change it).
+///
+/// Problems are recorded, never fatal here: a duplicate keeps the first copy, a `-d` of an
+/// absent rule does nothing (see [`Target::fatal`]).
+pub fn target(lines: &[(usize, Result<Vec<Directive>, ParseError>)], mode: ErrorMode) -> Target {
+    let mut t = Target { mode, ..Target::default() };
+    let mut lists: HashMap<u32, VecDeque<TargetRule>> = HashMap::new();
+    let mut held: HashMap<RuleData, usize> = HashMap::new();
+    for (source, parsed) in lines {
+        let source = *source;
+        let directives = match parsed {
+            Ok(d) => d,
+            Err(e) => {
+                t.problems.push(Problem {
+                    source,
+                    kind: ProblemKind::Parse(e.message.clone()),
+                    mode: t.mode,
+                });
+                continue;
+            }
+        };
+        for d in directives {
+            let mut problem = |kind| t.problems.push(Problem { source, kind, mode: t.mode });
+            match d {
+                Directive::Rule(rc) if !rc.delete => {
+                    let normal = normalize(&rc.rule);
+                    if let Some(&first) = held.get(&normal) {
+                        problem(ProblemKind::Duplicate { first });
+                        continue;
+                    }
+                    held.insert(normal.clone(), source);
+                    let mut rule = rc.rule.clone();
+                    rule.flags &= !AUDIT_FILTER_PREPEND;
+                    let list = lists.entry(normal.list().0).or_default();
+                    let entry = TargetRule { rule, normal, source };
+                    if rc.rule.prepend() {
+                        list.push_front(entry);
+                    } else {
+                        list.push_back(entry);
+                    }
+                }
+                Directive::Rule(rc) => {
+                    let normal = normalize(&rc.rule);
+                    let list = lists.entry(normal.list().0).or_default();
+                    match list.iter().position(|e| e.normal == normal) {
+                        Some(i) => {
+                            list.remove(i);
+                            held.remove(&normal);
+                        }
+                        None => problem(ProblemKind::NoSuchRule),
+                    }
+                }
+                Directive::DeleteAll { key } => {
+                    for list in lists.values_mut() {
+                        list.retain(|e| {
+                            let keep = !key_matches(&e.normal, key.as_deref());
+                            if !keep {
+                                held.remove(&e.normal);
+                            }
+                            keep
+                        });
+                    }
+                }
+                Directive::Enabled(2) => t.settings.lock = true,
+                Directive::Enabled(n) => t.settings.enabled = Some(*n),
+                Directive::Failure(n) => t.settings.failure = Some(*n),
+                Directive::RateLimit(n) => t.settings.rate_limit = Some(*n),
+                Directive::BacklogLimit(n) => t.settings.backlog_limit = Some(*n),
+                Directive::BacklogWaitTime(n) => t.settings.backlog_wait_time = Some(*n),
+                Directive::LoginuidImmutable => t.settings.loginuid_immutable = true,
+                Directive::IgnoreErrors => t.mode.ignore_errors = true,
+                Directive::ContinueOnError => t.mode.continue_on_error = true,
+                // Queries and counter resets change no rule or setting; `possible` rules are
+                // dropped by auditctl itself.
+                Directive::List { .. }
+                | Directive::Status { .. }
+                | Directive::Version
+                | Directive::Help
+                | Directive::ResetLost
+                | Directive::ResetBacklogWaitTimeActual
+                | Directive::Ignored(_) => {}
+                Directive::Unsupported(what) => problem(ProblemKind::Unsupported(what.clone())),
+            }
+        }
+    }
+    let mut numbers: Vec<u32> = lists.keys().copied().collect();
+    numbers.sort_unstable();
+    for n in numbers {
+        if let Some(list) = lists.remove(&n) {
+            t.rules.extend(list);
+        }
+    }
+    t
+}
+
+/// Why a rule is deleted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeleteReason {
+    /// Not in the desired set.
+    Obsolete,
+    /// In the set, but out of place: deleted and added back at once.
+    Readd,
+    /// A surplus copy (left by an earlier prepend) of a rule that is kept.
+    SurplusCopy,
+}
+
+/// One kernel operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// AUDIT_ADD_RULE of `desired[index]`, at the list's head when `prepend`.
+    Add {
+        /// Index into the desired rules.
+        index: usize,
+        /// Send with `AUDIT_FILTER_PREPEND`.
+        prepend: bool,
+        /// The rule was deleted just before (a re-add).
+        readd: bool,
+    },
+    /// AUDIT_DEL_RULE of `current[index]` (the kernel removes the first equal rule).
+    Delete {
+        /// Index into the current rules.
+        index: usize,
+        /// Why.
+        reason: DeleteReason,
+    },
+}
+
+/// The operations that make the kernel's rules equal to the desired ones.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The steps, in the order to run them.
+    pub steps: Vec<Step>,
+    /// Rules left alone.
+    pub kept: usize,
+    /// New rules added.
+    pub added: usize,
+    /// Rules deleted for good (obsolete rules and surplus copies).
+    pub deleted: usize,
+    /// Rules deleted and added back to restore the order.
+    pub readded: usize,
+}
+
+impl Plan {
+    /// Whether the kernel's rules already are the desired ones.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+}
+
+/// Plans the least kernel work that turns `current` (as listed) into `desired` (normalized,
+/// in listing order; later duplicates within a list are ignored). See the module docs.
+pub fn plan(current: &[RuleData], desired: &[RuleData]) -> Plan {
+    let mut p = Plan::default();
+    let mut last = Vec::new();
+    let lists: BTreeSet<u32> = current.iter().chain(desired).map(|r| r.list().0).collect();
+    for list in lists {
+        let c: Vec<usize> = (0..current.len()).filter(|&i| current[i].list().0 == list).collect();
+        let mut seen = HashSet::new();
+        let d: Vec<usize> = (0..desired.len())
+            .filter(|&i| desired[i].list().0 == list && seen.insert(&desired[i]))
+            .collect();
+        plan_list(current, desired, &c, &d, &mut p, &mut last);
+    }
+    p.steps.extend(last);
+    p
+}
+
+fn plan_list(
+    current: &[RuleData],
+    desired: &[RuleData],
+    c: &[usize],
+    d: &[usize],
+    p: &mut Plan,
+    last: &mut Vec<Step>,
+) {
+    // Only the last copy of a rule can be kept: a delete removes the first.
+    let mut position: HashMap<&RuleData, usize> = HashMap::with_capacity(c.len());
+    for (k, &ci) in c.iter().enumerate() {
+        position.insert(&current[ci], k);
+    }
+    let pos: Vec<Option<usize>> = d.iter().map(|&di| position.get(&desired[di]).copied()).collect();
+
+    // The longest run of desired rules held in the same relative order.
+    let (mut best_start, mut best_len, mut start) = (0, 0, 0);
+    for j in 0..d.len() {
+        let Some(here) = pos[j] else {
+            start = j + 1;
+            continue;
+        };
+        let extends = j > start && pos[j - 1].is_some_and(|before| before < here);
+        if !extends {
+            start = j;
+        }
+        if j + 1 - start > best_len {
+            best_len = j + 1 - start;
+            best_start = start;
+        }
+    }
+    let window = best_start..best_start + best_len;
+    let kept: HashSet<usize> = window.clone().filter_map(|j| pos[j]).collect();
+    p.kept += kept.len();
+
+    let slot: HashMap<&RuleData, usize> =
+        d.iter().enumerate().map(|(j, &di)| (&desired[di], j)).collect();
+    let mut readd_copies: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (k, &ci) in c.iter().enumerate() {
+        if kept.contains(&k) {
+            continue;
+        }
+        match slot.get(&current[ci]) {
+            Some(j) if window.contains(j) => {
+                last.push(Step::Delete { index: ci, reason: DeleteReason::SurplusCopy });
+                p.deleted += 1;
+            }
+            Some(&j) => readd_copies.entry(j).or_default().push(ci),
+            None => {
+                last.push(Step::Delete { index: ci, reason: DeleteReason::Obsolete });
+                p.deleted += 1;
+            }
+        }
+    }
+
+    let mut emit = |j: usize, prepend: bool| {
+        let readd = match readd_copies.get(&j) {
+            Some(copies) => {
+                for &ci in copies {
+                    p.steps.push(Step::Delete { index: ci, reason: DeleteReason::Readd });
+                }
+                // Copies beyond the one added back are gone for good.
+                p.deleted += copies.len() - 1;
+                true
+            }
+            None => false,
+        };
+        p.steps.push(Step::Add { index: d[j], prepend, readd });
+        if readd {
+            p.readded += 1;
+        } else {
+            p.added += 1;
+        }
+    };
+    for j in (0..best_start).rev() {
+        emit(j, true);
+    }
+    for j in best_start + best_len..d.len() {
+        emit(j, false);
+    }
+}
+
+/// A setting `apply` changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SettingKind {
+    /// `-b`.
+    BacklogLimit,
+    /// `-f`.
+    Failure,
+    /// `-r`.
+    RateLimit,
+    /// `--backlog_wait_time`.
+    BacklogWaitTime,
+    /// `-e 0|1`.
+    Enabled,
+    /// `--loginuid-immutable` (irreversible).
+    LoginuidImmutable,
+    /// `-e 2` (irreversible until reboot).
+    Lock,
+}
+
+/// One setting to change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SettingChange {
+    /// Which.
+    pub kind: SettingKind,
+    /// The new value.
+    pub to: u32,
+    /// The value now, when the kernel reported one.
+    pub from: Option<u32>,
+}
+
+impl SettingChange {
+    /// Whether it runs after the rules (enabling, and what cannot be undone).
+    pub fn after_rules(&self) -> bool {
+        matches!(
+            self.kind,
+            SettingKind::Enabled | SettingKind::LoginuidImmutable | SettingKind::Lock
+        )
+    }
+
+    /// The auditctl option that makes this change, e.g. `-b 8192`.
+    pub fn option(&self) -> String {
+        match self.kind {
+            SettingKind::BacklogLimit => format!("-b {}", self.to),
+            SettingKind::Failure => format!("-f {}", self.to),
+            SettingKind::RateLimit => format!("-r {}", self.to),
+            SettingKind::BacklogWaitTime => format!("--backlog_wait_time {}", self.to),
+            SettingKind::Enabled | SettingKind::Lock => format!("-e {}", self.to),
+            SettingKind::LoginuidImmutable => "--loginuid-immutable".to_string(),
+        }
+    }
+}
+
+/// The settings to change, in the order to change them: those the set asks for that differ
+/// from the kernel's (`loginuid` = (on, locked) from AUDIT_GET_FEATURE, if known). The lock
+/// (`-e 2`) comes last.
+pub fn setting_changes(
+    want: &Settings,
+    now: &Status,
+    loginuid: Option<(bool, bool)>,
+) -> Vec<SettingChange> {
+    let mut out = Vec::new();
+    let mut push = |kind, to: Option<u32>, from: Option<u32>| {
+        if let Some(to) = to {
+            if from != Some(to) {
+                out.push(SettingChange { kind, to, from });
+            }
+        }
+    };
+    push(SettingKind::BacklogLimit, want.backlog_limit, Some(now.backlog_limit));
+    push(SettingKind::Failure, want.failure, Some(now.failure));
+    push(SettingKind::RateLimit, want.rate_limit, Some(now.rate_limit));
+    push(SettingKind::BacklogWaitTime, want.backlog_wait_time, now.backlog_wait_time);
+    push(SettingKind::Enabled, want.enabled, Some(now.enabled));
+    if want.loginuid_immutable && loginuid != Some((true, true)) {
+        let from = loginuid.map(|(on, _)| u32::from(on));
+        out.push(SettingChange { kind: SettingKind::LoginuidImmutable, to: 1, from });
+    }
+    if want.lock && now.enabled != 2 {
+        out.push(SettingChange { kind: SettingKind::Lock, to: 2, from: Some(now.enabled) });
+    }
+    out
+}
+
+/// A rule as a plan line shows it: auditctl's `-l` text, with `-A` for a prepend (a watch
+/// has no `-A` form: a note says where it goes).
+pub fn rule_text(rule: &RuleData, prepend: bool, host: Machine) -> String {
+    let text = Renderer::new(host).rule(rule);
+    match (prepend, text.strip_prefix("-a ")) {
+        (false, _) => text,
+        (true, Some(rest)) => format!("-A {rest}"),
+        (true, None) => format!("{text}  # at the head of its list"),
+    }
+}
+
+/// The plan as `+`/`-` lines in auditctl syntax, in the order the steps run, re-adds marked.
+pub fn plan_lines(
+    plan: &Plan,
+    current: &[RuleData],
+    desired: &[RuleData],
+    host: Machine,
+) -> Vec<String> {
+    plan.steps
+        .iter()
+        .map(|s| match *s {
+            Step::Add { index, prepend, readd } => {
+                let t = rule_text(&desired[index], prepend, host);
+                if readd {
+                    format!("+ {t}  # re-add")
+                } else {
+                    format!("+ {t}")
+                }
+            }
+            Step::Delete { index, reason } => {
+                let t = rule_text(&current[index], false, host);
+                match reason {
+                    DeleteReason::Obsolete => format!("- {t}"),
+                    DeleteReason::Readd => format!("- {t}  # re-add: deleted, then added back"),
+                    DeleteReason::SurplusCopy => format!("- {t}  # surplus copy"),
+                }
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{parse_command, split_line, Context, NoEnv};
+
+    fn parse_lines(text: &str) -> Vec<(usize, Result<Vec<Directive>, ParseError>)> {
+        let env = NoEnv;
+        let ctx = Context::new(&env);
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .map(|(i, l)| (i + 1, parse_command(&split_line(l), &ctx)))
+            .collect()
+    }
+
+    /// A rule from a short name: `x` = an exit rule keyed x; `t:x` and `u:x` = a task or
+    /// user rule whose uid is the code of the letter x (those lists take no key).
+    fn rule(name: &str) -> RuleData {
+        let text = match name.split_once(':') {
+            Some(("t", k)) => format!("-a always,task -F uid={}", u32::from(k.as_bytes()[0])),
+            Some(("u", k)) => format!("-a always,user -F uid={}", u32::from(k.as_bytes()[0])),
+            _ => format!("-a always,exit -F arch=b64 -S open -k {name}"),
+        };
+        let t = target(&parse_lines(&text), ErrorMode::default());
+        assert_eq!(t.problems, [], "{text}");
+        t.rules[0].normal.clone()
+    }
+
+    fn rules(names: &str) -> Vec<RuleData> {
+        names.split_whitespace().map(rule).collect()
+    }
+
+    fn name(r: &RuleData) -> String {
+        let t = Renderer::new(Machine::X86_64).rule(r);
+        let tail = |k: &str| t.rsplit_once(k).map(|x| x.1.to_string()).unwrap_or_default();
+        let letter = || tail("uid=").parse::<u8>().map(char::from).unwrap_or('?');
+        match r.list().0 {
+            1 => format!("t:{}", letter()),
+            0 => format!("u:{}", letter()),
+            _ => tail("key="),
+        }
+    }
+
+    /// The kernel's model: per list, append refuses a held rule, prepend never does,
+    /// delete removes the first equal rule; listing is list by list.
+    #[derive(Default)]
+    struct Kernel {
+        lists: std::collections::BTreeMap<u32, Vec<RuleData>>,
+    }
+
+    impl Kernel {
+        fn with(rules: &[RuleData]) -> Kernel {
+            let mut k = Kernel::default();
+            for r in rules {
+                k.lists.entry(r.list().0).or_default().push(r.clone());
+            }
+            k
+        }
+        fn listing(&self) -> Vec<RuleData> {
+            self.lists.values().flatten().cloned().collect()
+        }
+        fn add(&mut self, r: &RuleData, prepend: bool) {
+            let l = self.lists.entry(r.list().0).or_default();
+            if prepend {
+                l.insert(0, r.clone());
+            } else {
+                assert!(!l.contains(r), "EEXIST: append of held rule {}", name(r));
+                l.push(r.clone());
+            }
+        }
+        fn delete(&mut self, r: &RuleData) {
+            let l = self.lists.entry(r.list().0).or_default();
+            let i = l.iter().position(|x| x == r).unwrap_or_else(|| panic!("ENOENT {}", name(r)));
+            l.remove(i);
+        }
+    }
+
+    /// Runs the plan on the model; checks the result, that no shared rule is ever missing
+    /// outside its own re-add, and the counts. Returns (kept, added, deleted, readded).
+    fn run(cur: &[RuleData], want: &[RuleData]) -> (usize, usize, usize, usize) {
+        let p = plan(cur, want);
+        let mut k = Kernel::with(cur);
+        let shared: Vec<&RuleData> = want.iter().filter(|r| cur.contains(r)).collect();
+        let mut in_readd: Option<RuleData> = None;
+        for s in &p.steps {
+            match *s {
+                Step::Add { index, prepend, readd } => {
+                    k.add(&want[index], prepend);
+                    if readd {
+                        assert_eq!(in_readd.take().as_ref(), Some(&want[index]));
+                    }
+                }
+                Step::Delete { index, reason } => {
+                    k.delete(&cur[index]);
+                    if reason == DeleteReason::Readd {
+                        in_readd = Some(cur[index].clone());
+                    }
+                }
+            }
+            let now = k.listing();
+            for r in &shared {
+                assert!(
+                    now.contains(r) || in_readd.as_ref() == Some(*r),
+                    "{} missing after {s:?}",
+                    name(r)
+                );
+            }
+        }
+        assert_eq!(k.listing(), want, "final list");
+        let ops = p.steps.len();
+        assert_eq!(ops, p.added + p.deleted + 2 * p.readded);
+        (p.kept, p.added, p.deleted, p.readded)
+    }
+
+    fn check(cur: &str, want: &str, expect: (usize, usize, usize, usize)) {
+        assert_eq!(run(&rules(cur), &rules(want)), expect, "{cur} -> {want}");
+    }
+
+    #[test]
+    fn plans() {
+        // (kept, added, deleted, re-added)
+        check("", "a b c", (0, 3, 0, 0));
+        check("a b c", "a b c", (3, 0, 0, 0));
+        check("a b c", "", (0, 0, 3, 0));
+        check("a b c", "a b c d", (3, 1, 0, 0));
+        check("a b c", "z a b c", (3, 1, 0, 0));
+        check("a b c", "y z a b c", (3, 2, 0, 0));
+        check("a b c", "a b x", (2, 1, 1, 0));
+        check("a b c", "x b c", (2, 1, 1, 0));
+        // A change in the middle re-adds the shorter side.
+        check("a b c d e", "a b c x d e", (3, 1, 0, 2));
+        check("a b c d e", "a x b c d e", (4, 1, 0, 1));
+        check("a b c d e", "a b c d x e", (4, 1, 0, 1));
+        check("a b c d e", "a b X d e", (2, 1, 1, 2));
+        check("a b c", "c b a", (1, 0, 0, 2));
+        check("a b c", "b c a", (2, 0, 0, 1));
+        check("a x b y c", "a b c", (3, 0, 2, 0));
+        check("p q", "a b", (0, 2, 2, 0));
+        // Lists are planned apart; task (1) lists before exit (4).
+        check("t:a a b", "t:a t:b a b", (3, 1, 0, 0));
+        check("u:a t:a a", "t:a a", (2, 0, 1, 0));
+    }
+
+    #[test]
+    fn surplus_copies_keep_the_last() {
+        // A prepend left a second copy of `a` at the head: the kernel deletes the first.
+        let cur = rules("a b a c");
+        assert_eq!(run(&cur, &rules("b a c")), (3, 0, 1, 0));
+        assert_eq!(run(&cur, &rules("a b c")), (2, 0, 1, 1));
+    }
+
+    #[test]
+    fn steps_and_lines() {
+        let cur = rules("a b c d");
+        let want = rules("a x b c d");
+        let p = plan(&cur, &want);
+        let lines = plan_lines(&p, &cur, &want, Machine::X86_64);
+        assert_eq!(
+            lines,
+            [
+                "+ -A always,exit -F arch=b64 -S open -F key=x",
+                "- -a always,exit -F arch=b64 -S open -F key=a  # re-add: deleted, then added back",
+                "+ -A always,exit -F arch=b64 -S open -F key=a  # re-add",
+            ]
+        );
+        let cur = rules("a b c");
+        let want = rules("a b C");
+        let p = plan(&cur, &want);
+        assert_eq!(
+            plan_lines(&p, &cur, &want, Machine::X86_64),
+            [
+                "+ -a always,exit -F arch=b64 -S open -F key=C",
+                "- -a always,exit -F arch=b64 -S open -F key=c",
+            ]
+        );
+    }
+
+    /// Every window of `want` that is a subsequence of `cur` (unique rules), the longest.
+    fn brute_kept(cur: &[RuleData], want: &[RuleData]) -> usize {
+        let mut best = 0;
+        for i in 0..=want.len() {
+            for j in i..=want.len() {
+                let mut it = cur.iter();
+                if want[i..j].iter().all(|w| it.any(|c| c == w)) {
+                    best = best.max(j - i);
+                }
+            }
+        }
+        best
+    }
+
+    #[test]
+    fn random_sets_are_optimal_and_gap_free() {
+        // A small deterministic generator: permutations and subsets of 8 rules.
+        let pool: Vec<RuleData> = "a b c d e f t:g t:h".split_whitespace().map(rule).collect();
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut pick = || -> Vec<RuleData> {
+            let mut v: Vec<RuleData> = pool.clone();
+            for i in (1..v.len()).rev() {
+                v.swap(i, (next() % (i as u64 + 1)) as usize);
+            }
+            v.truncate((next() % (v.len() as u64 + 1)) as usize);
+            // Kernel listing order: by list.
+            v.sort_by_key(|r| r.list().0);
+            v
+        };
+        for _ in 0..400 {
+            let cur = pick();
+            let want = pick();
+            let (kept, added, deleted, readded) = run(&cur, &want);
+            let mut best = 0;
+            for list in [1, 4] {
+                let c: Vec<_> = cur.iter().filter(|r| r.list().0 == list).cloned().collect();
+                let w: Vec<_> = want.iter().filter(|r| r.list().0 == list).cloned().collect();
+                best += brute_kept(&c, &w);
+            }
+            assert_eq!(
+                kept,
+                best,
+                "{:?} -> {:?}",
+                cur.iter().map(name).collect::<Vec<_>>(),
+                want.iter().map(name).collect::<Vec<_>>()
+            );
+            let shared = want.iter().filter(|r| cur.contains(r)).count();
+            assert_eq!(readded, shared - kept);
+            assert_eq!(added + readded + kept, want.len());
+            assert_eq!(deleted + readded + kept, cur.len());
+        }
+    }
+
+    #[test]
+    fn target_runs_the_set() {
+        let set = "\
+-D
+-b 8192
+-a always,exit -F arch=b64 -S open -k a
+-a always,exit -F arch=b64 -S open -k b
+-A always,exit -F arch=b64 -S open -k first
+-a always,exit -F arch=b64 -S open -k a
+-a always,task -F uid=116
+-d always,exit -F arch=b64 -S open -k b
+-d always,exit -F arch=b64 -S open -k nothere
+-c
+-a always,exit -F arch=b64 -S open -k del-me
+-D -k del-
+-e 2
+-f 1
+-e 1
+--loginuid-immutable
+-a bogus
+";
+        let t = target(&parse_lines(set), ErrorMode::default());
+        let names: Vec<String> = t.rules.iter().map(|r| name(&r.normal)).collect();
+        assert_eq!(names, ["t:t", "first", "a"]);
+        assert_eq!(t.rules[1].source, 5);
+        assert_eq!(t.rules[1].rule.flags & AUDIT_FILTER_PREPEND, 0);
+        assert_eq!(
+            t.settings,
+            Settings {
+                enabled: Some(1),
+                lock: true,
+                failure: Some(1),
+                backlog_limit: Some(8192),
+                loginuid_immutable: true,
+                ..Settings::default()
+            }
+        );
+        let kinds: Vec<(usize, bool)> =
+            t.problems.iter().map(|p| (p.source, p.mode.stops())).collect();
+        assert_eq!(kinds, [(6, true), (9, true), (17, false)]);
+        assert_eq!(t.problems[0].kind, ProblemKind::Duplicate { first: 3 });
+        assert_eq!(t.problems[1].kind, ProblemKind::NoSuchRule);
+        assert!(matches!(&t.problems[2].kind, ProblemKind::Parse(m) if m.contains("bogus")));
+        assert_eq!(t.fatal().map(|p| p.source), Some(6));
+        assert!(t.mode.continue_on_error);
+    }
+
+    #[test]
+    fn settings_that_differ() {
+        let now = Status {
+            enabled: 1,
+            failure: 1,
+            backlog_limit: 64,
+            backlog_wait_time: Some(60000),
+            ..Status::default()
+        };
+        let want = Settings {
+            enabled: Some(1),
+            failure: Some(1),
+            backlog_limit: Some(8192),
+            backlog_wait_time: Some(60000),
+            rate_limit: Some(0),
+            lock: true,
+            loginuid_immutable: true,
+        };
+        let ch: Vec<String> =
+            setting_changes(&want, &now, Some((true, false))).iter().map(|c| c.option()).collect();
+        assert_eq!(ch, ["-b 8192", "--loginuid-immutable", "-e 2"]);
+        let none = setting_changes(
+            &Settings { lock: false, loginuid_immutable: false, ..want },
+            &Status { backlog_limit: 8192, ..now },
+            None,
+        );
+        assert_eq!(none, []);
+    }
+}
