@@ -650,7 +650,7 @@ fn machine(nlaudit: &Path, auditctl: &Path, rcu: &str) -> String {
          - virtualization: {}{}\n\
          - OS: {os}; kernel {}\n\
          - reference: {} (Debian package auditd)\n\
-         - nlaudit: {} at commit {commit} (plus uncommitted work), release profile (opt-level \"z\", LTO)\n\
+         - nlaudit: {} at commit {commit} (plus uncommitted work), release profile (opt-level 3, LTO)\n\
          - rustc: {}\n\
          - `/sys/kernel/rcu_expedited` during timed runs: {rcu}\n\
          - load average at the start: {}\n",

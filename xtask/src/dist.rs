@@ -1,7 +1,7 @@
 //! `cargo xtask dist`: the static, stripped x86_64 `nlaudit` in `target/dist/nlaudit`.
 //!
 //! What: builds the `nlaudit` binary for `x86_64-unknown-linux-gnu` against glibc's static
-//! libc (`-C target-feature=+crt-static`) with the workspace's size-tuned release profile,
+//! libc (`-C target-feature=+crt-static`) with the workspace's size-tuned `dist` profile,
 //! copies it to `target/dist/`, and checks the result: an ELF file with no program
 //! interpreter and no `DT_NEEDED` entry (so no shared library is loaded), no symbol table
 //! (stripped), that runs (`--help`), and of at most [`SIZE_BUDGET`] bytes. It prints the
@@ -60,10 +60,10 @@ pub fn run(args: &[String]) -> Result<PathBuf> {
 pub fn build() -> Result<PathBuf> {
     let root = root();
     let mut cmd = static_cargo(&root, "build");
-    cmd.args(["--release", "--package", "nlaudit", "--bin", "nlaudit"]);
+    cmd.args(["--profile", "dist", "--package", "nlaudit", "--bin", "nlaudit"]);
     crate::util::run(&mut cmd)?;
 
-    let built = root.join(BUILD_DIR).join(TARGET).join("release/nlaudit");
+    let built = root.join(BUILD_DIR).join(TARGET).join("dist/nlaudit");
     let dist = root.join(DIST_DIR);
     std::fs::create_dir_all(&dist).with_context(|| format!("cannot create {}", dist.display()))?;
     let bin = dist.join("nlaudit");

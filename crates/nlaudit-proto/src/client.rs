@@ -26,12 +26,16 @@ pub const RECV_BUF_SIZE: usize = 16 + AUDIT_RULE_DATA_SIZE + AUDIT_MAX_FIELDS * 
 
 /// Largest datagram the client sends in one batch (the kernel refuses datagrams larger than
 /// `sk_sndbuf - 32`; the default `wmem_default` is 208 KiB).
-pub const BATCH_BYTES: usize = 96 * 1024;
+pub const BATCH_BYTES: usize = 192 * 1024;
 /// Most messages in one batch, so that their ACKs (one skb each) fit the receive buffer.
-pub const BATCH_MESSAGES: usize = 64;
+pub const BATCH_MESSAGES: usize = 256;
 
 /// The default bound on each wait for a reply.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default bound on a whole AUDIT_LIST_RULES exchange: the kernel sends at most a few
+/// hundred thousand rules; a stream that keeps going past 10 minutes is not a list.
+pub const DEFAULT_LIST_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// A setting `AUDIT_SET` can change without irreversible effects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +68,7 @@ pub struct Client<T: Transport = NetlinkTransport> {
     transport: T,
     seq: u32,
     timeout: Duration,
+    list_timeout: Duration,
     buf: Vec<u8>,
     /// Datagrams dropped because they did not come from the kernel.
     pub foreign_datagrams: u64,
@@ -93,6 +98,7 @@ impl<T: Transport> Client<T> {
             transport,
             seq,
             timeout: DEFAULT_TIMEOUT,
+            list_timeout: DEFAULT_LIST_TIMEOUT,
             buf: vec![0; RECV_BUF_SIZE],
             foreign_datagrams: 0,
             stray_messages: 0,
@@ -102,6 +108,12 @@ impl<T: Transport> Client<T> {
     /// Sets the bound on each wait for a reply.
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = timeout;
+    }
+
+    /// Sets the bound on a whole rule listing (default [`DEFAULT_LIST_TIMEOUT`]); each wait
+    /// within it is still bounded by the per-reply timeout.
+    pub fn set_list_timeout(&mut self, overall: Duration) {
+        self.list_timeout = overall;
     }
 
     /// The transport.
@@ -141,6 +153,11 @@ impl<T: Transport> Client<T> {
         let start = Instant::now();
         loop {
             let left = overall.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                // Checked before each read, not only when a read times out: a sender that
+                // never stops (records, a list without end) must not keep us here.
+                return Err(Error::Timeout { op, secs: overall.as_secs_f64() });
+            }
             let wait = self.timeout.min(left);
             let got = self.transport.recv(&mut self.buf, wait).map_err(|e| io_error(op, e))?;
             let Some(got) = got else {
@@ -308,12 +325,11 @@ impl<T: Transport> Client<T> {
         let op = Op::ListRules;
         let seq = self.request(op, MsgType::AUDIT_LIST_RULES, &[])?;
         let mut rules = Vec::new();
-        // The kernel sends at most a few hundred thousand rules; a stream that keeps going
-        // past 10 minutes is not a list.
+        let overall = self.list_timeout;
         self.receive(
             op,
             |s| s == seq,
-            Duration::from_secs(600),
+            overall,
             |m| match m.header.ty {
                 MsgType::NLMSG_ERROR => {
                     kernel_result(op, decode_ack(op, m.payload)?.error)?;
@@ -345,7 +361,10 @@ impl<T: Transport> Client<T> {
     fn one_rule(&mut self, what: BatchOp, rule: &RuleData) -> Result<()> {
         let (op, ty) = batch_kind(what);
         let payload = rule.encode().map_err(|e| Error::Invalid { op, msg: e.to_string() })?;
-        self.ack_only(op, ty, &payload).map(|_| ())
+        match self.ack_only(op, ty, &payload)? {
+            0 => Ok(()),
+            n => Err(unexpected_count(op, n)),
+        }
     }
 
     /// Adds or deletes many rules with few syscalls: messages are packed into datagrams (the
@@ -362,27 +381,31 @@ impl<T: Transport> Client<T> {
         stop_on_error: bool,
     ) -> Result<Vec<Option<Result<(), Errno>>>> {
         let (op, ty) = batch_kind(what);
-        let payloads = rules
-            .iter()
-            .map(|r| r.encode().map_err(|e| Error::Invalid { op, msg: e.to_string() }))
-            .collect::<Result<Vec<_>>>()?;
         let mut results: Vec<Option<Result<(), Errno>>> = vec![None; rules.len()];
         let mut next = 0;
-        while next < payloads.len() {
+        let mut datagram = Vec::with_capacity(BATCH_BYTES + 4096);
+        while next < rules.len() {
             let first = next;
             let first_seq = self.seq.wrapping_add(1);
-            let mut datagram = Vec::new();
-            while next < payloads.len()
-                && next - first < BATCH_MESSAGES
-                && (next == first || datagram.len() + 20 + payloads[next].len() <= BATCH_BYTES)
-            {
+            datagram.clear();
+            // Only the last message asks for an ACK: the kernel answers every failure
+            // anyway (`if (err || NLM_F_ACK)` in audit_receive) and handles the messages of
+            // a datagram in order, synchronously, so the last ACK comes after every error.
+            let mut last_off = 0;
+            while next < rules.len() && next - first < BATCH_MESSAGES {
+                let payload =
+                    rules[next].encode().map_err(|e| Error::Invalid { op, msg: e.to_string() })?;
+                if next > first && datagram.len() + 20 + payload.len() > BATCH_BYTES {
+                    break;
+                }
+                last_off = datagram.len();
                 let seq = self.next_seq();
-                encode_message(&mut datagram, ty, NLM_F_REQUEST | NLM_F_ACK, seq, &payloads[next]);
+                encode_message(&mut datagram, ty, NLM_F_REQUEST, seq, &payload);
                 next += 1;
             }
-            self.send(op, &datagram)?;
             let count = next - first;
-            let mut pending = count;
+            set_flag(&mut datagram[last_off..], NLM_F_ACK);
+            self.send(op, &datagram)?;
             let timeout = self.timeout;
             let slots = &mut results[first..next];
             let index = |s: u32| s.wrapping_sub(first_seq) as usize;
@@ -395,23 +418,36 @@ impl<T: Transport> Client<T> {
                         return Ok(Step::Continue);
                     }
                     let i = index(m.header.seq);
+                    let ack = decode_ack(op, m.payload)?;
                     if slots[i].is_none() {
-                        let ack = decode_ack(op, m.payload)?;
                         slots[i] = Some(match ack.error {
                             0 => Ok(()),
-                            e if e < 0 => Err(Errno::from_raw(-e)),
-                            e => Err(Errno::from_raw(e)),
+                            e if e < 0 => Err(errno_of(e)),
+                            // Not an errno: reading it as one would turn, say, 17 into
+                            // EEXIST ("already there") for a rule that may not be.
+                            e => return Err(unexpected_count(op, e)),
                         });
-                        pending -= 1;
                     }
-                    Ok(if pending == 0 { Step::Done(()) } else { Step::Continue })
+                    Ok(if i + 1 == count { Step::Done(()) } else { Step::Continue })
                 },
             )?;
+            // Every message the kernel did not refuse succeeded.
+            for slot in slots.iter_mut().filter(|s| s.is_none()) {
+                *slot = Some(Ok(()));
+            }
             if stop_on_error && results[first..next].iter().any(|r| matches!(r, Some(Err(_)))) {
                 break;
             }
         }
         Ok(results)
+    }
+}
+
+/// ORs `flag` into the `nlmsg_flags` of the message at the start of `msg`.
+fn set_flag(msg: &mut [u8], flag: u16) {
+    if let Some(f) = msg.get_mut(6..8) {
+        let v = u16::from_ne_bytes([f[0], f[1]]) | flag;
+        f.copy_from_slice(&v.to_ne_bytes());
     }
 }
 
@@ -429,9 +465,25 @@ fn decode_ack(op: Op, payload: &[u8]) -> Result<Ack> {
 /// An ACK's error field: 0 ok, negative errno, or a positive count (reset-lost).
 fn kernel_result(op: Op, error: i32) -> Result<i32> {
     if error < 0 {
-        Err(Error::Kernel { op, errno: Errno::from_raw(-error) })
+        Err(Error::Kernel { op, errno: errno_of(error) })
     } else {
         Ok(error)
+    }
+}
+
+/// The errno of a negative ACK value (`i32::MIN` has no positive counterpart).
+fn errno_of(error: i32) -> Errno {
+    error.checked_neg().map_or(Errno::UnknownErrno, Errno::from_raw)
+}
+
+/// A positive ACK value answering a request for which the kernel returns only 0 or -errno
+/// (positive counts answer only the counter resets of AUDIT_SET).
+fn unexpected_count(op: Op, value: i32) -> Error {
+    Error::Decode {
+        op,
+        source: crate::error::DecodeError::Invalid(format!(
+            "the ACK carries the positive value {value}, which only a counter reset returns"
+        )),
     }
 }
 
@@ -440,5 +492,23 @@ fn io_error(op: Op, source: io::Error) -> Error {
         Error::OutcomeUnknown { op }
     } else {
         Error::Io { op, source }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: `-i32::MIN` overflowed (a panic in debug builds) on a hostile ACK.
+    #[test]
+    fn ack_values_map_without_overflow() {
+        assert_eq!(errno_of(-17), Errno::EEXIST);
+        assert_eq!(errno_of(i32::MIN), Errno::UnknownErrno);
+        assert!(matches!(
+            kernel_result(Op::AddRule, i32::MIN),
+            Err(Error::Kernel { op: Op::AddRule, errno: Errno::UnknownErrno })
+        ));
+        assert_eq!(kernel_result(Op::SetStatus, 42).expect("a count"), 42);
+        assert!(matches!(unexpected_count(Op::AddRule, 17), Error::Decode { .. }));
     }
 }

@@ -143,18 +143,21 @@ impl Renderer {
         }
         let machine = if self.elf != 0 { Machine::from_elf(self.elf) } else { Some(self.host) };
         let mut count = 0;
-        for nr in 0..(64 * 32) {
-            if r.mask[nr / 32] & (1 << (nr % 32)) == 0 {
-                continue;
-            }
-            out.push_str(if count == 0 { " -S " } else { "," });
-            match machine.and_then(|m| m.syscall_name(nr as u32)) {
-                Some(n) => out.push_str(n),
-                None => {
-                    let _ = write!(out, "{nr}");
+        // Walk set bits word by word: most words of a syscall rule are zero.
+        for (w, &word) in r.mask.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let nr = w * 32 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                out.push_str(if count == 0 { " -S " } else { "," });
+                match machine.and_then(|m| m.syscall_name(nr as u32)) {
+                    Some(n) => out.push_str(n),
+                    None => {
+                        let _ = write!(out, "{nr}");
+                    }
                 }
+                count += 1;
             }
-            count += 1;
         }
         count
     }
