@@ -102,6 +102,7 @@ enum T {
     OptNum,
     Arr,
     Obj,
+    OptObj,
 }
 
 fn is(v: &Value, t: T) -> bool {
@@ -113,6 +114,7 @@ fn is(v: &Value, t: T) -> bool {
         T::OptNum => v.is_u64() || v.is_null(),
         T::Arr => v.is_array(),
         T::Obj => v.is_object(),
+        T::OptObj => v.is_object() || v.is_null(),
     }
 }
 
@@ -166,6 +168,7 @@ const CONTROL: &[(&str, T)] = &[
     ("remediation", T::OptStr),
     ("persisted", T::OptStr),
     ("volatile", T::OptStr),
+    ("verify", T::OptObj),
 ];
 const IDS: &[(&str, T)] = &[("cis_docker_1_6_0", T::Str), ("datadog", T::OptStr)];
 const CANDIDATE: &[(&str, T)] =
@@ -177,6 +180,15 @@ const EVIDENCE: &[(&str, T)] = &[
     ("relation", T::Str),
     ("satisfies", T::Bool),
     ("notes", T::Arr),
+];
+
+const VERIFY: &[(&str, T)] = &[
+    ("status", T::Str),
+    ("reason", T::Str),
+    ("serial", T::OptNum),
+    ("syscall", T::OptStr),
+    ("path", T::OptStr),
+    ("key", T::OptStr),
 ];
 
 /// Validates a whole report against the documented schema.
@@ -210,6 +222,21 @@ fn validate(r: &Value) {
             keys(e, EVIDENCE, id);
             assert!(["exact", "ancestor-tree", "inside", "other-path"]
                 .contains(&e["relation"].as_str().unwrap_or("")));
+        }
+        if !c["verify"].is_null() {
+            let v = &c["verify"];
+            keys(v, VERIFY, id);
+            assert_eq!(id, "1.1.3", "only the dockerd control is verified");
+            match v["status"].as_str() {
+                Some("verified") => {
+                    assert!(v["serial"].is_u64() && v["syscall"].is_string(), "{id}: {v}");
+                    assert_eq!(v["path"], c["watch_path"], "{id}");
+                }
+                Some("failed" | "skipped") => {
+                    assert!(v["serial"].is_null() && v["syscall"].is_null(), "{id}: {v}")
+                }
+                other => panic!("{id}: verify status {other:?}"),
+            }
         }
         match c["status"].as_str() {
             Some("pass") => {
@@ -246,7 +273,7 @@ fn json_schema_is_documented_and_complete() {
     let doc =
         fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/docker.md"))
             .expect("docs/docker.md");
-    for table in [TOP, AUDIT, NOTE, SUMMARY, CONTROL, IDS, CANDIDATE, SYMLINK, EVIDENCE] {
+    for table in [TOP, AUDIT, NOTE, SUMMARY, CONTROL, IDS, CANDIDATE, SYMLINK, EVIDENCE, VERIFY] {
         for (k, _) in table {
             assert!(doc.contains(&format!("`{k}`")), "docs/docker.md does not document `{k}`");
         }
@@ -516,7 +543,7 @@ fn usage_errors_exit_2() {
         vec!["docker", "ensure", "--root", &r, "--no-persist"],
         vec!["docker", "ensure", "--root", &r, "--rules-file", "relative.rules"],
         vec!["docker", "check", "--root", "/nonexistent/nlaudit-root"],
-        vec!["docker", "check", "--verify"],
+        vec!["docker", "check", "--verify", "--root", &r],
     ] {
         let (code, stdout, stderr) = run(&args);
         assert_eq!(code, Some(2), "{args:?}: {stdout}{stderr}");
@@ -737,4 +764,198 @@ fn live_finds_a_running_daemon_by_proc_exe() {
     assert_eq!(c["path_source"], format!("process {} /proc/{}/exe", child.id(), child.id()));
     assert_eq!(c["watch_path"], fake.display().to_string());
     let _ = fs::remove_dir_all(tmp);
+}
+
+// ---- check --verify (root) ----------------------------------------------------------------
+
+/// The dockerd Debian's docker.io installs (CI installs it).
+const DOCKERD: &str = "/usr/sbin/dockerd";
+
+/// Whether the verify tests can run: root, and dockerd installed (required in CI).
+fn verify_available(test: &str) -> bool {
+    if !kernel_available(test) {
+        return false;
+    }
+    if Path::new(DOCKERD).exists() {
+        return true;
+    }
+    assert!(!support::in_ci(), "{test}: {DOCKERD} is missing; CI installs docker.io");
+    eprintln!("skipping {test}: {DOCKERD} is missing (apt-get install docker.io)");
+    false
+}
+
+/// `nlaudit set --enabled N`, as a person would.
+fn nlaudit_set_enabled(n: &str) {
+    let o = nlaudit(&["set", "--enabled", n]);
+    assert!(o.status.success(), "set --enabled {n}: {}", err(&o));
+}
+
+/// Deletes every rule in force on the dockerd file (the guard puts them back), and returns
+/// the path the check watches for the daemon.
+fn clear_dockerd_rules() -> String {
+    clear_docker_rules();
+    let (_, r) = check_json(&[]);
+    let c = control(&r, "1.1.3");
+    for e in c["evidence"].as_array().into_iter().flatten() {
+        if e["origin"] == "kernel" && e["relation"] == "exact" {
+            let rule = e["rule"].as_str().unwrap_or_default();
+            let mut args = vec!["delete"];
+            args.extend(rule.split_whitespace());
+            let o = nlaudit(&args);
+            assert!(o.status.success(), "{rule}: {}", err(&o));
+        }
+    }
+    c["watch_path"].as_str().expect("dockerd applies").to_string()
+}
+
+/// `docker check --verify --json`: exit code, report (validated), the dockerd control's
+/// `verify` object.
+fn verify_json(extra: &[&str]) -> (Option<i32>, Value, Value) {
+    let mut args = vec!["--verify"];
+    args.extend_from_slice(extra);
+    let (code, r) = check_json(&args);
+    validate(&r);
+    let v = control(&r, "1.1.3")["verify"].clone();
+    assert!(v.is_object(), "{r}");
+    (code, r, v)
+}
+
+#[test]
+fn live_verify_reads_back_the_dockerd_execve() {
+    if !verify_available("docker verify") {
+        return;
+    }
+    let _g = KernelGuard::new();
+    let dockerd = clear_dockerd_rules();
+    let key = support::unique_key("verify");
+    let before = fs::metadata(&dockerd).expect("stat dockerd");
+
+    // No rule on dockerd: nothing to prove, skipped (not an error, not a failure).
+    nlaudit_set_enabled("1");
+    let (code, _, v) = verify_json(&[]);
+    assert_eq!(code, Some(1), "the dockerd control fails");
+    assert_eq!(v["status"], "skipped", "{v}");
+    let reason = v["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains(&format!("no rule in force audits {dockerd}")), "{reason}");
+    assert_eq!((&v["key"], &v["path"]), (&Value::Null, &Value::from(dockerd.as_str())));
+
+    // The watch and audit on: the probe's execve comes back with the watch's key.
+    let add = nlaudit(&["add", "-w", &dockerd, "-p", "rwxa", "-k", &key]);
+    assert!(add.status.success(), "{}", err(&add));
+    let (_, r, v) = verify_json(&[]);
+    assert_eq!(control(&r, "1.1.3")["status"], "pass");
+    assert_eq!(v["status"], "verified", "{v}");
+    assert_eq!(v["syscall"], "execve");
+    assert_eq!(v["path"], dockerd.as_str());
+    assert_eq!(v["key"], key.as_str());
+    assert!(v["serial"].as_u64().is_some_and(|s| s > 0), "{v}");
+    let reason = v["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains(&format!("execve of {dockerd}")), "{reason}");
+    assert!(reason.contains(&format!("`{dockerd} --version`")), "{reason}");
+    // The text table says the same under the control.
+    let (_, text, _) = run(&["docker", "check", "--verify"]);
+    let line = text.lines().find(|l| l.trim_start().starts_with("verified: event ")).unwrap_or("");
+    assert!(line.ends_with(&format!(" execve {dockerd} key={key}")), "{text}");
+    assert!(text.contains("verify 1.1.3/1.2.3: verified"), "{text}");
+
+    // Audit disabled: the rule is there, but nothing would be recorded.
+    nlaudit_set_enabled("0");
+    let (code, r, v) = verify_json(&[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(control(&r, "1.1.3")["rule_found"], true);
+    assert_eq!(v["status"], "skipped", "{v}");
+    let reason = v["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("audit is disabled") && reason.contains("nlaudit set --enabled 1"),
+        "{reason}"
+    );
+    assert_eq!(v["key"], key.as_str());
+    let (_, text, _) = run(&["docker", "check", "--verify"]);
+    assert!(text.contains("verify skipped: audit is disabled"), "{text}");
+
+    // Executing it is harmless: content, mtime and ctime are untouched.
+    let after = fs::metadata(&dockerd).expect("stat dockerd");
+    assert_eq!(
+        (after.mtime(), after.mtime_nsec(), after.ctime(), after.ctime_nsec(), after.len()),
+        (before.mtime(), before.mtime_nsec(), before.ctime(), before.ctime_nsec(), before.len())
+    );
+}
+
+#[test]
+fn live_verify_failure_exits_1() {
+    if !verify_available("docker verify failure") {
+        return;
+    }
+    let _g = KernelGuard::new();
+    let dockerd = clear_dockerd_rules();
+    let key = support::unique_key("narrow");
+    // A rule that satisfies the control (with a warning) but that the probe, run as root,
+    // never meets: the proof must fail, and only the proof.
+    let add = nlaudit(&[
+        "add",
+        "-a",
+        "always,exit",
+        "-F",
+        &format!("path={dockerd}"),
+        "-F",
+        "perm=rwxa",
+        "-F",
+        "uid=4242",
+        "-k",
+        &key,
+    ]);
+    assert!(add.status.success(), "{}", err(&add));
+    nlaudit_set_enabled("1");
+    let (code, stdout, stderr) = run(&["docker", "ensure", "--no-persist"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let (code, r) = check_json(&[]);
+    assert_eq!(code, Some(0), "every control passes: {r}");
+    assert!(control(&r, "1.1.3")["verify"].is_null());
+
+    let (code, r, v) = verify_json(&[]);
+    assert_eq!(code, Some(1), "a failed proof fails the check: {v}");
+    assert_eq!(r["summary"]["fail"], 0);
+    assert_eq!(v["status"], "failed", "{v}");
+    assert_eq!(v["key"], key.as_str());
+    let reason = v["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("no audit event for") && reason.contains("narrow"), "{reason}");
+    let (code, text, _) = run(&["docker", "check", "--verify"]);
+    assert_eq!(code, Some(1));
+    assert!(text.contains("NOT verified: no audit event"), "{text}");
+    assert!(text.contains("verify 1.1.3/1.2.3: FAILED"), "{text}");
+}
+
+#[test]
+fn live_verify_skips_without_audit_read_or_outside_the_initial_netns() {
+    if !verify_available("docker verify skips") {
+        return;
+    }
+    let _g = KernelGuard::new();
+    let dockerd = clear_dockerd_rules();
+    let key = support::unique_key("skips");
+    let add = nlaudit(&["add", "-w", &dockerd, "-p", "rwxa", "-k", &key]);
+    assert!(add.status.success(), "{}", err(&add));
+    nlaudit_set_enabled("1");
+    let bin = support::nlaudit_bin().display().to_string();
+    for (wrapper, want) in [
+        (["setpriv", "--bounding-set", "-audit_read"], "lacks CAP_AUDIT_READ"),
+        (["unshare", "-n", "--"], "not in the initial network namespace"),
+    ] {
+        let o = std::process::Command::new(wrapper[0])
+            .args(&wrapper[1..])
+            .args([bin.as_str(), "docker", "check", "--verify", "--json"])
+            .output();
+        let Some(o) = o.ok().filter(|o| !o.stdout.is_empty()) else {
+            assert!(!support::in_ci(), "{wrapper:?} did not run");
+            eprintln!("skipping the {wrapper:?} case: it cannot run here");
+            continue;
+        };
+        let r: Value = serde_json::from_slice(&o.stdout).expect("JSON");
+        validate(&r);
+        let v = &control(&r, "1.1.3")["verify"];
+        assert_eq!(v["status"], "skipped", "{wrapper:?}: {v}");
+        assert!(v["reason"].as_str().is_some_and(|s| s.contains(want)), "{wrapper:?}: {v}");
+        assert_eq!(v["key"], key.as_str());
+        assert_eq!(o.status.code(), Some(1), "other controls fail; a skip is not an error");
+    }
 }

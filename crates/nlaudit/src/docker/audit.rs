@@ -244,6 +244,11 @@ pub struct Evidence {
     pub satisfies: bool,
     /// Why not, or (when it satisfies) what it misses.
     pub notes: Vec<String>,
+    /// The rule's keys (`-k`), in order; empty when it has none.
+    pub keys: Vec<String>,
+    /// The rule, on exactly the path, records an execution of it: `always` on the exit list,
+    /// perms with `x` (or none), and `execve` among its syscalls for this machine.
+    pub records_exec: bool,
 }
 
 /// Every rule related to the located file of a control, satisfying ones first.
@@ -309,12 +314,15 @@ pub fn evidence(fs: &FsView, located: &Located, rules: &RuleSet) -> Vec<Evidence
         } else {
             continue;
         };
+        let records_exec = relation == Relation::Exact && records_exec(&e.rule, pa);
         out.push(Evidence {
             text: e.text.clone(),
             origin: e.origin.clone(),
             relation,
             satisfies,
             notes,
+            keys: pa.keys.clone(),
+            records_exec,
         });
     }
     out.sort_by_key(|e| !e.satisfies);
@@ -363,6 +371,16 @@ fn judge(pa: &PathAudit) -> (bool, Vec<String>) {
         notes.push("warning: the rule covers only some syscalls".to_string());
     }
     (true, notes)
+}
+
+/// Whether a rule on the path records an `execve` of it by this machine's native ABI
+/// (`audit_match_perm` in kernel/auditsc.c maps execve to `AUDIT_PERM_EXEC`).
+fn records_exec(rule: &RuleData, pa: &PathAudit) -> bool {
+    let in_mask = Machine::host().syscall_number("execve").is_some_and(|nr| {
+        let word = usize::try_from(nr / 32).ok().and_then(|i| rule.mask.get(i));
+        word.is_some_and(|w| w & (1 << (nr % 32)) != 0)
+    });
+    pa.records && (pa.perms == 0 || pa.perms & PERM_EXEC != 0) && in_mask
 }
 
 fn letters(perms: u32) -> String {
@@ -505,6 +523,32 @@ mod tests {
         check("-a always,exit -F dir=/d -F perm=wa", "/d", Some(("exact", true, "")));
         check("-a always,exit -F path!=/usr/sbin/dockerd -F perm=wa", p, None);
         check("-a always,exit -F arch=b64 -S open -F key=x", p, None);
+    }
+
+    #[test]
+    fn which_rules_record_an_execution() {
+        let p = "/usr/sbin/dockerd";
+        for (text, want) in [
+            ("-w /usr/sbin/dockerd -p rwxa -k docker", true),
+            ("-w /usr/sbin/dockerd -k docker", true),
+            ("-w /usr/sbin/dockerd -p wa -k docker", false),
+            ("-a always,exit -F arch=b64 -S execve -F path=/usr/sbin/dockerd -F perm=wax", true),
+            ("-a always,exit -F arch=b64 -S openat -F path=/usr/sbin/dockerd -F perm=wax", false),
+            ("-a never,exit -F path=/usr/sbin/dockerd -F perm=x", false),
+            ("-w /usr/bin/dockerd -p rwxa -k docker", false),
+        ] {
+            let fs = FsView::image(std::path::Path::new("/nonexistent-root"));
+            let rules = RuleSet { entries: vec![rule(text)], ..RuleSet::default() };
+            let ev = evidence(&fs, &located(p, &["/usr/bin/dockerd"]), &rules);
+            assert_eq!(ev.first().map(|e| e.records_exec), Some(want), "{text}");
+        }
+        let keys = |text| {
+            let fs = FsView::image(std::path::Path::new("/nonexistent-root"));
+            let rules = RuleSet { entries: vec![rule(text)], ..RuleSet::default() };
+            evidence(&fs, &located(p, &[]), &rules).remove(0).keys
+        };
+        assert_eq!(keys("-w /usr/sbin/dockerd -k a -k b"), ["a", "b"]);
+        assert!(keys("-w /usr/sbin/dockerd").is_empty());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use super::audit::{evidence, Evidence, Origin, RuleSet};
 use super::controls::{watch_text, Control, CONTROLS};
 use super::fsview::FsView;
 use super::locate::{Located, Locator};
+use super::verify::{self, Verification, VerifyStatus};
 use super::{report, CheckArgs, RULES_DIR};
 use crate::session;
 
@@ -234,6 +235,8 @@ pub struct Outcome {
     pub volatile: Option<String>,
     /// Where a satisfying rule is persisted (kernel checks: rules.d), if anywhere.
     pub persisted: Option<Origin>,
+    /// What `--verify` found (`None`: not asked, or the control has no probe).
+    pub verify: Option<Verification>,
 }
 
 /// The whole check.
@@ -256,9 +259,16 @@ impl Report {
         (n(Verdict::Pass), n(Verdict::Fail), n(Verdict::NotApplicable))
     }
 
-    /// Exit code: 0 when nothing fails, 1 otherwise.
+    /// Whether a `--verify` proof failed (a rule and audit on, but no event).
+    pub fn verify_failed(&self) -> bool {
+        self.outcomes
+            .iter()
+            .any(|o| o.verify.as_ref().is_some_and(|v| v.status == VerifyStatus::Failed))
+    }
+
+    /// Exit code: 0 when nothing fails (controls, or a `--verify` proof), 1 otherwise.
     pub fn exit_code(&self) -> ExitCode {
-        if self.counts().1 == 0 {
+        if self.counts().1 == 0 && !self.verify_failed() {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(1)
@@ -296,6 +306,7 @@ pub fn assess(
                     remediation: None,
                     volatile: None,
                     persisted: None,
+                    verify: None,
                 };
             };
             let ev = evidence(fs, &located, live);
@@ -338,6 +349,7 @@ pub fn assess(
                 persisted,
                 evidence: ev,
                 located,
+                verify: None,
             }
         })
         .collect()
@@ -375,10 +387,11 @@ pub fn build(root: Option<&std::path::Path>) -> Result<Report> {
 
 /// `nlaudit docker check`.
 pub fn run(a: CheckArgs) -> Result<ExitCode> {
-    let report = build(a.root.as_deref())?;
-    // `--verify` (a later change) goes here: for each passing control, touch the watched
-    // file and read the record back with the events reader, turning "a rule is in force"
-    // into "a record was seen". It would refine `Outcome`s before they are printed.
+    let mut report = build(a.root.as_deref())?;
+    if a.verify {
+        // Turns "a rule is in force" into "a record was seen" (clap refuses it with --root).
+        verify::run(&mut report)?;
+    }
     if a.json {
         report::print_json(&report)?;
     } else {

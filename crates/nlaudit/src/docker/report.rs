@@ -5,6 +5,7 @@ use std::io::Write;
 use serde_json::{json, Value};
 
 use super::check::{Level, Outcome, Report, Verdict};
+use super::verify::{Verification, VerifyStatus};
 use crate::output;
 
 /// The JSON schema version (`schema` key); bumped on incompatible changes.
@@ -79,7 +80,41 @@ fn control_json(o: &Outcome) -> Value {
         "remediation": o.remediation,
         "persisted": o.persisted.as_ref().map(|p| p.to_string()),
         "volatile": o.volatile,
+        "verify": o.verify.as_ref().map(verify_json),
     })
+}
+
+fn verify_json(v: &Verification) -> Value {
+    json!({
+        "status": v.status.name(),
+        "reason": v.reason,
+        "serial": v.serial,
+        "syscall": v.syscall,
+        "path": v.path,
+        "key": v.key,
+    })
+}
+
+/// The text line of a `--verify` result: `verified: event 20 execve /usr/sbin/dockerd
+/// key=docker`, or why not.
+fn verify_line(v: &Verification) -> String {
+    match v.status {
+        VerifyStatus::Verified => {
+            let mut line = format!(
+                "verified: event {} {} {}",
+                v.serial.unwrap_or_default(),
+                v.syscall.as_deref().unwrap_or("?"),
+                v.path.as_deref().unwrap_or("?")
+            );
+            match &v.key {
+                Some(k) => line += &format!(" key={k}"),
+                None => line += " (no key)",
+            }
+            line
+        }
+        VerifyStatus::Failed => format!("NOT verified: {}", v.reason),
+        VerifyStatus::Skipped => format!("verify skipped: {}", v.reason),
+    }
 }
 
 /// Prints the JSON report.
@@ -174,6 +209,15 @@ pub fn render_text(r: &Report) -> String {
         "\n{} controls: {pass} pass, {fail} fail, {na} not applicable\n",
         r.outcomes.len()
     );
+    for o in &r.outcomes {
+        if let Some(v) = &o.verify {
+            let word = match v.status {
+                VerifyStatus::Failed => "FAILED",
+                s => s.name(),
+            };
+            t += &format!("verify {}: {word}\n", o.control.ids());
+        }
+    }
     if fail > 0 {
         let mut fix = "nlaudit docker ensure".to_string();
         if let Some(root) = &r.root {
@@ -192,8 +236,9 @@ pub fn render_text(r: &Report) -> String {
 
 /// The detail lines of a control, when there is more to say than the table row.
 fn details(o: &Outcome, kernel: bool) -> Option<String> {
+    let verify = o.verify.as_ref().map(verify_line);
     if o.verdict == Verdict::NotApplicable {
-        return None;
+        return verify.map(|v| format!("{} {}\n    {v}\n", o.control.ids(), o.control.title));
     }
     let l = &o.located;
     let mut lines = Vec::new();
@@ -230,6 +275,7 @@ fn details(o: &Outcome, kernel: bool) -> Option<String> {
             _ => {}
         }
     }
+    lines.extend(verify);
     if lines.is_empty() {
         return None;
     }

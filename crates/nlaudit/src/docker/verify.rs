@@ -1,0 +1,409 @@
+//! `nlaudit docker check --verify`: the end-to-end proof that a control's rule records.
+//!
+//! A rule in force is a claim; an event is the proof. For the Docker daemon (CIS 1.1.3,
+//! Datadog 1.2.3), nlaudit
+//!
+//! 1. joins the audit multicast group (`AUDIT_NLGRP_READLOG`) first: records logged before
+//!    the group is joined are not delivered. The group is read-only, so a running auditd
+//!    keeps receiving everything;
+//! 2. executes `DOCKERD --version`, the real file in use: it prints the version and exits.
+//!    Executing changes neither the file's content, mtime nor ctime (only its atime, as the
+//!    mount's `relatime`/`noatime` policy decides, like any run of dockerd);
+//! 3. waits up to 5 s for the event whose `SYSCALL` is that child's `execve`, whose `PATH`
+//!    names the file, and which carries a key of the rule (any key, if the rule has none).
+//!
+//! Nothing else is changed: no rule, no setting. The proof is skipped (not an error) when it
+//! cannot be made: no file, no rule, audit disabled, a rule that does not record executions,
+//! no CAP_AUDIT_READ, not the initial network namespace (the sentences come from
+//! [`events::open_reader`]).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use nlaudit_proto::records::{Event, ReadItem};
+use nlaudit_proto::MsgType;
+
+use super::audit::Evidence;
+use super::check::{AuditState, Outcome, Report};
+use crate::errors::Failure;
+use crate::events::{self, format::syscall_name};
+
+/// Controls proven by executing their file, and the arguments that make the run harmless.
+const PROBES: &[(&str, &[&str])] = &[("1.1.3", &["--version"])];
+
+/// How long to wait for the event once the probe started. Records reach the group within
+/// milliseconds; the slack covers a loaded machine and the kernel's backlog queue.
+const EVENT_WAIT: Duration = Duration::from_secs(5);
+/// How long the probe may run before it is killed.
+const PROBE_WAIT: Duration = Duration::from_secs(5);
+
+/// The outcome of a proof.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerifyStatus {
+    /// The event was read back.
+    Verified,
+    /// A rule records executions and audit is on, but no such event came.
+    Failed,
+    /// The proof could not be attempted (the reason says why and what to do).
+    Skipped,
+}
+
+impl VerifyStatus {
+    /// The JSON/text name.
+    pub fn name(self) -> &'static str {
+        match self {
+            VerifyStatus::Verified => "verified",
+            VerifyStatus::Failed => "failed",
+            VerifyStatus::Skipped => "skipped",
+        }
+    }
+}
+
+/// What `--verify` found for one control.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verification {
+    /// Verified, failed or skipped.
+    pub status: VerifyStatus,
+    /// One sentence: the event, or why there is none.
+    pub reason: String,
+    /// The event's serial (verified only).
+    pub serial: Option<u64>,
+    /// The event's syscall name (verified only).
+    pub syscall: Option<String>,
+    /// The file executed (or that would be); `None` when there is none.
+    pub path: Option<String>,
+    /// The rule's key waited for, or the event's key once verified; `None` when the rule has
+    /// no key (or there is no rule).
+    pub key: Option<String>,
+}
+
+impl Verification {
+    fn not_verified(
+        status: VerifyStatus,
+        path: Option<&str>,
+        key: Option<&str>,
+        reason: String,
+    ) -> Verification {
+        Verification {
+            status,
+            reason,
+            serial: None,
+            syscall: None,
+            path: path.map(str::to_string),
+            key: key.map(str::to_string),
+        }
+    }
+}
+
+/// Runs the proof for every control that has a probe, and records it in the report.
+pub fn run(report: &mut Report) -> Result<()> {
+    for (id, args) in PROBES {
+        if let Some(o) = report.outcomes.iter_mut().find(|o| o.control.cis == *id) {
+            o.verify = Some(verify(o, &report.state, args)?);
+        }
+    }
+    Ok(())
+}
+
+/// What the proof waits for: the rules that record an execution of the file, and their keys.
+struct Expect<'a> {
+    /// The file, as executed and as the `PATH` record names it.
+    path: &'a str,
+    /// Keys that count; `None`: any (a rule without a key records it too).
+    keys: Option<Vec<&'a str>>,
+}
+
+impl Expect<'_> {
+    /// The key reported before an event is seen: the first one waited for.
+    fn key(&self) -> Option<&str> {
+        self.keys.as_ref().and_then(|k| k.first().copied())
+    }
+
+    /// Whether `e` is the probe's execve, and if so whether it has a wanted key.
+    fn judge(&self, e: &Event, pid: u32) -> Seen {
+        let syscall = syscall_name(e);
+        let ours = matches!(syscall, Some("execve" | "execveat"))
+            && e.record(MsgType::AUDIT_SYSCALL)
+                .and_then(|r| r.text_of("pid"))
+                .is_some_and(|p| p == pid.to_string().as_str())
+            && e.paths().iter().any(|p| p.as_deref() == Some(self.path));
+        if !ours {
+            return Seen::Other;
+        }
+        let keys = e.keys();
+        match &self.keys {
+            None => Seen::Hit(keys.into_iter().next()),
+            Some(want) => match keys.iter().find(|k| want.contains(&k.as_str())) {
+                Some(k) => Seen::Hit(Some(k.clone())),
+                None => Seen::OtherKey(keys),
+            },
+        }
+    }
+}
+
+/// How an event relates to the probe.
+#[derive(Debug, PartialEq, Eq)]
+enum Seen {
+    /// Not the probe's execve.
+    Other,
+    /// The probe's execve, with this key (`None`: the event has none and none was needed).
+    Hit(Option<String>),
+    /// The probe's execve, but without a wanted key (these are its keys).
+    OtherKey(Vec<String>),
+}
+
+/// What the wait saw.
+#[derive(Default)]
+struct Found {
+    /// The probe's event with a wanted key, and that key.
+    hit: Option<(Event, Option<String>)>,
+    /// The serial and keys of the probe's event when it lacked a wanted key.
+    other_key: Option<(u64, Vec<String>)>,
+    /// The socket's receive buffer overflowed: records were lost.
+    overrun: bool,
+}
+
+impl Found {
+    fn consider(&mut self, expect: &Expect<'_>, e: Event, pid: u32) {
+        match expect.judge(&e, pid) {
+            Seen::Hit(k) => self.hit = Some((e, k)),
+            Seen::OtherKey(keys) => self.other_key = Some((e.stamp.serial, keys)),
+            Seen::Other => {}
+        }
+    }
+}
+
+fn verify(o: &Outcome, state: &AuditState, args: &[&str]) -> Result<Verification> {
+    use VerifyStatus::{Failed, Skipped};
+    let name = o.control.benchmark_path.rsplit('/').next().unwrap_or(o.control.benchmark_path);
+    let Some(path) = o.located.watch_path() else {
+        let why = format!("no {name} file to execute here ({})", o.reason);
+        return Ok(Verification::not_verified(Skipped, None, None, why));
+    };
+    let satisfying: Vec<&Evidence> = o.evidence.iter().filter(|e| e.satisfies).collect();
+    let Some(first) = satisfying.first() else {
+        let fix = o.remediation.as_deref().unwrap_or_default();
+        let why = format!(
+            "no rule in force audits {path}: nothing to prove; `nlaudit docker ensure` adds \
+             `{fix}`"
+        );
+        return Ok(Verification::not_verified(Skipped, Some(path), None, why));
+    };
+    let first_key = first.keys.first().map(String::as_str);
+    if !state.recording {
+        let why = "audit is disabled (enabled 0): the kernel records nothing; turn it on with \
+                   `nlaudit set --enabled 1` or `nlaudit docker ensure --enable`"
+            .to_string();
+        return Ok(Verification::not_verified(Skipped, Some(path), first_key, why));
+    }
+    let exec: Vec<&Evidence> = satisfying.iter().copied().filter(|e| e.records_exec).collect();
+    if exec.is_empty() {
+        let why = format!(
+            "the rule in force (`{}`) does not record executions (no x in its perms, or execve \
+             not among its syscalls): executing {} would show nothing; `-p rwxa` records them",
+            first.text, path
+        );
+        return Ok(Verification::not_verified(Skipped, Some(path), first_key, why));
+    }
+    let expect = Expect {
+        path,
+        keys: if exec.iter().any(|e| e.keys.is_empty()) {
+            None
+        } else {
+            Some(exec.iter().flat_map(|e| e.keys.iter().map(String::as_str)).collect())
+        },
+    };
+    let key = expect.key();
+
+    // Join the group before causing the event. The reader's own checks (network namespace,
+    // CAP_AUDIT_READ, audit enabled) fail with sentences that say what to do: skip with them.
+    let mut reader = match events::open_reader(None) {
+        Ok(r) => r,
+        Err(e) => match e.downcast_ref::<Failure>() {
+            Some(f) => {
+                return Ok(Verification::not_verified(Skipped, Some(path), key, f.message.clone()));
+            }
+            None => return Err(e.context("docker check --verify")),
+        },
+    };
+
+    let cmd =
+        std::iter::once(expect.path).chain(args.iter().copied()).collect::<Vec<_>>().join(" ");
+    let started = Instant::now();
+    let mut child = match Command::new(expect.path)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            let why = format!("cannot execute `{cmd}`: {e}");
+            return Ok(Verification::not_verified(Failed, Some(path), key, why));
+        }
+    };
+    let pid = child.id();
+
+    let mut found = Found::default();
+    let deadline = started + EVENT_WAIT;
+    let mut waited = Ok(());
+    while found.hit.is_none() {
+        match reader.next(deadline) {
+            Ok(Some(ReadItem::Event(e))) => found.consider(&expect, e, pid),
+            Ok(Some(ReadItem::Overrun)) => found.overrun = true,
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(e) => {
+                waited = Err(e);
+                break;
+            }
+        }
+    }
+    if found.hit.is_none() && waited.is_ok() {
+        // The event may still wait for its EOE record.
+        for e in reader.flush() {
+            found.consider(&expect, e, pid);
+        }
+    }
+    let killed = reap(&mut child, started + PROBE_WAIT);
+    waited?;
+
+    if let Some((e, k)) = found.hit {
+        let syscall = syscall_name(&e).map(str::to_string);
+        let what = match &k {
+            Some(k) => format!("key={k}"),
+            None => "the rule has no key".to_string(),
+        };
+        let reason = format!(
+            "event {} at {}: {} of {} by the probe `{cmd}` (pid {pid}), {what}, read back from \
+             the audit multicast group",
+            e.stamp.serial,
+            events::format::iso_time(e.stamp.secs, e.stamp.millis),
+            syscall.as_deref().unwrap_or("execve"),
+            expect.path,
+        );
+        return Ok(Verification {
+            status: VerifyStatus::Verified,
+            reason,
+            serial: Some(e.stamp.serial),
+            syscall,
+            path: Some(path.to_string()),
+            key: k,
+        });
+    }
+    let mut why =
+        format!("no audit event for `{cmd}` (pid {pid}) within {} s", EVENT_WAIT.as_secs());
+    if let Some((serial, keys)) = found.other_key {
+        let got =
+            if keys.is_empty() { "no key".to_string() } else { format!("key={}", keys.join(",")) };
+        why += &format!(
+            " with the rule's key {}: event {serial} recorded the execve, but with {got} \
+             (another rule matched it first)",
+            key.unwrap_or_default()
+        );
+    }
+    if found.overrun {
+        why += "; the receive buffer overflowed, so records were lost (retry on a quieter moment)";
+    }
+    let warnings: Vec<&str> = exec
+        .iter()
+        .flat_map(|e| e.notes.iter().map(|n| n.trim_start_matches("warning: ")))
+        .collect();
+    if !warnings.is_empty() {
+        why += &format!("; the rule's warnings: {}", warnings.join("; "));
+    }
+    if killed {
+        why += &format!(
+            "; the probe was still running after {} s and was killed",
+            PROBE_WAIT.as_secs()
+        );
+    }
+    why += "; see `nlaudit status` (lost, backlog) and the kernel log";
+    Ok(Verification::not_verified(Failed, Some(path), key, why))
+}
+
+/// Waits for the probe until `until`, then kills it. Returns whether it had to be killed.
+fn reap(child: &mut Child, until: Instant) -> bool {
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) | Err(_) => return false,
+            Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return true;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use nlaudit_proto::records::{EventAssembler, Record};
+
+    use super::*;
+
+    fn event(recs: &[(u16, &str)]) -> Event {
+        let mut a = EventAssembler::default();
+        let mut out = Vec::new();
+        for &(ty, text) in recs {
+            let r = Record::parse(MsgType(ty), text.as_bytes()).expect("sample parses");
+            a.push(r, Instant::now(), &mut out);
+        }
+        a.flush(&mut out);
+        out.pop().expect("one event")
+    }
+
+    /// The probe's event as kernel 6.18 writes it under `-w /usr/sbin/dockerd -p rwxa -k
+    /// docker` (abridged), with `pid`, `syscall` and `key` to fill in.
+    fn probe(syscall: u32, pid: u32, key: &str, name: &str) -> Event {
+        let s = format!(
+            "audit(1795742692.946:20): arch=c000003e syscall={syscall} success=yes exit=0 \
+             a0=5572cc8ebeb0 a1=5572cc8ebec8 a2=7ffd2a1c5a40 a3=0 items=2 ppid=8589 pid={pid} \
+             auid=4294967295 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) \
+             ses=4294967295 comm=\"dockerd\" exe=\"/usr/sbin/dockerd\" key={key}"
+        );
+        let p0 = format!(
+            "audit(1795742692.946:20): item=0 name=\"{name}\" inode=9125927 dev=fe:00 \
+             mode=0100755 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL"
+        );
+        event(&[
+            (1300, &s),
+            (1309, "audit(1795742692.946:20): argc=2 a0=\"/usr/sbin/dockerd\" a1=\"--version\""),
+            (1307, "audit(1795742692.946:20): cwd=\"/\""),
+            (1302, &p0),
+            (1302, "audit(1795742692.946:20): item=1 name=\"/lib64/ld-linux-x86-64.so.2\""),
+            (1320, "audit(1795742692.946:20): "),
+        ])
+    }
+
+    fn check(keys: Option<&[&str]>, e: Event, want: Seen) {
+        let expect = Expect { path: "/usr/sbin/dockerd", keys: keys.map(<[&str]>::to_vec) };
+        assert_eq!(expect.judge(&e, 8631), want);
+    }
+
+    #[test]
+    fn which_event_proves_it() {
+        let d = "/usr/sbin/dockerd";
+        let hit = |k: &str| Seen::Hit(Some(k.to_string()));
+        check(Some(&["docker"]), probe(59, 8631, "\"docker\"", d), hit("docker"));
+        // Several keys (0x01-joined, hex-encoded by the kernel): any wanted one counts.
+        check(Some(&["b"]), probe(59, 8631, "610162", d), hit("b"));
+        check(None, probe(59, 8631, "(null)", d), Seen::Hit(None));
+        check(None, probe(59, 8631, "\"x\"", d), hit("x"));
+        check(
+            Some(&["docker"]),
+            probe(59, 8631, "\"exec\"", d),
+            Seen::OtherKey(vec!["exec".into()]),
+        );
+        check(Some(&["docker"]), probe(59, 8631, "(null)", d), Seen::OtherKey(vec![]));
+        // execveat (322 on x86_64) names the file too.
+        check(Some(&["docker"]), probe(322, 8631, "\"docker\"", d), hit("docker"));
+        // Not the probe: another syscall, another process, another file.
+        check(Some(&["docker"]), probe(257, 8631, "\"docker\"", d), Seen::Other);
+        check(Some(&["docker"]), probe(59, 1, "\"docker\"", d), Seen::Other);
+        check(Some(&["docker"]), probe(59, 8631, "\"docker\"", "/usr/bin/dockerd"), Seen::Other);
+    }
+}
