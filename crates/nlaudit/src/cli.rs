@@ -6,7 +6,8 @@ use clap::{Args, Parser, Subcommand};
 ///
 /// Exit codes: 0 success; 1 operation failed; 2 bad usage or rule text; 3 rule already
 /// exists; 4 no such rule; 5 not permitted (privileges or namespaces); 6 audit configuration
-/// is immutable until reboot. `docker check`: 0 all pass, 1 a control fails, 2 error.
+/// is immutable until reboot. `docker check`: 0 all pass, 1 a control fails (or --verify
+/// failed), 2 error.
 #[derive(Parser, Debug)]
 #[command(name = "nlaudit", version, about, long_about)]
 pub struct Cli {
