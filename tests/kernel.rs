@@ -125,7 +125,18 @@ fn add_then_delete_by_the_text_auditctl_printed() {
     let _g = KernelGuard::new();
     let k = unique_key("del");
     let adds = [
-        vec!["-a", "always,exit", "-F", "arch=b64", "-S", "unlinkat,renameat", "-F", "auid>=1000", "-F", "auid!=unset"],
+        vec![
+            "-a",
+            "always,exit",
+            "-F",
+            "arch=b64",
+            "-S",
+            "unlinkat,renameat",
+            "-F",
+            "auid>=1000",
+            "-F",
+            "auid!=unset",
+        ],
         vec!["-A", "always,exit", "-F", "arch=b64", "-S", "chmod", "-F", "a1&=0x12"],
         vec!["-w", "/etc/hosts", "-p", "wa"],
     ];
@@ -174,7 +185,10 @@ fn delete_all_with_key_removes_only_matching_rules() {
 }
 
 fn tool(name: &str) -> bool {
-    Command::new("sh").args(["-c", &format!("command -v {name}")]).output().is_ok_and(|o| o.status.success())
+    Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// Runs nlaudit under a wrapper command (capsh, unshare, setpriv).
@@ -199,7 +213,10 @@ fn without_cap_audit_control_the_message_names_it() {
     let o = wrapped(&["capsh", "--drop=cap_audit_control", "--", "-c"], "list");
     assert_eq!(o.status.code(), Some(5), "{}", err(&o));
     assert!(err(&o).contains("CAP_AUDIT_CONTROL"), "{}", err(&o));
-    let nobody = wrapped(&["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c"], "status");
+    let nobody = wrapped(
+        &["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c"],
+        "status",
+    );
     assert_eq!(nobody.status.code(), Some(5), "{}", err(&nobody));
     assert!(err(&nobody).contains("CAP_AUDIT_CONTROL"), "{}", err(&nobody));
 }

@@ -6,10 +6,10 @@
 mod atomic;
 mod cli;
 mod docker;
+mod dropin;
 mod errors;
 mod events;
 mod output;
-mod dropin;
 mod rules_cmd;
 mod ruleset_cmd;
 mod session;

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use nlaudit_proto::{BatchOp, Client, Errno, Error as ProtoError, Op, RuleData};
 use nlaudit_rules::{
-    json::listing_json, normalize, parse_command, render_listing, Context, Directive, Env,
-    Machine, RuleCommand,
+    json::listing_json, normalize, parse_command, render_listing, Context, Directive, Env, Machine,
+    RuleCommand,
 };
 
 use crate::cli::{DeleteArgs, ListArgs, RuleArgs};
@@ -101,7 +101,10 @@ pub fn add(a: RuleArgs) -> Result<ExitCode> {
     let (mut c, status) = session::open_mutable()?;
     let r = parse_rule(&a.rule, status.feature_bitmap)?;
     if r.delete {
-        return Err(fail(code::USAGE, "`add` takes -w/-a/-A rules; use `nlaudit delete` to delete"));
+        return Err(fail(
+            code::USAGE,
+            "`add` takes -w/-a/-A rules; use `nlaudit delete` to delete",
+        ));
     }
     print_warnings(&r);
     c.add_rule(&r.rule)?;

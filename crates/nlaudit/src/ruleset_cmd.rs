@@ -167,10 +167,5 @@ pub fn apply(a: ApplyArgs) -> Result<ExitCode> {
     };
     let path = a.path.clone();
     let awk = a.awk;
-    apply::run(
-        session::open,
-        move || source::read(&path, awk, Fragments::Refuse),
-        opts,
-        start,
-    )
+    apply::run(session::open, move || source::read(&path, awk, Fragments::Refuse), opts, start)
 }
