@@ -14,58 +14,10 @@ mod support;
 use std::path::Path;
 
 use nlaudit_proto::{Client, RuleData};
+use support::corpus::shell_split;
 use support::{auditctl, err, kernel_available, nlaudit, out, KernelGuard};
 
 const EXAMPLES: &str = "/usr/share/doc/auditd/examples/rules";
-
-/// Python-shlex-like splitting, as the corpus generator used.
-fn shell_split(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut any = false;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                any = true;
-                for d in chars.by_ref() {
-                    if d == '\'' {
-                        break;
-                    }
-                    cur.push(d);
-                }
-            }
-            '"' => {
-                any = true;
-                while let Some(d) = chars.next() {
-                    match d {
-                        '"' => break,
-                        '\\' => cur.extend(chars.next()),
-                        d => cur.push(d),
-                    }
-                }
-            }
-            '\\' => {
-                any = true;
-                cur.extend(chars.next());
-            }
-            c if c.is_whitespace() => {
-                if any {
-                    out.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            c => {
-                any = true;
-                cur.push(c)
-            }
-        }
-    }
-    if any {
-        out.push(cur);
-    }
-    out
-}
 
 /// A rule line worth trying: not a comment, not a control line.
 fn rule_args(line: &str, from_file: bool) -> Option<Vec<String>> {

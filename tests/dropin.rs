@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use nlaudit_proto::{BatchOp, Client, RuleData, Setting, Status};
+use support::corpus::{shell_split, unescape};
 use support::{auditctl_path, kernel_available, nlaudit_bin, unique_key, KernelGuard};
 
 /// One process run.
@@ -225,82 +226,6 @@ fn assert_safe(args: &[String]) {
             );
         }
     }
-}
-
-/// POSIX-shell-like word splitting (as Python's shlex.split, which made the golden files).
-fn shell_split(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut any = false;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                any = true;
-                for d in chars.by_ref() {
-                    if d == '\'' {
-                        break;
-                    }
-                    cur.push(d);
-                }
-            }
-            '"' => {
-                any = true;
-                while let Some(d) = chars.next() {
-                    match d {
-                        '"' => break,
-                        '\\' => cur.extend(chars.next()),
-                        d => cur.push(d),
-                    }
-                }
-            }
-            '\\' => {
-                any = true;
-                cur.extend(chars.next());
-            }
-            c if c.is_whitespace() => {
-                if any {
-                    out.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            c => {
-                any = true;
-                cur.push(c);
-            }
-        }
-    }
-    if any {
-        out.push(cur);
-    }
-    out
-}
-
-/// Undoes the TSV escapes of the golden files.
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 1 < b.len() {
-            match b[i + 1] {
-                b'n' => out.push(b'\n'),
-                b't' => out.push(b'\t'),
-                b'r' => out.push(b'\r'),
-                b'x' if i + 3 < b.len() => {
-                    let h = std::str::from_utf8(&b[i + 2..i + 4]).unwrap_or("00");
-                    out.push(u8::from_str_radix(h, 16).unwrap_or(0));
-                    i += 2;
-                }
-                other => out.push(other),
-            }
-            i += 2;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn golden_inputs(name: &str) -> Vec<String> {

@@ -6,6 +6,8 @@
 //! message when not root; with CI=true they must run, and a missing privilege fails.
 #![allow(dead_code)]
 
+pub mod corpus;
+
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
