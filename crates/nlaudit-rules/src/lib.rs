@@ -19,6 +19,7 @@ pub mod parse;
 pub mod plan;
 pub mod render;
 pub mod tables;
+pub mod validate;
 pub mod watch;
 
 pub use normalize::normalize;

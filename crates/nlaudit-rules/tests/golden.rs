@@ -81,6 +81,9 @@ fn valid_corpus_matches_auditctl_bytes_text_and_warnings() {
                     } else if normalize(&r.rule) != kernel {
                         problems.push(format!("bytes differ: ours {:?}", r.rule));
                     }
+                    if let Some(why) = nlaudit_rules::validate::kernel_refusal(&r.rule) {
+                        problems.push(format!("validator refuses what the kernel took: {why}"));
+                    }
                     let warn: String = r.warnings.iter().map(|w| format!("{w}\n")).collect();
                     if warn != unescape(stderr) {
                         problems.push(format!("warnings {warn:?} != {:?}", unescape(stderr)));
@@ -115,6 +118,7 @@ fn invalid_corpus_is_refused_with_auditctls_message() {
     let env = RealEnv;
     let ctx = ctx(&env);
     let (mut same, mut kernel_side, mut failures) = (0, 0, Vec::new());
+    let (mut einval_caught, mut einval_missed) = (0, Vec::<String>::new());
     for line in data("golden-invalid.tsv").lines().filter(|l| !l.starts_with('#')) {
         let cols: Vec<&str> = line.split('\t').collect();
         let [input, _exit, _stdout, stderr, _added] = cols[..] else { continue };
@@ -122,6 +126,18 @@ fn invalid_corpus_is_refused_with_auditctls_message() {
         // Refusals that came from the kernel: the parse must succeed (the kernel judges).
         if want.starts_with("Error sending") {
             kernel_side += 1;
+            // The kernel's EINVALs: nlaudit's own commands refuse these before sending.
+            if want.contains("(Invalid argument)") {
+                if let Ok(d) = parse_command(&shell_split(&unescape(input)), &ctx) {
+                    if let Some(Directive::Rule(r)) = d.last() {
+                        if nlaudit_rules::validate::kernel_refusal(&r.rule).is_some() {
+                            einval_caught += 1;
+                        } else {
+                            einval_missed.push(input.to_string());
+                        }
+                    }
+                }
+            }
             continue;
         }
         match parse_command(&shell_split(&unescape(input)), &ctx) {
@@ -145,6 +161,11 @@ fn invalid_corpus_is_refused_with_auditctls_message() {
     println!(
         "golden invalid: {same} same message, {kernel_side} refused by the kernel, {} differ",
         failures.len()
+    );
+    println!(
+        "kernel EINVALs refused before sending by validate: {einval_caught}, missed: {} {:?}",
+        einval_missed.len(),
+        einval_missed
     );
     assert!(failures.is_empty(), "{} differ:\n{}", failures.len(), failures.join("\n"));
 }

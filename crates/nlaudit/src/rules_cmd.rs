@@ -65,7 +65,18 @@ pub fn parse_rule(args: &[String], features: Option<u32>) -> Result<RuleCommand>
     // Exactly one rule and nothing else (`-h`, `-e 1`, ... are not rules).
     let mut it = directives.into_iter();
     match (it.next(), it.next()) {
-        (Some(Directive::Rule(r)), None) => Ok(r),
+        (Some(Directive::Rule(r)), None) => {
+            match nlaudit_rules::validate::kernel_refusal(&r.rule) {
+                Some(why) => Err(fail(
+                    code::USAGE,
+                    format!("invalid rule `{text}`: the kernel would refuse it: {why}"),
+                )),
+                None => Ok(r),
+            }
+        }
+        (Some(Directive::Ignored(msg)), None) => {
+            Err(fail(code::USAGE, format!("invalid rule `{text}`: {msg}")))
+        }
         _ => Err(fail(
             code::USAGE,
             format!("`{text}` is not a rule (expected -w PATH ... or -a LIST,ACTION ...)"),

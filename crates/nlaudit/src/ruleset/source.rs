@@ -221,9 +221,24 @@ pub fn parse(src: &Source, features: Option<u32>) -> Vec<Parsed> {
             _ => continue,
         }
         ctx.lineno = Some(l.line);
-        out.push((i, parse_command(&tokens, &ctx)));
+        out.push((i, parse_command(&tokens, &ctx).and_then(refuse_kernel_einval)));
     }
     out
+}
+
+/// A rule auditctl would send but the kernel would refuse (EINVAL) becomes a parse error
+/// here, naming the field and why, so that nothing of the set is sent for it.
+fn refuse_kernel_einval(d: Vec<Directive>) -> Result<Vec<Directive>, ParseError> {
+    for x in &d {
+        if let Directive::Rule(r) = x {
+            if let Some(why) = nlaudit_rules::validate::kernel_refusal(&r.rule) {
+                return Err(ParseError {
+                    message: format!("the kernel would refuse this rule: {why}"),
+                });
+            }
+        }
+    }
+    Ok(d)
 }
 
 /// Whether the first command of the set is a bare `-D` (as augenrules writes it first).
