@@ -17,24 +17,24 @@ const AF_MAX: u32 = 46;
 
 /// How the kernel lets a field be compared.
 #[derive(PartialEq, Eq, Clone, Copy)]
-enum Ops {
+enum Allowed {
     /// Every operator (syscall arguments, personality, devminor).
     All,
     /// Every operator but `&` and `&=`.
-    NoBitOps,
+    NoBitOperators,
     /// `=` and `!=` only.
     EqualNotEqual,
 }
 
 /// The kernel's operator rule for each known field (`audit_field_valid`).
-fn ops(f: F) -> Option<Ops> {
+fn allowed_ops(f: F) -> Option<Allowed> {
     Some(match f {
         F::AUDIT_ARG0
         | F::AUDIT_ARG1
         | F::AUDIT_ARG2
         | F::AUDIT_ARG3
         | F::AUDIT_PERS
-        | F::AUDIT_DEVMINOR => Ops::All,
+        | F::AUDIT_DEVMINOR => Allowed::All,
         F::AUDIT_UID
         | F::AUDIT_EUID
         | F::AUDIT_SUID
@@ -58,7 +58,7 @@ fn ops(f: F) -> Option<Ops> {
         | F::AUDIT_SUBJ_CLR
         | F::AUDIT_OBJ_LEV_LOW
         | F::AUDIT_OBJ_LEV_HIGH
-        | F::AUDIT_SADDR_FAM => Ops::NoBitOps,
+        | F::AUDIT_SADDR_FAM => Allowed::NoBitOperators,
         F::AUDIT_SUBJ_USER
         | F::AUDIT_SUBJ_ROLE
         | F::AUDIT_SUBJ_TYPE
@@ -74,7 +74,7 @@ fn ops(f: F) -> Option<Ops> {
         | F::AUDIT_PERM
         | F::AUDIT_FILETYPE
         | F::AUDIT_FIELD_COMPARE
-        | F::AUDIT_EXE => Ops::EqualNotEqual,
+        | F::AUDIT_EXE => Allowed::EqualNotEqual,
         _ => return None,
     })
 }
@@ -118,18 +118,18 @@ pub fn kernel_refusal(r: &RuleData) -> Option<String> {
         let n = name(f.field);
         let op = f.op;
         let sym = crate::tables::operator_symbol(op.0).unwrap_or("?");
-        let Some(allowed) = ops(f.field) else {
+        let Some(allowed) = allowed_ops(f.field) else {
             return Some(format!("field {n}: the kernel does not know field number {}", f.field.0));
         };
         let bit = op == Operator::AUDIT_BIT_MASK || op == Operator::AUDIT_BIT_TEST;
         let eq = op == Operator::AUDIT_EQUAL || op == Operator::AUDIT_NOT_EQUAL;
         match allowed {
-            Ops::NoBitOps if bit => {
+            Allowed::NoBitOperators if bit => {
                 return Some(format!(
                     "{n}{sym}: bit operators apply only to a0..a3, pers, devminor"
                 ))
             }
-            Ops::EqualNotEqual if !eq => {
+            Allowed::EqualNotEqual if !eq => {
                 return Some(format!("{n}{sym}: only = and != are allowed"))
             }
             _ => {}
