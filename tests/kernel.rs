@@ -4,6 +4,7 @@
 
 mod support;
 
+use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 use support::{auditctl, err, kernel_available, nlaudit, out, unique_key, KernelGuard};
@@ -213,10 +214,19 @@ fn without_cap_audit_control_the_message_names_it() {
     let o = wrapped(&["capsh", "--drop=cap_audit_control", "--", "-c"], "list");
     assert_eq!(o.status.code(), Some(5), "{}", err(&o));
     assert!(err(&o).contains("CAP_AUDIT_CONTROL"), "{}", err(&o));
-    let nobody = wrapped(
-        &["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c"],
-        "status",
-    );
+    // nobody must be able to reach the binary: the checkout may sit in a 0700 directory.
+    let dir = std::env::temp_dir().join(format!("nlaudit-nobody-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let bin = dir.join("nlaudit");
+    std::fs::copy(support::nlaudit_bin(), &bin).expect("copy nlaudit");
+    let nobody = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .arg("status")
+        .output()
+        .expect("setpriv");
+    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(nobody.status.code(), Some(5), "{}", err(&nobody));
     assert!(err(&nobody).contains("CAP_AUDIT_CONTROL"), "{}", err(&nobody));
 }
