@@ -12,6 +12,10 @@
 //! `NLAUDIT_BLESS=1 cargo test -p nlaudit-rules --test bad_input` rewrites the expected
 //! column from the parser's current messages: review the diff before committing it.
 
+#[path = "../../../tests/support/corpus.rs"]
+mod corpus;
+
+use corpus::unescape;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -19,30 +23,6 @@ use nlaudit_rules::{parse_command, split_line, Context, Directive, Machine, NoEn
 
 fn corpus_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/bad-input.tsv")
-}
-
-fn unescape(s: &str) -> String {
-    let mut out = String::new();
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some('x') => {
-                let hex: String = chars.by_ref().take(2).collect();
-                let b = u8::from_str_radix(&hex, 16).unwrap_or_else(|_| panic!("bad \\x{hex}"));
-                out.push(char::from(b));
-            }
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
-    }
-    out
 }
 
 fn escape(s: &str) -> String {
