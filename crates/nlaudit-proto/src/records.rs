@@ -563,6 +563,19 @@ impl EventAssembler {
         }
     }
 
+    /// Groups a finished sequence of records (an audit log, a test capture) into events,
+    /// in the order they end; events still open at the end are flushed.
+    pub fn assemble(records: impl IntoIterator<Item = Record>) -> Vec<Event> {
+        let mut a = EventAssembler::default();
+        let mut out = Vec::new();
+        let now = Instant::now();
+        for r in records {
+            a.push(r, now, &mut out);
+        }
+        a.flush(&mut out);
+        out
+    }
+
     fn take(&mut self, i: usize, end: EventEnd) -> Event {
         let mut e = self.pending.remove(i).event;
         self.bytes = self.bytes.saturating_sub(e.size());

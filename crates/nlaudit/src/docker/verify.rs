@@ -346,14 +346,10 @@ mod tests {
     use super::*;
 
     fn event(recs: &[(u16, &str)]) -> Event {
-        let mut a = EventAssembler::default();
-        let mut out = Vec::new();
-        for &(ty, text) in recs {
-            let r = Record::parse(MsgType(ty), text.as_bytes()).expect("sample parses");
-            a.push(r, Instant::now(), &mut out);
-        }
-        a.flush(&mut out);
-        out.pop().expect("one event")
+        let records = recs
+            .iter()
+            .map(|&(ty, text)| Record::parse(MsgType(ty), text.as_bytes()).expect("sample parses"));
+        EventAssembler::assemble(records).pop().expect("one event")
     }
 
     /// The probe's event as kernel 6.18 writes it under `-w /usr/sbin/dockerd -p rwxa -k

@@ -232,21 +232,15 @@ pub fn raw_lines(e: &Event) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
-
     use nlaudit_proto::records::EventAssembler;
 
     use super::*;
 
     fn event(recs: &[(u16, &str)]) -> Event {
-        let mut a = EventAssembler::default();
-        let mut out = Vec::new();
-        for &(ty, text) in recs {
-            let r = Record::parse(MsgType(ty), text.as_bytes()).expect("sample parses");
-            a.push(r, Instant::now(), &mut out);
-        }
-        a.flush(&mut out);
-        out.pop().expect("one event")
+        let records = recs
+            .iter()
+            .map(|&(ty, text)| Record::parse(MsgType(ty), text.as_bytes()).expect("sample parses"));
+        EventAssembler::assemble(records).pop().expect("one event")
     }
 
     // Captured from kernel 6.18: `echo hi > "/tmp/evcap/d ir/f x"` under
