@@ -1043,3 +1043,72 @@ fn batch_results_through_the_fake() {
     assert_eq!(c.transport().state.rules.len(), 5);
     assert_eq!(c.stray_messages + c.foreign_datagrams, 0);
 }
+
+// ---------------------------------------------------------------------------------------
+// Batches
+// ---------------------------------------------------------------------------------------
+
+/// A batch larger than one datagram, sent across the sequence-number wrap (the client
+/// skips 0, so the numbers of one datagram are not contiguous there): every rule gets its
+/// own result, the duplicate in the middle is the one refused, each datagram asks for one
+/// ACK (its last message's), and every message is a rule that decodes as it was given.
+#[test]
+fn a_batch_across_datagrams_and_the_sequence_wrap() {
+    let n = 552;
+    let mut rules: Vec<RuleData> = (0..n).map(|i| watch("/etc/b", &format!("b{i}"))).collect();
+    let dup = 300;
+    rules[dup] = rules[3].clone();
+    let mut c = FakeKernel::new().client();
+    // The wrap falls inside the second datagram, before the duplicate.
+    c.set_seq(u32::MAX - 200);
+    let results = c.batch(BatchOp::Add, &rules, false).expect("batch");
+    assert_eq!(results.len(), n);
+    for (i, r) in results.iter().enumerate() {
+        let want = if i == dup { Some(Err(nlaudit_proto::Errno::EEXIST)) } else { Some(Ok(())) };
+        assert_eq!(*r, want, "rule {i}");
+    }
+    let sent = &c.transport().sent;
+    assert_eq!(sent.len(), n);
+    assert!(sent.iter().all(|r| r.seq != 0), "seq 0 was used");
+    let acked: Vec<usize> =
+        sent.iter().enumerate().filter(|(_, r)| r.flags & NLM_F_ACK != 0).map(|(i, _)| i).collect();
+    // About 1 KiB a rule: the 192 KiB bound closes each datagram after 184 of them.
+    assert_eq!(acked, [183, 367, 551]);
+    assert_eq!(n - 1, 551);
+    for (r, want) in sent.iter().zip(&rules) {
+        assert_eq!(RuleData::decode(&r.payload).expect("decodes"), *want);
+    }
+    let kept = &c.transport().state.rules;
+    assert_eq!(kept.len(), n - 1);
+}
+
+/// Rules too large to share a datagram go one per datagram; a batch stopping on error
+/// sends nothing after the datagram with the failure.
+#[test]
+fn large_rules_split_datagrams_and_a_stop_sends_no_more() {
+    let long = |i: usize| {
+        let mut r = watch(&format!("/{}", "d".repeat(4000)), &format!("l{i}"));
+        for k in 0..40 {
+            r.fields.insert(
+                0,
+                FieldData {
+                    field: FieldType::AUDIT_DIR,
+                    op: Operator::AUDIT_EQUAL,
+                    value: FieldValue::Str(format!("/{k}{}", "x".repeat(4000)).into_bytes()),
+                },
+            );
+        }
+        r
+    };
+    // Each rule is about 165 KiB: one per datagram (192 KiB).
+    let rules: Vec<RuleData> = (0..3).map(long).collect();
+    let mut c = FakeKernel::new().client();
+    let r = c.batch(BatchOp::Add, &rules, true).expect("batch");
+    assert_eq!(r, vec![Some(Ok(())); 3]);
+    assert!(c.transport().sent.iter().all(|r| r.flags & NLM_F_ACK != 0), "one per datagram");
+    // The same rules again: the first is refused, nothing more is sent.
+    c.transport().sent.clear();
+    let r = c.batch(BatchOp::Add, &rules, true).expect("batch");
+    assert_eq!(r, vec![Some(Err(nlaudit_proto::Errno::EEXIST)), None, None]);
+    assert_eq!(c.transport().sent.len(), 1);
+}

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
-use crate::codec::{encode_message, split_datagram, Ack, NlMessage, NLM_F_ACK, NLM_F_REQUEST};
+use crate::codec::{
+    encode_message, encode_message_with, split_datagram, Ack, NlMessage, NLM_F_ACK, NLM_F_REQUEST,
+};
 use crate::consts::{
     status_mask, MsgType, AUDIT_FEATURE_VERSION, AUDIT_MAX_FIELDS, AUDIT_RULE_DATA_SIZE, PATH_MAX,
 };
@@ -114,6 +116,12 @@ impl<T: Transport> Client<T> {
     /// within it is still bounded by the per-reply timeout.
     pub fn set_list_timeout(&mut self, overall: Duration) {
         self.list_timeout = overall;
+    }
+
+    /// Sets the sequence number of the last request sent; the next request uses the one
+    /// after it (0 is skipped). Lets tests start next to the wrap.
+    pub fn set_seq(&mut self, last: u32) {
+        self.seq = last;
     }
 
     /// The transport.
@@ -377,30 +385,39 @@ impl<T: Transport> Client<T> {
     pub fn batch(
         &mut self,
         what: BatchOp,
-        rules: &[RuleData],
+        rules: &[impl std::borrow::Borrow<RuleData>],
         stop_on_error: bool,
     ) -> Result<Vec<Option<Result<(), Errno>>>> {
         let (op, ty) = batch_kind(what);
         let mut results: Vec<Option<Result<(), Errno>>> = vec![None; rules.len()];
         let mut next = 0;
         let mut datagram = Vec::with_capacity(BATCH_BYTES + 4096);
+        let mut seqs = Vec::with_capacity(BATCH_MESSAGES);
         while next < rules.len() {
             let first = next;
-            let first_seq = self.seq.wrapping_add(1);
+            // The sequence numbers of this datagram's messages, in order (not always
+            // contiguous: `next_seq` skips 0 when it wraps).
+            seqs.clear();
             datagram.clear();
             // Only the last message asks for an ACK: the kernel answers every failure
             // anyway (`if (err || NLM_F_ACK)` in audit_receive) and handles the messages of
             // a datagram in order, synchronously, so the last ACK comes after every error.
             let mut last_off = 0;
             while next < rules.len() && next - first < BATCH_MESSAGES {
-                let payload =
-                    rules[next].encode().map_err(|e| Error::Invalid { op, msg: e.to_string() })?;
-                if next > first && datagram.len() + 20 + payload.len() > BATCH_BYTES {
+                let at = datagram.len();
+                let before = self.seq;
+                let seq = self.next_seq();
+                encode_message_with(&mut datagram, ty, NLM_F_REQUEST, seq, |out| {
+                    rules[next].borrow().encode_into(out)
+                })
+                .map_err(|e| Error::Invalid { op, msg: e.to_string() })?;
+                if next > first && datagram.len() > BATCH_BYTES {
+                    datagram.truncate(at);
+                    self.seq = before;
                     break;
                 }
-                last_off = datagram.len();
-                let seq = self.next_seq();
-                encode_message(&mut datagram, ty, NLM_F_REQUEST, seq, &payload);
+                last_off = at;
+                seqs.push(seq);
                 next += 1;
             }
             let count = next - first;
@@ -408,7 +425,7 @@ impl<T: Transport> Client<T> {
             self.send(op, &datagram)?;
             let timeout = self.timeout;
             let slots = &mut results[first..next];
-            let index = |s: u32| s.wrapping_sub(first_seq) as usize;
+            let index = |s: u32| seqs.iter().position(|&x| x == s).unwrap_or(usize::MAX);
             self.receive(
                 op,
                 |s| index(s) < count,

@@ -89,14 +89,37 @@ pub struct NlMessage<'a> {
 /// `nlmsg_len` is header + payload, unpadded, as the kernel's own `nlmsg_put` writes it; the
 /// kernel walks a batch with `NLMSG_ALIGN(nlmsg_len)`, so the padding goes after.
 pub fn encode_message(out: &mut Vec<u8>, ty: MsgType, flags: u16, seq: u32, payload: &[u8]) {
-    let len = NLMSG_HDRLEN + payload.len();
-    out.extend_from_slice(&(len as u32).to_ne_bytes());
+    let ok: Result<(), std::convert::Infallible> =
+        encode_message_with(out, ty, flags, seq, |out| {
+            out.extend_from_slice(payload);
+            Ok(())
+        });
+    let Ok(()) = ok;
+}
+
+/// [`encode_message`] with the payload written in place by `payload`, which appends it to
+/// the buffer it is given. If `payload` fails, `out` is left as it was.
+pub fn encode_message_with<E>(
+    out: &mut Vec<u8>,
+    ty: MsgType,
+    flags: u16,
+    seq: u32,
+    payload: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+) -> Result<(), E> {
+    let start = out.len();
+    out.extend_from_slice(&0u32.to_ne_bytes());
     out.extend_from_slice(&ty.0.to_ne_bytes());
     out.extend_from_slice(&flags.to_ne_bytes());
     out.extend_from_slice(&seq.to_ne_bytes());
     out.extend_from_slice(&0u32.to_ne_bytes());
-    out.extend_from_slice(payload);
-    out.resize(out.len() + (nlmsg_align(len) - len), 0);
+    if let Err(e) = payload(out) {
+        out.truncate(start);
+        return Err(e);
+    }
+    let len = out.len() - start;
+    out[start..start + 4].copy_from_slice(&(len as u32).to_ne_bytes());
+    out.resize(start + nlmsg_align(len), 0);
+    Ok(())
 }
 
 /// Splits a received datagram into its netlink messages.

@@ -60,38 +60,64 @@ impl RuleData {
     /// Fails when the rule cannot be represented (over 64 fields, a string over 4 GiB, or a
     /// string value on a number field or vice versa would be sent as given; the kernel judges).
     pub fn encode(&self) -> Result<Vec<u8>, DecodeError> {
-        if self.fields.len() > AUDIT_MAX_FIELDS {
+        let mut out = Vec::new();
+        self.encode_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// [`encode`](Self::encode), appended to `out` (a batch writes each payload straight
+    /// into its datagram). On error `out` is left as it was.
+    pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), DecodeError> {
+        let count = self.fields.len();
+        if count > AUDIT_MAX_FIELDS {
             return Err(DecodeError::Invalid(format!(
-                "{} fields; the kernel takes at most {AUDIT_MAX_FIELDS}",
-                self.fields.len()
+                "{count} fields; the kernel takes at most {AUDIT_MAX_FIELDS}"
             )));
         }
-        let mut fields = [0u32; AUDIT_MAX_FIELDS];
-        let mut values = [0u32; AUDIT_MAX_FIELDS];
-        let mut flags = [0u32; AUDIT_MAX_FIELDS];
-        let mut buf = Vec::new();
-        for (i, f) in self.fields.iter().enumerate() {
-            fields[i] = f.field.0;
-            flags[i] = f.op.0;
-            values[i] = match &f.value {
-                FieldValue::Num(n) => *n,
-                FieldValue::Str(s) => {
-                    buf.extend_from_slice(s);
-                    u32::try_from(s.len())
-                        .map_err(|_| DecodeError::Invalid("string value over 4 GiB".into()))?
-                }
-            };
+        let mut buflen = 0usize;
+        for f in &self.fields {
+            if let FieldValue::Str(s) = &f.value {
+                u32::try_from(s.len())
+                    .map_err(|_| DecodeError::Invalid("string value over 4 GiB".into()))?;
+                buflen += s.len();
+            }
         }
-        let buflen = u32::try_from(buf.len())
+        let buflen = u32::try_from(buflen)
             .map_err(|_| DecodeError::Invalid("string values over 4 GiB".into()))?;
-        let mut out = Vec::with_capacity(AUDIT_RULE_DATA_SIZE + buf.len());
-        let head = [self.flags, self.action, self.fields.len() as u32];
-        for w in head.iter().chain(&self.mask).chain(&fields).chain(&values).chain(&flags) {
-            out.extend_from_slice(&w.to_ne_bytes());
+        let put = |out: &mut Vec<u8>, w: u32| out.extend_from_slice(&w.to_ne_bytes());
+        let zeros = |out: &mut Vec<u8>, words: usize| out.resize(out.len() + 4 * words, 0);
+        out.reserve(AUDIT_RULE_DATA_SIZE + buflen as usize);
+        put(out, self.flags);
+        put(out, self.action);
+        put(out, count as u32);
+        for &w in &self.mask {
+            put(out, w);
         }
-        out.extend_from_slice(&buflen.to_ne_bytes());
-        out.extend_from_slice(&buf);
-        Ok(out)
+        for f in &self.fields {
+            put(out, f.field.0);
+        }
+        zeros(out, AUDIT_MAX_FIELDS - count);
+        for f in &self.fields {
+            put(
+                out,
+                match &f.value {
+                    FieldValue::Num(n) => *n,
+                    FieldValue::Str(s) => s.len() as u32,
+                },
+            );
+        }
+        zeros(out, AUDIT_MAX_FIELDS - count);
+        for f in &self.fields {
+            put(out, f.op.0);
+        }
+        zeros(out, AUDIT_MAX_FIELDS - count);
+        put(out, buflen);
+        for f in &self.fields {
+            if let FieldValue::Str(s) = &f.value {
+                out.extend_from_slice(s);
+            }
+        }
+        Ok(())
     }
 
     /// Decodes a listed rule. Checks what auditctl trusts blindly: `field_count ≤ 64`, every
@@ -227,6 +253,21 @@ mod tests {
         short[1036..1040].copy_from_slice(&w(11)); // buflen shorter than the strings
         assert!(RuleData::decode(&short).is_err());
         assert!(RuleData::decode(&good[..1039]).is_err());
+    }
+
+    #[test]
+    fn encode_into_appends_or_leaves_the_buffer_alone() {
+        let r = RuleData::decode(&exe_rule_bytes()).expect("decodes");
+        let mut out = b"head".to_vec();
+        r.encode_into(&mut out).expect("encodes");
+        assert_eq!(&out[..4], b"head");
+        assert_eq!(out[4..], r.encode().expect("encodes")[..]);
+        assert!(exe_rule_bytes().starts_with(&out[4..]));
+        let mut too_many = r.clone();
+        too_many.fields = vec![r.fields[0].clone(); AUDIT_MAX_FIELDS + 1];
+        let mut out = b"head".to_vec();
+        assert!(too_many.encode_into(&mut out).is_err());
+        assert_eq!(out, b"head");
     }
 
     fn arb_field() -> impl Strategy<Value = FieldData> {

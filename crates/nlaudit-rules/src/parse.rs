@@ -191,6 +191,9 @@ struct State {
 /// Splits a rules-file line as auditctl does (`preprocess`/`audit_strsplit`/`postprocess`):
 /// on spaces, with `\ ` keeping a space inside a token and `\\` a backslash.
 pub fn split_line(line: &str) -> Vec<String> {
+    if !line.contains('\\') {
+        return line.split(' ').filter(|t| !t.is_empty()).map(String::from).collect();
+    }
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut chars = line.chars().peekable();
@@ -274,15 +277,12 @@ fn getopt(args: &[String]) -> Vec<Opt> {
             out.push(Opt::Positional);
             continue;
         }
-        let body: Vec<char> = a[1..].chars().collect();
-        let mut j = 0;
-        while j < body.len() {
-            let c = body[j];
-            j += 1;
+        let body = &a[1..];
+        for (at, c) in body.char_indices() {
             if WITH_ARG.contains(c) {
-                let rest: String = body[j..].iter().collect();
+                let rest = &body[at + c.len_utf8()..];
                 let v = if !rest.is_empty() {
-                    Some(rest)
+                    Some(rest.to_string())
                 } else {
                     let v = args.get(i).cloned();
                     i += 1;
@@ -487,7 +487,9 @@ fn parse_inner(
     }
     if !st.key.is_empty() {
         let list = if st.add != UNSET { st.add & LIST_MASK } else { st.del & LIST_MASK };
-        let pair = format!("key={}", st.key);
+        let mut pair = String::with_capacity(4 + st.key.len());
+        pair.push_str("key=");
+        pair.push_str(&st.key);
         fieldpair(st, &pair, list, ctx)?;
     }
     if st.add != UNSET || st.del != UNSET {
@@ -882,9 +884,13 @@ fn watch_option(st: &mut State, c: char, v: &str, ctx: &Context<'_>) -> Result<(
 
 /// Splits `field<op>value` with auditctl's operator precedence.
 fn split_op(pair: &str) -> Option<(&str, Operator, &str)> {
+    // `strstr` for each operator in table order; the symbols are one or two ASCII bytes,
+    // so a window scan beats a general substring search here (this runs for every `-F`).
+    let bytes = pair.as_bytes();
     OPERATOR_TABLE.iter().find_map(|o| {
-        let i = pair.find(o.symbol)?;
-        Some((&pair[..i], o.op, &pair[i + o.symbol.len()..]))
+        let sym = o.symbol.as_bytes();
+        let i = bytes.windows(sym.len()).position(|w| w == sym)?;
+        Some((&pair[..i], o.op, &pair[i + sym.len()..]))
     })
 }
 

@@ -95,6 +95,18 @@ fn is_uid_or_gid(f: F) -> bool {
     )
 }
 
+/// A field's name for a message, formatted only when a message is made.
+struct FieldName(F);
+
+impl std::fmt::Display for FieldName {
+    fn fmt(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match crate::tables::field_name(self.0 .0) {
+            Some(name) => out.write_str(name),
+            None => write!(out, "f{}", self.0 .0),
+        }
+    }
+}
+
 /// Why the kernel would refuse this rule (EINVAL), or `None` if it would take it.
 pub fn kernel_refusal(r: &RuleData) -> Option<String> {
     let list = r.list();
@@ -112,10 +124,9 @@ pub fn kernel_refusal(r: &RuleData) -> Option<String> {
     if r.action != 0 && r.action != 2 {
         return Some(format!("action {} is not `never` or `always`", r.action));
     }
-    let name = |f: F| crate::tables::field_name(f.0).map_or(format!("f{}", f.0), String::from);
     let (mut keys, mut exes, mut paths) = (0, 0, 0);
     for f in &r.fields {
-        let n = name(f.field);
+        let n = FieldName(f.field);
         let op = f.op;
         let sym = crate::tables::operator_symbol(op.0).unwrap_or("?");
         let Some(allowed) = allowed_ops(f.field) else {

@@ -40,12 +40,12 @@ pub struct Outcome {
 /// leading `-D`.
 pub type Listed = Option<Vec<RuleData>>;
 
-struct Loader<'a> {
+struct Loader<'a, 'p> {
     c: &'a mut Client,
     src: &'a Source,
     mode: ErrorMode,
     /// Rule adds not sent yet, and their lines.
-    pending: Vec<RuleData>,
+    pending: Vec<&'p RuleData>,
     pending_lines: Vec<usize>,
     /// Used by the first command that reaches the kernel if it is a `-D`; dropped by any
     /// other (the list would be stale).
@@ -77,8 +77,8 @@ pub fn run(
     l.out
 }
 
-impl Loader<'_> {
-    fn all(&mut self, parsed: &[Parsed]) -> Result<(), Stop> {
+impl<'p> Loader<'_, 'p> {
+    fn all(&mut self, parsed: &'p [Parsed]) -> Result<(), Stop> {
         for (i, p) in parsed {
             match p {
                 Ok(directives) => {
@@ -135,13 +135,13 @@ impl Loader<'_> {
         }
     }
 
-    fn directive(&mut self, i: usize, d: &Directive) -> Result<(), Stop> {
+    fn directive(&mut self, i: usize, d: &'p Directive) -> Result<(), Stop> {
         if let Directive::Rule(rc) = d {
             for w in &rc.warnings {
                 eprintln!("{w}");
             }
             if !rc.delete {
-                self.pending.push(rc.rule.clone());
+                self.pending.push(&rc.rule);
                 self.pending_lines.push(i);
                 return Ok(());
             }
@@ -332,13 +332,13 @@ impl Loader<'_> {
     /// failure (it processes a whole datagram). Returns a note for the message.
     fn roll_back(
         &mut self,
-        rules: &[RuleData],
+        rules: &[&RuleData],
         results: &[Option<Result<(), Errno>>],
         from: usize,
     ) -> String {
         let added: Vec<RuleData> = (from..rules.len())
             .filter(|&j| matches!(results.get(j), Some(Some(Ok(())))))
-            .map(|j| normalize(&rules[j]))
+            .map(|j| normalize(rules[j]))
             .collect();
         if added.is_empty() {
             return String::new();
