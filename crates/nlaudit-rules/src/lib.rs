@@ -24,7 +24,7 @@ pub mod watch;
 
 pub use normalize::normalize;
 pub use parse::{
-    parse_command, split_line, Context, Directive, Env, NoEnv, ParseError, RuleCommand,
+    parse_command, split_line, split_words, Context, Directive, Env, NoEnv, ParseError, RuleCommand,
 };
 pub use render::{render_listing, Renderer};
 pub use tables::Machine;

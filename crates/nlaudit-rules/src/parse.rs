@@ -191,8 +191,17 @@ struct State {
 /// Splits a rules-file line as auditctl does (`preprocess`/`audit_strsplit`/`postprocess`):
 /// on spaces, with `\ ` keeping a space inside a token and `\\` a backslash.
 pub fn split_line(line: &str) -> Vec<String> {
+    split_words(line).into_iter().map(std::borrow::Cow::into_owned).collect()
+}
+
+/// [`split_line`] without copying: a line with no backslash (nearly all) is split into
+/// slices of itself.
+pub fn split_words(line: &str) -> Vec<std::borrow::Cow<'_, str>> {
+    use std::borrow::Cow;
     if !line.contains('\\') {
-        return line.split(' ').filter(|t| !t.is_empty()).map(String::from).collect();
+        let mut out = Vec::with_capacity(line.bytes().filter(|&b| b == b' ').count() + 1);
+        out.extend(line.split(' ').filter(|t| !t.is_empty()).map(Cow::Borrowed));
+        return out;
     }
     let mut out = Vec::new();
     let mut cur = String::new();
@@ -204,14 +213,14 @@ pub fn split_line(line: &str) -> Vec<String> {
             }
             ' ' => {
                 if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
+                    out.push(Cow::Owned(std::mem::take(&mut cur)));
                 }
             }
             c => cur.push(c),
         }
     }
     if !cur.is_empty() {
-        out.push(cur);
+        out.push(Cow::Owned(cur));
     }
     out
 }
@@ -229,19 +238,19 @@ const LONG: &[(&str, bool)] = &[
 ];
 
 /// One option as getopt yields it.
-enum Opt {
-    Short(char, Option<String>),
-    Long(&'static str, Option<String>),
-    Invalid(String),
+enum Opt<'a> {
+    Short(char, Option<&'a str>),
+    Long(&'static str, Option<&'a str>),
+    Invalid(&'a str),
     Positional,
 }
 
 /// getopt_long over `args` (without argv[0]).
-fn getopt(args: &[String]) -> Vec<Opt> {
-    let mut out = Vec::new();
+fn getopt<'a>(args: &[&'a str]) -> Vec<Opt<'a>> {
+    let mut out = Vec::with_capacity(args.len());
     let mut i = 0;
     while i < args.len() {
-        let a = &args[i];
+        let a = args[i];
         i += 1;
         if a == "--" {
             out.extend(args[i..].iter().map(|_| Opt::Positional));
@@ -249,7 +258,7 @@ fn getopt(args: &[String]) -> Vec<Opt> {
         }
         if let Some(long) = a.strip_prefix("--") {
             let (name, inline) = match long.split_once('=') {
-                Some((n, v)) => (n, Some(v.to_string())),
+                Some((n, v)) => (n, Some(v)),
                 None => (long, None),
             };
             let exact = LONG.iter().find(|l| l.0 == name);
@@ -259,17 +268,17 @@ fn getopt(args: &[String]) -> Vec<Opt> {
             match found {
                 Some(&(n, true)) => {
                     let v = inline.or_else(|| {
-                        let v = args.get(i).cloned();
+                        let v = args.get(i).copied();
                         i += 1;
                         v
                     });
                     match v {
                         Some(v) => out.push(Opt::Long(n, Some(v))),
-                        None => out.push(Opt::Invalid(a.clone())),
+                        None => out.push(Opt::Invalid(a)),
                     }
                 }
                 Some(&(n, false)) if inline.is_none() => out.push(Opt::Long(n, None)),
-                _ => out.push(Opt::Invalid(a.clone())),
+                _ => out.push(Opt::Invalid(a)),
             }
             continue;
         }
@@ -282,21 +291,21 @@ fn getopt(args: &[String]) -> Vec<Opt> {
             if WITH_ARG.contains(c) {
                 let rest = &body[at + c.len_utf8()..];
                 let v = if !rest.is_empty() {
-                    Some(rest.to_string())
+                    Some(rest)
                 } else {
-                    let v = args.get(i).cloned();
+                    let v = args.get(i).copied();
                     i += 1;
                     v
                 };
                 match v {
                     Some(v) => out.push(Opt::Short(c, Some(v))),
-                    None => out.push(Opt::Invalid(a.clone())),
+                    None => out.push(Opt::Invalid(a)),
                 }
                 break;
             } else if NO_ARG.contains(c) {
                 out.push(Opt::Short(c, None));
             } else {
-                out.push(Opt::Invalid(a.clone()));
+                out.push(Opt::Invalid(a));
                 break;
             }
         }
@@ -307,9 +316,13 @@ fn getopt(args: &[String]) -> Vec<Opt> {
 /// Parses one auditctl command (the arguments after `auditctl`).
 ///
 /// On error, the message starts with the warnings auditctl would have printed before it.
-pub fn parse_command(args: &[String], ctx: &Context<'_>) -> Result<Vec<Directive>, ParseError> {
+pub fn parse_command(
+    args: &[impl AsRef<str>],
+    ctx: &Context<'_>,
+) -> Result<Vec<Directive>, ParseError> {
+    let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
     let mut st = State::new();
-    parse_inner(args, ctx, &mut st).map_err(|e| {
+    parse_inner(&args, ctx, &mut st).map_err(|e| {
         let mut lines = std::mem::take(&mut st.warnings);
         lines.push(e.message);
         ParseError { message: lines.join("\n") }
@@ -330,14 +343,14 @@ impl State {
             fs_added: false,
             elf: 0,
             key: String::new(),
-            rule: RuleData { flags: 0, action: 0, fields: Vec::new(), mask: [0; 64] },
+            rule: RuleData { flags: 0, action: 0, fields: Vec::with_capacity(8), mask: [0; 64] },
             warnings: Vec::new(),
         }
     }
 }
 
 fn parse_inner(
-    args: &[String],
+    args: &[&str],
     ctx: &Context<'_>,
     st: &mut State,
 ) -> Result<Vec<Directive>, ParseError> {
@@ -381,7 +394,7 @@ fn parse_inner(
                         if count > 3 {
                             return err("Too many options for status command");
                         }
-                        let interpret = args.get(1).is_some_and(|a| a == "-i");
+                        let interpret = args.get(1).is_some_and(|a| *a == "-i");
                         if count == 3 && !interpret {
                             return err("Only -i option is allowed");
                         }
@@ -394,9 +407,9 @@ fn parse_inner(
                         if count > 4 {
                             return err("Wrong number of options for list request");
                         }
-                        let (key, interpret) = match (args.get(1).map(String::as_str), count) {
+                        let (key, interpret) = match (args.get(1).copied(), count) {
                             (Some("-i"), 3) => (None, true),
-                            (Some("-k"), 4) => (args.get(2).cloned(), false),
+                            (Some("-k"), 4) => (args.get(2).map(|k| k.to_string()), false),
                             (_, 3 | 4) => return err("Only -k or -i options are allowed"),
                             _ => (None, false),
                         };
@@ -410,11 +423,11 @@ fn parse_inner(
                             return err("Wrong number of options for Delete all request");
                         }
                         let key = if count == 4 {
-                            if args.get(1).map(String::as_str) != Some("-k") {
+                            if args.get(1).copied() != Some("-k") {
                                 return err("Only the -k option is allowed");
                             }
                             iter.next();
-                            args.get(2).cloned()
+                            args.get(2).map(|k| k.to_string())
                         } else {
                             None
                         };
@@ -422,7 +435,7 @@ fn parse_inner(
                     }
                     'e' | 'f' => {
                         let what = if c == 'e' { "Enable" } else { "Failure" };
-                        let n = match v.as_str() {
+                        let n = match v {
                             "0" => 0,
                             "1" => 1,
                             "2" => 2,
@@ -436,7 +449,7 @@ fn parse_inner(
                     }
                     'r' | 'b' => {
                         let what = if c == 'r' { "Rate" } else { "Backlog" };
-                        let n = numeric_setting(&v).ok_or_else(|| {
+                        let n = numeric_setting(v).ok_or_else(|| {
                             perr(format!("{what} must be a numeric value was {v}"))
                         })?;
                         out.push(if c == 'r' {
@@ -446,28 +459,28 @@ fn parse_inner(
                         });
                     }
                     'a' | 'A' | 'd' => {
-                        if let Some(msg) = rule_setup(st, c, &v)? {
+                        if let Some(msg) = rule_setup(st, c, v)? {
                             // auditctl eats the command with a message and exits 0.
                             return Ok(vec![Directive::Ignored(msg)]);
                         }
                     }
-                    'S' => syscall_option(st, &v, ctx)?,
-                    'F' => field_option(st, &v, ctx, args, &mut iter)?,
-                    'C' => compare_option(st, &v)?,
-                    'w' | 'W' => watch_option(st, c, &v, ctx)?,
+                    'S' => syscall_option(st, v, ctx)?,
+                    'F' => field_option(st, v, ctx)?,
+                    'C' => compare_option(st, v)?,
+                    'w' | 'W' => watch_option(st, c, v, ctx)?,
                     'k' => {
                         if !(st.syscall_added || st.perm_added || st.exe_added || st.fs_added)
                             || (st.add == UNSET && st.del == UNSET)
                         {
                             return err("key option needs a watch or syscall given prior to it");
                         }
-                        add_key(st, &v)?;
+                        add_key(st, v)?;
                     }
                     'p' => {
                         if st.add == UNSET && st.del == UNSET {
                             return err("permission option needs a watch given prior to it");
                         }
-                        perms_option(st, &v)?;
+                        perms_option(st, v)?;
                     }
                     _ => return err(format!("Option -{c} is invalid")),
                 }
@@ -528,14 +541,14 @@ fn numeric_setting(v: &str) -> Option<u32> {
     u32::try_from(n).ok()
 }
 
-fn long_option(name: &'static str, v: Option<String>) -> Result<Directive, ParseError> {
+fn long_option(name: &'static str, v: Option<&str>) -> Result<Directive, ParseError> {
     Ok(match name {
         "loginuid-immutable" => Directive::LoginuidImmutable,
         "reset-lost" => Directive::ResetLost,
         "reset_backlog_wait_time_actual" => Directive::ResetBacklogWaitTimeActual,
         "backlog_wait_time" => {
             let v = v.unwrap_or_default();
-            Directive::BacklogWaitTime(numeric_setting(&v).ok_or_else(|| {
+            Directive::BacklogWaitTime(numeric_setting(v).ok_or_else(|| {
                 perr(format!("Backlog_wait_time must be a numeric value was {v}"))
             })?)
         }
@@ -741,20 +754,13 @@ fn mismatch(v: &str, mask: &[u32; 64], host: Machine) -> bool {
 }
 
 /// `-F field op value`.
-fn field_option(
-    st: &mut State,
-    v: &str,
-    ctx: &Context<'_>,
-    args: &[String],
-    _iter: &mut std::iter::Peekable<std::vec::IntoIter<Opt>>,
-) -> Result<(), ParseError> {
+fn field_option(st: &mut State, v: &str, ctx: &Context<'_>) -> Result<(), ParseError> {
     let list = if st.add != UNSET {
         st.add & LIST_MASK
     } else if st.del != UNSET {
         st.del & LIST_MASK
     } else {
         // auditctl allows `-F arch=... -t`; nothing else before the list.
-        let _ = args;
         return err("List must be given before field");
     };
     if let Some(k) = v.strip_prefix("key=") {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use nlaudit_rules::merge::{self, Awk, Dialect, Merged};
-use nlaudit_rules::{parse_command, split_line, Directive, ParseError};
+use nlaudit_rules::{parse_command, split_words, Directive, ParseError};
 
 use crate::atomic;
 use crate::errors::{code, fail};
@@ -215,7 +215,7 @@ pub fn parse(src: &Source, features: Option<u32>) -> Vec<Parsed> {
     let mut ctx = rules_cmd::context(features);
     let mut out = Vec::with_capacity(src.lines.len());
     for (i, l) in src.lines.iter().enumerate() {
-        let tokens = split_line(&l.text);
+        let tokens = split_words(&l.text);
         match tokens.first() {
             Some(t) if !t.starts_with('#') => {}
             _ => continue,
@@ -245,7 +245,7 @@ fn refuse_kernel_einval(d: Vec<Directive>) -> Result<Vec<Directive>, ParseError>
 pub fn starts_with_delete_all(src: &Source) -> bool {
     src.lines
         .iter()
-        .map(|l| split_line(&l.text))
+        .map(|l| split_words(&l.text))
         .find(|t| t.first().is_some_and(|t| !t.starts_with('#')))
         .is_some_and(|t| t == ["-D"])
 }
