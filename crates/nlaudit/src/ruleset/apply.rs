@@ -1,8 +1,9 @@
 //! `nlaudit apply`: make the kernel's rules equal, in order, to a rule set, with the least
 //! kernel work and without a gap (the planning is `nlaudit_rules::plan`; this runs it).
 //!
-//! Order of work: read the status (refuse in immutable mode), parse the set and run it on a
-//! model of an empty kernel, list the kernel's rules, plan; then the settings that do not
+//! Order of work: read the status and list the kernel's rules, parse the set and run it on a
+//! model of an empty kernel, plan (in immutable mode: stop there, refusing, and say whether
+//! the kernel holds the set; --dry-run shows the plan); then the settings that do not
 //! depend on the rules (`-b`, `-f`, `-r`, `--backlog_wait_time`), the rule steps (adds in
 //! batches, re-adds one rule at a time, deletes of obsolete rules last, in batches), and
 //! only when all of that succeeded `-e 0|1`, `--loginuid-immutable` and, last, `-e 2`.
@@ -51,20 +52,25 @@ where
     let kernel = std::thread::spawn(move || -> Result<_> {
         let mut c = connect()?;
         let status = c.status()?;
-        // Nothing more to ask a locked kernel: it is refused below.
-        let current = if status.enabled == 2 { Vec::new() } else { c.list_rules()? };
+        // A locked kernel (enabled 2) still lists its rules: the refusal below says whether
+        // they differ from the set, and --dry-run shows how.
+        let current = c.list_rules()?;
         Ok((c, status, current))
     });
     let src = read()?;
     let mut parsed = source::parse(&src, None);
     let (mut c, status, current) =
         kernel.join().map_err(|_| anyhow::anyhow!("the kernel connection thread panicked"))??;
-    session::refuse_if_immutable(&status)?;
+    let locked = status.enabled == 2;
     if !source::default_features_hold(status.feature_bitmap) {
         parsed = source::parse(&src, status.feature_bitmap);
     }
     let (src, c) = (&src, &mut c);
     let target = plan::target(&parsed, opts.mode);
+    if locked && !opts.dry_run && target.fatal().is_some() {
+        // Nothing could change anyway: the lock is the answer, not the set's problem.
+        session::refuse_if_immutable(&status)?;
+    }
     check_problems(src, &target)?;
 
     let desired: Vec<RuleData> = target.rules.iter().map(|t| t.normal.clone()).collect();
@@ -101,8 +107,25 @@ where
             changes.len(),
             if changes.len() == 1 { "" } else { "s" }
         )?;
+        if locked {
+            writeln!(
+                out,
+                "the audit configuration is locked (enabled 2, immutable mode): {}",
+                if plan.is_empty() && changes.is_empty() {
+                    "the kernel already holds the set"
+                } else {
+                    "none of this can change before the machine reboots"
+                }
+            )?;
+        }
         out.flush()?;
+        if locked && !(plan.is_empty() && changes.is_empty()) {
+            return Ok(ExitCode::from(code::IMMUTABLE));
+        }
         return Ok(exit(&target));
+    }
+    if locked {
+        return Err(locked_refusal(&plan, changes.len()));
     }
 
     for ch in changes.iter().filter(|c| !c.after_rules()) {
@@ -130,6 +153,31 @@ where
         start.elapsed().as_secs_f64()
     );
     Ok(exit(&target))
+}
+
+/// The refusal on a locked kernel, saying whether the set is what the kernel holds.
+fn locked_refusal(plan: &Plan, settings: usize) -> anyhow::Error {
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let state = if plan.is_empty() && settings == 0 {
+        "the kernel already holds the set".to_string()
+    } else {
+        format!(
+            "the kernel differs from the set by {}, {}, {} and {} (`nlaudit apply --dry-run` \
+             lists them)",
+            plural(plan.added, "rule to add", "rules to add"),
+            plural(plan.deleted, "to delete", "to delete"),
+            plural(plan.readded, "to re-add", "to re-add"),
+            plural(settings, "setting to change", "settings to change"),
+        )
+    };
+    fail(
+        code::IMMUTABLE,
+        format!(
+            "the audit configuration is locked (enabled 2, immutable mode): no rule or setting \
+             can change until the machine reboots; nothing was changed; {state}"
+        ),
+    )
 }
 
 /// Exit status after a run: 1 when `-c` let problems through (as `auditctl -R -c`).
@@ -349,7 +397,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use nlaudit_proto::codec::{encode_message, split_datagram, Ack};
+    use nlaudit_proto::codec::{encode_message, split_datagram, Ack, NLM_F_MULTI};
     use nlaudit_proto::{MsgType, Received, Status};
 
     use super::*;
@@ -357,10 +405,12 @@ mod tests {
     use crate::ruleset_cmd::source::SourceLine;
 
     /// A kernel whose audit configuration is locked (enabled 2): it answers AUDIT_GET and
-    /// records every message it is sent.
+    /// AUDIT_LIST_RULES (with `rules`), acknowledges everything else, and records every
+    /// message it is sent.
     #[derive(Default)]
     struct Locked {
         sent: Arc<Mutex<Vec<MsgType>>>,
+        rules: Vec<RuleData>,
         replies: VecDeque<Vec<u8>>,
     }
 
@@ -379,6 +429,23 @@ mod tests {
                     encode_message(&mut out, MsgType::AUDIT_GET, 0, seq, &s.encode());
                 }
                 self.replies.push_back(out);
+                if ty == MsgType::AUDIT_LIST_RULES {
+                    for r in &self.rules {
+                        let mut out = Vec::new();
+                        let bytes = r.encode().map_err(io::Error::other)?;
+                        encode_message(
+                            &mut out,
+                            MsgType::AUDIT_LIST_RULES,
+                            NLM_F_MULTI,
+                            seq,
+                            &bytes,
+                        );
+                        self.replies.push_back(out);
+                    }
+                    let mut out = Vec::new();
+                    encode_message(&mut out, MsgType::NLMSG_DONE, NLM_F_MULTI, seq, &[0; 4]);
+                    self.replies.push_back(out);
+                }
             }
             Ok(())
         }
@@ -391,32 +458,88 @@ mod tests {
         }
     }
 
-    fn one_rule_set() -> Result<Source> {
-        let text = "-D\n-b 8192\n-w /etc/passwd -p wa -k nlaudit-immutable\n-e 1\n";
-        Ok(Source {
-            files: vec!["/etc/audit/rules.d/x.rules".into()],
-            lines: text
-                .lines()
-                .enumerate()
-                .map(|(i, t)| SourceLine { text: t.to_string(), file: 0, line: i + 1 })
-                .collect(),
-            merged: None,
-        })
+    fn set_of(text: &'static str) -> impl FnOnce() -> Result<Source> {
+        move || {
+            Ok(Source {
+                files: vec!["/etc/audit/rules.d/x.rules".into()],
+                lines: text
+                    .lines()
+                    .enumerate()
+                    .map(|(i, t)| SourceLine { text: t.to_string(), file: 0, line: i + 1 })
+                    .collect(),
+                merged: None,
+            })
+        }
     }
 
+    const WATCH: &str = "-w /etc/passwd -p wa -k nlaudit-immutable";
+
+    /// Runs apply on a locked kernel holding `held`; returns the result and the message
+    /// types sent.
+    fn on_locked(
+        held: &[&str],
+        set: &'static str,
+        dry_run: bool,
+    ) -> (Result<ExitCode>, Vec<MsgType>) {
+        let ctx = nlaudit_rules::Context::new(&nlaudit_rules::NoEnv);
+        let rules = held
+            .iter()
+            .map(|l| match nlaudit_rules::parse_command(&nlaudit_rules::split_words(l), &ctx) {
+                Ok(mut d) => match d.pop() {
+                    Some(nlaudit_rules::Directive::Rule(rc)) => nlaudit_rules::normalize(&rc.rule),
+                    other => panic!("not a rule: {other:?}"),
+                },
+                Err(e) => panic!("{l}: {}", e.message),
+            })
+            .collect();
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let fake = Locked { sent: Arc::clone(&sent), rules, replies: VecDeque::new() };
+        let opts = Options { dry_run, mode: ErrorMode::default() };
+        let connect = move || Ok(Client::with_transport(fake));
+        let r = run(connect, set_of(set), opts, Instant::now());
+        let sent = sent.lock().expect("lock").clone();
+        (r, sent)
+    }
+
+    /// On a locked kernel apply changes nothing: it only asks (status, list) and refuses,
+    /// saying whether the set differs; --dry-run shows the plan and exits with the
+    /// immutable code when something differs, 0 when the kernel already holds the set.
     #[test]
-    fn immutable_mode_is_refused_before_anything_is_sent() {
-        for dry_run in [false, true] {
-            let sent = Arc::new(Mutex::new(Vec::new()));
-            let fake = Locked { sent: Arc::clone(&sent), replies: VecDeque::new() };
-            let opts = Options { dry_run, mode: ErrorMode::default() };
-            let connect = move || Ok(Client::with_transport(fake));
-            let e = run(connect, one_rule_set, opts, Instant::now()).expect_err("refused");
-            let f = e.downcast_ref::<Failure>().expect("a failure with a code");
-            assert_eq!(f.code, code::IMMUTABLE);
-            assert!(f.message.contains("immutable"), "{}", f.message);
-            let sent = sent.lock().expect("lock").clone();
-            assert_eq!(sent, [MsgType::AUDIT_GET], "only the status was asked");
-        }
+    fn a_locked_kernel_is_only_asked_and_the_difference_is_told() {
+        let differs = "-D\n-b 8192\n-w /etc/passwd -p wa -k nlaudit-immutable\n-e 1\n";
+        let (r, sent) = on_locked(&[], differs, false);
+        let e = r.expect_err("refused");
+        let f = e.downcast_ref::<Failure>().expect("a failure with a code");
+        assert_eq!(f.code, code::IMMUTABLE);
+        assert!(f.message.contains("immutable"), "{}", f.message);
+        assert!(
+            f.message.contains("by 1 rule to add, 0 to delete, 0 to re-add and 2 settings"),
+            "{}",
+            f.message
+        );
+        assert_eq!(sent, [MsgType::AUDIT_GET, MsgType::AUDIT_LIST_RULES]);
+
+        let (r, sent) = on_locked(&[], differs, true);
+        assert_eq!(r.expect("dry run"), ExitCode::from(code::IMMUTABLE));
+        assert_eq!(sent, [MsgType::AUDIT_GET, MsgType::AUDIT_LIST_RULES]);
+
+        let same = "-w /etc/passwd -p wa -k nlaudit-immutable\n";
+        let (r, sent) = on_locked(&[WATCH], same, false);
+        let e = r.expect_err("refused");
+        let f = e.downcast_ref::<Failure>().expect("a failure with a code");
+        assert_eq!(f.code, code::IMMUTABLE);
+        assert!(f.message.contains("the kernel already holds the set"), "{}", f.message);
+        assert_eq!(sent, [MsgType::AUDIT_GET, MsgType::AUDIT_LIST_RULES]);
+
+        let (r, _) = on_locked(&[WATCH], same, true);
+        assert_eq!(r.expect("dry run"), ExitCode::SUCCESS);
+
+        // A set with a problem: the lock is reported first, nothing is sent.
+        let (r, sent) =
+            on_locked(&[], "-w /etc/passwd -p wa -k x\n-w /etc/passwd -p wa -k x\n", false);
+        let f = r.expect_err("refused");
+        let f = f.downcast_ref::<Failure>().expect("a failure with a code");
+        assert_eq!(f.code, code::IMMUTABLE);
+        assert_eq!(sent, [MsgType::AUDIT_GET, MsgType::AUDIT_LIST_RULES]);
     }
 }
