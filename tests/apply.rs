@@ -600,3 +600,45 @@ fn apply_failing_midway_reports_the_rules_in_force() {
     assert!(e.contains(&format!("not in the set: -w /etc/hosts -p wa -k {k}-old")), "{e}");
     assert!(e.contains(&format!("the kernel now holds {} rules", now.lines().count())), "{e}");
 }
+
+/// Syscall-class selectors (`-S 2047`, `-S 2046` beside a syscall) list as the kernel's
+/// own class tables expand them. apply learns the expansion from probe rules (added,
+/// listed, deleted), so a second apply keeps every rule instead of failing on "Rule
+/// exists"; no probe stays behind; --dry-run, which changes nothing, says it cannot tell.
+#[test]
+fn apply_learns_the_kernels_syscall_classes() {
+    if !kernel_available("apply_learns_the_kernels_syscall_classes") {
+        return;
+    }
+    let _g = KernelGuard::new();
+    let k = unique_key("cls");
+    let d = TempDir::new("cls");
+    let set = d.write(
+        "set.rules",
+        &format!(
+            "-D\n-w /etc/hosts -p wa -k {k}\n-a always,exit -F arch=b64 -S 2047 -k {k}-dir\n\
+             {}\n-a always,exit -F arch=b32 -S 2046 -S open -k {k}-dir32\n",
+            rule(&k, 1)
+        ),
+    );
+    let set = set.to_str().expect("utf-8 path");
+    clear();
+    assert_eq!(
+        counts(&nlaudit(&["apply", set])),
+        "apply: 4 added, 0 deleted, 0 kept, 0 re-added, 0 settings changed"
+    );
+    let ours = listing();
+    assert!(ours.contains(&format!("-S rename,mkdir,rmdir,creat,link,unlink,symlink,mknod,mkdirat,mknodat,unlinkat,renameat,linkat,symlinkat,renameat2 -F key={k}-dir\n")), "{ours}");
+    assert!(!ours.contains("nlaudit-class-probe"), "a probe stayed:\n{ours}");
+    let again = nlaudit(&["apply", set]);
+    assert_eq!(counts(&again), "apply: 0 added, 0 deleted, 4 kept, 0 re-added, 0 settings changed");
+    assert_eq!(listing(), ours);
+    let dry = ok(&nlaudit(&["apply", "--dry-run", set]), "dry run");
+    assert!(dry.contains("note: 2 rules select syscall classes"), "{dry}");
+    // What auditctl -R leaves is the same.
+    clear();
+    if let Some(r) = auditctl(&["-R", set]) {
+        assert!(r.status.success(), "auditctl -R: {}", err(&r));
+        assert_eq!(listing(), ours);
+    }
+}

@@ -9,16 +9,20 @@
 //! only when all of that succeeded `-e 0|1`, `--loginuid-immutable` and, last, `-e 2`.
 //! Any failure stops the run; the rules in force are listed again and reported.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
-use nlaudit_proto::consts::{AUDIT_FEATURE_LOGINUID_IMMUTABLE, AUDIT_FILTER_PREPEND};
-use nlaudit_proto::{
-    BatchOp, Client, Errno, Error as ProtoError, Op, RuleData, Setting, Transport,
+use nlaudit_proto::consts::{
+    Action, FieldType, FilterList, Operator, AUDIT_FEATURE_LOGINUID_IMMUTABLE, AUDIT_FILTER_PREPEND,
 };
+use nlaudit_proto::{
+    BatchOp, Client, Errno, Error as ProtoError, FieldData, FieldValue, Op, RuleData, Setting,
+    Transport,
+};
+use nlaudit_rules::normalize::{class_selection, with_classes};
 use nlaudit_rules::plan::{
     self, ErrorMode, Plan, Problem, ProblemKind, SettingChange, SettingKind, Step, Target,
 };
@@ -59,19 +63,31 @@ where
     });
     let src = read()?;
     let mut parsed = source::parse(&src, None);
-    let (mut c, status, current) =
+    let (mut c, status, mut current) =
         kernel.join().map_err(|_| anyhow::anyhow!("the kernel connection thread panicked"))??;
     let locked = status.enabled == 2;
     if !source::default_features_hold(status.feature_bitmap) {
         parsed = source::parse(&src, status.feature_bitmap);
     }
     let (src, c) = (&src, &mut c);
-    let target = plan::target(&parsed, opts.mode);
+    let mut target = plan::target(&parsed, opts.mode);
     if locked && !opts.dry_run && target.fatal().is_some() {
         // Nothing could change anyway: the lock is the answer, not the set's problem.
         session::refuse_if_immutable(&status)?;
     }
     check_problems(src, &target)?;
+    let selections: BTreeSet<u32> =
+        target.rules.iter().filter_map(|t| class_selection(&t.rule)).collect();
+    let classes_unknown = !selections.is_empty() && (opts.dry_run || locked);
+    if !selections.is_empty() && !classes_unknown {
+        let (expansions, listed) = learn_classes(c, &selections)?;
+        current = listed;
+        for t in &mut target.rules {
+            if let Some(bits) = class_selection(&t.rule) {
+                t.normal = with_classes(&t.rule, &expansions[&bits]);
+            }
+        }
+    }
 
     let desired: Vec<RuleData> = target.rules.iter().map(|t| t.normal.clone()).collect();
     let plan = plan::plan(&current, &desired);
@@ -107,6 +123,16 @@ where
             changes.len(),
             if changes.len() == 1 { "" } else { "s" }
         )?;
+        if classes_unknown {
+            let n = target.rules.iter().filter(|t| class_selection(&t.rule).is_some()).count();
+            writeln!(
+                out,
+                "note: {n} rule{} select syscall classes (-S 2032..2047): the kernel lists them \
+                 with its own class tables, which only a change could ask, so the plan may show \
+                 them as changed (apply asks the kernel first)",
+                if n == 1 { "" } else { "s" }
+            )?;
+        }
         if locked {
             writeln!(
                 out,
@@ -153,6 +179,98 @@ where
         start.elapsed().as_secs_f64()
     );
     Ok(exit(&target))
+}
+
+/// Class selector bits (mask word 63) → the syscall mask the kernel lists for them.
+type ClassExpansions = HashMap<u32, [u32; 64]>;
+
+/// The kernel's expansion of each class selection the set uses (see
+/// nlaudit_rules::normalize), and the rules in force. For each selection a probe rule that
+/// can match no task (`never,exit`, `pid=0`) selecting just those classes is added, the
+/// rules are listed (the probe shows the expansion), and the probes are deleted again: one
+/// add and one delete each, before anything of the set is changed.
+fn learn_classes<T: Transport>(
+    c: &mut Client<T>,
+    selections: &BTreeSet<u32>,
+) -> Result<(ClassExpansions, Vec<RuleData>)> {
+    let prefix = format!("nlaudit-class-probe-{}-", std::process::id());
+    let selections: Vec<u32> = selections.iter().copied().collect();
+    let probes: Vec<RuleData> =
+        selections.iter().map(|&bits| class_probe(bits, &format!("{prefix}{bits:08x}"))).collect();
+    let listed = match c.batch(BatchOp::Add, &probes, true) {
+        Err(e) => Err(e.to_string()),
+        Ok(r) => match r.iter().find_map(|x| x.and_then(|x| x.err())) {
+            Some(errno) => Err(format!("the kernel refused a probe rule ({})", errno.desc())),
+            None => c.list_rules().map_err(|e| e.to_string()),
+        },
+    };
+    // Whatever happened, no probe stays.
+    let left = match c.batch(BatchOp::Delete, &probes, false) {
+        Ok(r) => r.iter().filter(|x| !matches!(x, Some(Ok(()) | Err(Errno::ENOENT)))).count(),
+        Err(_) => probes.len(),
+    };
+    if left > 0 {
+        return Err(fail(
+            code::FAILED,
+            format!(
+                "{left} probe rule(s) for the kernel's syscall classes could not be deleted: \
+                 delete the rules with keys {prefix}* (`nlaudit list --key {prefix}`); \
+                 nothing of the set was changed"
+            ),
+        ));
+    }
+    let listed = listed.map_err(|e| {
+        fail(
+            code::FAILED,
+            format!("cannot learn the kernel's syscall classes: {e}; nothing was changed"),
+        )
+    })?;
+    // A listed probe differs from the one sent only in its mask.
+    let probe_of = |r: &RuleData| {
+        probes.iter().position(|p| (p.flags, p.action, &p.fields) == (r.flags, r.action, &r.fields))
+    };
+    let mut expansions = HashMap::new();
+    let mut current = Vec::with_capacity(listed.len());
+    for r in listed {
+        match probe_of(&r) {
+            Some(i) => {
+                expansions.insert(selections[i], r.mask);
+            }
+            None => current.push(r),
+        }
+    }
+    if expansions.len() != selections.len() {
+        return Err(fail(
+            code::FAILED,
+            "cannot learn the kernel's syscall classes: a probe rule was not listed; nothing \
+             was changed",
+        ));
+    }
+    Ok((expansions, current))
+}
+
+/// A rule that matches no task (`-a never,exit -F pid=0 -F key=KEY`) selecting the classes
+/// `bits` of mask word 63 and no syscall.
+fn class_probe(bits: u32, key: &str) -> RuleData {
+    let mut mask = [0u32; 64];
+    mask[63] = bits;
+    RuleData {
+        flags: FilterList::EXIT.0,
+        action: Action::NEVER.0,
+        fields: vec![
+            FieldData {
+                field: FieldType::AUDIT_PID,
+                op: Operator::AUDIT_EQUAL,
+                value: FieldValue::Num(0),
+            },
+            FieldData {
+                field: FieldType::AUDIT_FILTERKEY,
+                op: Operator::AUDIT_EQUAL,
+                value: FieldValue::Str(key.as_bytes().to_vec()),
+            },
+        ],
+        mask,
+    }
 }
 
 /// The refusal on a locked kernel, saying whether the set is what the kernel holds.
