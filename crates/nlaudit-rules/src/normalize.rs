@@ -29,7 +29,10 @@ pub const CLASS_BITS: u32 = 0xFFFF_0000;
 pub fn normalize(r: &RuleData) -> RuleData {
     let mut n = r.clone();
     n.flags &= !AUDIT_FILTER_PREPEND;
-    if n.mask[63] & CLASS_BITS == CLASS_BITS {
+    // With the rest of the mask full the classes add nothing and only their bits go;
+    // otherwise the expansion is the kernel's (`with_classes`), and the bits stay as sent
+    // (a delete sent with them is expanded by the kernel the same way).
+    if class_selection(&n).is_none() {
         n.mask[63] &= !CLASS_BITS;
     }
     n
