@@ -223,10 +223,15 @@ fn validate(r: &Value) {
             assert!(["exact", "ancestor-tree", "inside", "other-path"]
                 .contains(&e["relation"].as_str().unwrap_or("")));
         }
+        // With --verify every control has its proof (or why not); without, none has.
+        let asked = controls.iter().any(|c| !c["verify"].is_null());
+        assert_eq!(c["verify"].is_null(), !asked, "{id}");
         if !c["verify"].is_null() {
             let v = &c["verify"];
             keys(v, VERIFY, id);
-            assert_eq!(id, "1.1.3", "only the dockerd control is verified");
+            if c["status"] == "not-applicable" {
+                assert_eq!((&v["status"], &v["path"]), (&Value::from("skipped"), &Value::Null));
+            }
             match v["status"].as_str() {
                 Some("verified") => {
                     assert!(v["serial"].is_u64() && v["syscall"].is_string(), "{id}: {v}");
@@ -879,6 +884,46 @@ fn live_verify_reads_back_the_dockerd_execve() {
         (after.mtime(), after.mtime_nsec(), after.ctime(), after.ctime_nsec(), after.len()),
         (before.mtime(), before.mtime_nsec(), before.ctime(), before.ctime_nsec(), before.len())
     );
+}
+
+/// With every applicable control audited (by `ensure`) and audit on, --verify proves each
+/// one: the binaries by executing them (execve), every other file, directory and socket by
+/// opening it for reading (openat), each event read back with the key `docker`.
+#[test]
+fn live_verify_proves_every_applicable_control() {
+    if !verify_available("docker verify all") {
+        return;
+    }
+    let _g = KernelGuard::new();
+    clear_docker_rules();
+    let (code, stdout, stderr) = run(&["docker", "ensure", "--no-persist", "--enable"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let (code, r) = check_json(&["--verify"]);
+    validate(&r);
+    assert_eq!(code, Some(0), "{r}");
+    let binaries = ["1.1.3", "1.1.14", "1.1.15", "1.1.16", "1.1.17", "1.1.18"];
+    let mut verified = 0;
+    for c in r["controls"].as_array().expect("controls") {
+        let (id, v) = (c["id"].as_str().unwrap_or("?"), &c["verify"]);
+        if c["status"] == "not-applicable" {
+            continue;
+        }
+        assert_eq!(v["status"], "verified", "{id}: {v}");
+        assert_eq!(v["key"], "docker", "{id}: {v}");
+        let want = if binaries.contains(&id) { "execve" } else { "openat" };
+        assert_eq!(v["syscall"], want, "{id}: {v}");
+        let reason = v["reason"].as_str().unwrap_or_default();
+        let path = c["watch_path"].as_str().unwrap_or_default();
+        assert!(reason.contains(&format!("{want} of {path} by the probe")), "{id}: {reason}");
+        verified += 1;
+    }
+    // Debian's docker.io, running or not: at least the daemon (executed) and its unit file
+    // (opened) apply.
+    assert!(verified >= 2, "only {verified} controls verified: {r}");
+    assert_eq!(control(&r, "1.1.7")["verify"]["syscall"], "openat", "{r}");
+    let (_, text, _) = run(&["docker", "check", "--verify"]);
+    assert_eq!(text.matches("\n    verified: event ").count(), verified, "{text}");
+    assert!(text.contains("verify 1.1.7/1.2.6: verified"), "{text}");
 }
 
 #[test]

@@ -9,7 +9,7 @@
 //! - [`check`]: the verdicts and the audit state around the rules;
 //! - [`report`]: text and JSON output (schema: docs/docker.md);
 //! - [`ensure`]: adding and persisting the missing watches;
-//! - [`verify`]: `check --verify`, the end-to-end proof that the dockerd watch records.
+//! - [`verify`]: `check --verify`, the end-to-end proof that each control's rule records.
 //!
 //! Exit codes of both commands: 0 every applicable control passes; 1 one fails (for
 //! `ensure --dry-run`: something would change; for `check --verify`: also a proof that
@@ -60,9 +60,10 @@ pub struct CheckArgs {
     /// DIR/etc/audit/rules.d, no kernel access.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
-    /// Also prove that the dockerd watch records: execute `DOCKERD --version` and wait up to
-    /// 5 s for its execve event on the audit multicast group (needs CAP_AUDIT_READ; changes
-    /// no rule or setting; exit 1 if no event comes).
+    /// Also prove that each control's rule records: execute the binaries harmlessly
+    /// (`dockerd --version`, `runc --version`, ...) and open the other files for reading,
+    /// then wait up to 5 s for each event on the audit multicast group (needs CAP_AUDIT_READ;
+    /// changes no rule or setting; exit 1 if an event does not come).
     #[arg(long, conflicts_with = "root")]
     pub verify: bool,
 }

@@ -249,6 +249,8 @@ pub struct Evidence {
     /// The rule, on exactly the path, records an execution of it: `always` on the exit list,
     /// perms with `x` (or none), and `execve` among its syscalls for this machine.
     pub records_exec: bool,
+    /// Likewise for an `openat` of it for reading: perms with `r` (or none).
+    pub records_read: bool,
 }
 
 /// Every rule related to the located file of a control, satisfying ones first.
@@ -314,7 +316,7 @@ pub fn evidence(fs: &FsView, located: &Located, rules: &RuleSet) -> Vec<Evidence
         } else {
             continue;
         };
-        let records_exec = relation == Relation::Exact && records_exec(&e.rule, pa);
+        let exact = relation == Relation::Exact;
         out.push(Evidence {
             text: e.text.clone(),
             origin: e.origin.clone(),
@@ -322,7 +324,8 @@ pub fn evidence(fs: &FsView, located: &Located, rules: &RuleSet) -> Vec<Evidence
             satisfies,
             notes,
             keys: pa.keys.clone(),
-            records_exec,
+            records_exec: exact && records(&e.rule, pa, PERM_EXEC, "execve"),
+            records_read: exact && records(&e.rule, pa, PERM_READ, "openat"),
         });
     }
     out.sort_by_key(|e| !e.satisfies);
@@ -373,14 +376,15 @@ fn judge(pa: &PathAudit) -> (bool, Vec<String>) {
     (true, notes)
 }
 
-/// Whether a rule on the path records an `execve` of it by this machine's native ABI
-/// (`audit_match_perm` in kernel/auditsc.c maps execve to `AUDIT_PERM_EXEC`).
-fn records_exec(rule: &RuleData, pa: &PathAudit) -> bool {
-    let in_mask = Machine::host().syscall_number("execve").is_some_and(|nr| {
+/// Whether a rule on the path records `syscall` on it by this machine's native ABI, the
+/// access being `perm` (`audit_match_perm` in kernel/auditsc.c maps execve to
+/// `AUDIT_PERM_EXEC` and an open for reading to `AUDIT_PERM_READ`).
+fn records(rule: &RuleData, pa: &PathAudit, perm: u32, syscall: &str) -> bool {
+    let in_mask = Machine::host().syscall_number(syscall).is_some_and(|nr| {
         let word = usize::try_from(nr / 32).ok().and_then(|i| rule.mask.get(i));
         word.is_some_and(|w| w & (1 << (nr % 32)) != 0)
     });
-    pa.records && (pa.perms == 0 || pa.perms & PERM_EXEC != 0) && in_mask
+    pa.records && (pa.perms == 0 || pa.perms & perm != 0) && in_mask
 }
 
 fn letters(perms: u32) -> String {
@@ -526,21 +530,37 @@ mod tests {
     }
 
     #[test]
-    fn which_rules_record_an_execution() {
+    fn which_rules_record_an_execution_or_a_read() {
         let p = "/usr/sbin/dockerd";
-        for (text, want) in [
-            ("-w /usr/sbin/dockerd -p rwxa -k docker", true),
-            ("-w /usr/sbin/dockerd -k docker", true),
-            ("-w /usr/sbin/dockerd -p wa -k docker", false),
-            ("-a always,exit -F arch=b64 -S execve -F path=/usr/sbin/dockerd -F perm=wax", true),
-            ("-a always,exit -F arch=b64 -S openat -F path=/usr/sbin/dockerd -F perm=wax", false),
-            ("-a never,exit -F path=/usr/sbin/dockerd -F perm=x", false),
-            ("-w /usr/bin/dockerd -p rwxa -k docker", false),
+        // (rule, records an execve, records an openat for reading)
+        for (text, exec, read) in [
+            ("-w /usr/sbin/dockerd -p rwxa -k docker", true, true),
+            ("-w /usr/sbin/dockerd -k docker", true, true),
+            ("-w /usr/sbin/dockerd -p wa -k docker", false, false),
+            ("-w /usr/sbin/dockerd -p r -k docker", false, true),
+            (
+                "-a always,exit -F arch=b64 -S execve -F path=/usr/sbin/dockerd -F perm=wax",
+                true,
+                false,
+            ),
+            (
+                "-a always,exit -F arch=b64 -S openat -F path=/usr/sbin/dockerd -F perm=wax",
+                false,
+                false,
+            ),
+            (
+                "-a always,exit -F arch=b64 -S openat -F path=/usr/sbin/dockerd -F perm=r",
+                false,
+                true,
+            ),
+            ("-a never,exit -F path=/usr/sbin/dockerd -F perm=x", false, false),
+            ("-w /usr/bin/dockerd -p rwxa -k docker", false, false),
         ] {
             let fs = FsView::image(std::path::Path::new("/nonexistent-root"));
             let rules = RuleSet { entries: vec![rule(text)], ..RuleSet::default() };
             let ev = evidence(&fs, &located(p, &["/usr/bin/dockerd"]), &rules);
-            assert_eq!(ev.first().map(|e| e.records_exec), Some(want), "{text}");
+            let got = ev.first().map(|e| (e.records_exec, e.records_read));
+            assert_eq!(got, Some((exec, read)), "{text}");
         }
         let keys = |text| {
             let fs = FsView::image(std::path::Path::new("/nonexistent-root"));

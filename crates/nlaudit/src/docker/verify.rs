@@ -1,20 +1,26 @@
 //! `nlaudit docker check --verify`: the end-to-end proof that a control's rule records.
 //!
-//! A rule in force is a claim; an event is the proof. For the Docker daemon (CIS 1.1.3,
-//! Datadog 1.2.3), nlaudit
+//! A rule in force is a claim; an event is the proof. For every control whose file is found
+//! and audited by a rule in force, nlaudit
 //!
 //! 1. joins the audit multicast group (`AUDIT_NLGRP_READLOG`) first: records logged before
 //!    the group is joined are not delivered. The group is read-only, so a running auditd
 //!    keeps receiving everything;
-//! 2. executes `DOCKERD --version`, the real file in use: it prints the version and exits.
-//!    Executing changes neither the file's content, mtime nor ctime (only its atime, as the
-//!    mount's `relatime`/`noatime` policy decides, like any run of dockerd);
-//! 3. waits up to 5 s for the event whose `SYSCALL` is that child's `execve`, whose `PATH`
-//!    names the file, and which carries a key of the rule (any key, if the rule has none).
+//! 2. uses the file harmlessly. The Docker daemon, containerd, its shims and runc are
+//!    executed with an argument that prints their version (or usage) and exits: the real file
+//!    in use, as a child. Every other file (directories, unit and configuration files,
+//!    sockets) is opened for reading by nlaudit itself and closed at once, without reading
+//!    (`O_NONBLOCK`, so a FIFO cannot block; a socket refuses the open with ENXIO, and the
+//!    kernel records the attempt all the same). A binary whose rule records reads but not
+//!    executions is opened the same way. Neither changes the file's content, mtime or ctime
+//!    (only its atime, as the mount's `relatime`/`noatime` policy decides);
+//! 3. waits up to 5 s for the event whose `SYSCALL` is that process's `execve` (or `openat`),
+//!    whose `PATH` names the file, and which carries a key of the rule (any key, if the rule
+//!    has none).
 //!
 //! Nothing else is changed: no rule, no setting. The proof is skipped (not an error) when it
-//! cannot be made: no file, no rule, audit disabled, a rule that does not record executions,
-//! no CAP_AUDIT_READ, not the initial network namespace (the sentences come from
+//! cannot be made: no file, no rule, audit disabled, a rule that records neither executions
+//! nor reads, no CAP_AUDIT_READ, not the initial network namespace (the sentences come from
 //! [`events::open_reader`]).
 
 use std::process::{Child, Command, Stdio};
@@ -29,8 +35,36 @@ use super::check::{AuditState, Outcome, Report};
 use crate::errors::Failure;
 use crate::events::{self, format::syscall_name};
 
-/// Controls proven by executing their file, and the arguments that make the run harmless.
-const PROBES: &[(&str, &[&str])] = &[("1.1.3", &["--version"])];
+/// Controls proven by executing their file, and the arguments that make the run harmless
+/// (each prints a version or its usage and exits; checked with Debian's docker.io,
+/// containerd 1.6 and runc 1.1). Other controls are proven by opening their file.
+const EXEC_PROBES: &[(&str, &[&str])] = &[
+    ("1.1.3", &["--version"]),  // dockerd
+    ("1.1.14", &["--version"]), // containerd
+    ("1.1.15", &["-h"]),        // containerd-shim (v1 API: no version flag)
+    ("1.1.16", &["-v"]),        // containerd-shim-runc-v1
+    ("1.1.17", &["-v"]),        // containerd-shim-runc-v2
+    ("1.1.18", &["--version"]), // runc
+];
+
+/// How a probe uses the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Probe {
+    /// Execute it with these arguments; the event is the child's `execve`.
+    Exec(&'static [&'static str]),
+    /// Open it for reading (and close it); the event is nlaudit's own `openat`.
+    Read,
+}
+
+impl Probe {
+    /// The syscalls whose event proves it.
+    fn syscalls(self) -> &'static [&'static str] {
+        match self {
+            Probe::Exec(_) => &["execve", "execveat"],
+            Probe::Read => &["openat", "open", "openat2"],
+        }
+    }
+}
 
 /// How long to wait for the event once the probe started. Records reach the group within
 /// milliseconds; the slack covers a loaded machine and the kernel's backlog queue.
@@ -96,22 +130,24 @@ impl Verification {
     }
 }
 
-/// Runs the proof for every control that has a probe, and records it in the report.
+/// Runs the proof for every control, and records it in the report.
 pub fn run(report: &mut Report) -> Result<()> {
-    for (id, args) in PROBES {
-        if let Some(o) = report.outcomes.iter_mut().find(|o| o.control.cis == *id) {
-            o.verify = Some(verify(o, &report.state, args)?);
-        }
+    for o in report.outcomes.iter_mut() {
+        let exec = EXEC_PROBES.iter().find(|(id, _)| *id == o.control.cis).map(|p| p.1);
+        o.verify = Some(verify(o, &report.state, exec)?);
     }
     Ok(())
 }
 
-/// What the proof waits for: the rules that record an execution of the file, and their keys.
+/// What the proof waits for: the probe's event on the file, with a key of the rules that
+/// record it.
 struct Expect<'a> {
-    /// The file, as executed and as the `PATH` record names it.
+    /// The file, as used and as the `PATH` record names it.
     path: &'a str,
     /// Keys that count; `None`: any (a rule without a key records it too).
     keys: Option<Vec<&'a str>>,
+    /// The syscalls that count.
+    syscalls: &'static [&'static str],
 }
 
 impl Expect<'_> {
@@ -120,10 +156,9 @@ impl Expect<'_> {
         self.keys.as_ref().and_then(|k| k.first().copied())
     }
 
-    /// Whether `e` is the probe's execve, and if so whether it has a wanted key.
+    /// Whether `e` is the probe's event, and if so whether it has a wanted key.
     fn judge(&self, e: &Event, pid: u32) -> Seen {
-        let syscall = syscall_name(e);
-        let ours = matches!(syscall, Some("execve" | "execveat"))
+        let ours = syscall_name(e).is_some_and(|s| self.syscalls.contains(&s))
             && e.record(MsgType::AUDIT_SYSCALL)
                 .and_then(|r| r.text_of("pid"))
                 .is_some_and(|p| p == pid.to_string().as_str())
@@ -145,11 +180,11 @@ impl Expect<'_> {
 /// How an event relates to the probe.
 #[derive(Debug, PartialEq, Eq)]
 enum Seen {
-    /// Not the probe's execve.
+    /// Not the probe's event.
     Other,
-    /// The probe's execve, with this key (`None`: the event has none and none was needed).
+    /// The probe's event, with this key (`None`: the event has none and none was needed).
     Hit(Option<String>),
-    /// The probe's execve, but without a wanted key (these are its keys).
+    /// The probe's event, but without a wanted key (these are its keys).
     OtherKey(Vec<String>),
 }
 
@@ -174,11 +209,17 @@ impl Found {
     }
 }
 
-fn verify(o: &Outcome, state: &AuditState, args: &[&str]) -> Result<Verification> {
+/// The proof for one control; `exec`: the arguments that execute its file harmlessly, for
+/// the binaries.
+fn verify(
+    o: &Outcome,
+    state: &AuditState,
+    exec: Option<&'static [&'static str]>,
+) -> Result<Verification> {
     use VerifyStatus::{Failed, Skipped};
     let name = o.control.benchmark_path.rsplit('/').next().unwrap_or(o.control.benchmark_path);
     let Some(path) = o.located.watch_path() else {
-        let why = format!("no {name} file to execute here ({})", o.reason);
+        let why = format!("no {name} here ({})", o.reason);
         return Ok(Verification::not_verified(Skipped, None, None, why));
     };
     let satisfying: Vec<&Evidence> = o.evidence.iter().filter(|e| e.satisfies).collect();
@@ -197,22 +238,35 @@ fn verify(o: &Outcome, state: &AuditState, args: &[&str]) -> Result<Verification
             .to_string();
         return Ok(Verification::not_verified(Skipped, Some(path), first_key, why));
     }
-    let exec: Vec<&Evidence> = satisfying.iter().copied().filter(|e| e.records_exec).collect();
-    if exec.is_empty() {
+    // Execute a binary when a rule records that; otherwise open the file for reading.
+    let by = |f: fn(&Evidence) -> bool| -> Vec<&Evidence> {
+        satisfying.iter().copied().filter(|e| f(e)).collect()
+    };
+    let (probe, recording) = match exec {
+        Some(args) if satisfying.iter().any(|e| e.records_exec) => {
+            (Probe::Exec(args), by(|e| e.records_exec))
+        }
+        _ => (Probe::Read, by(|e| e.records_read)),
+    };
+    if recording.is_empty() {
+        let what = if exec.is_some() { "executions or reads" } else { "reads" };
         let why = format!(
-            "the rule in force (`{}`) does not record executions (no x in its perms, or execve \
-             not among its syscalls): executing {} would show nothing; `-p rwxa` records them",
-            first.text, path
+            "the rule in force (`{}`) records no {what} of {path} (no {} in its perms, or the \
+             syscall not among its syscalls): using it harmlessly would show nothing; `-p rwxa` \
+             records them",
+            first.text,
+            if exec.is_some() { "x or r" } else { "r" },
         );
         return Ok(Verification::not_verified(Skipped, Some(path), first_key, why));
     }
     let expect = Expect {
         path,
-        keys: if exec.iter().any(|e| e.keys.is_empty()) {
+        keys: if recording.iter().any(|e| e.keys.is_empty()) {
             None
         } else {
-            Some(exec.iter().flat_map(|e| e.keys.iter().map(String::as_str)).collect())
+            Some(recording.iter().flat_map(|e| e.keys.iter().map(String::as_str)).collect())
         },
+        syscalls: probe.syscalls(),
     };
     let key = expect.key();
 
@@ -228,23 +282,39 @@ fn verify(o: &Outcome, state: &AuditState, args: &[&str]) -> Result<Verification
         },
     };
 
-    let cmd =
-        std::iter::once(expect.path).chain(args.iter().copied()).collect::<Vec<_>>().join(" ");
     let started = Instant::now();
-    let mut child = match Command::new(expect.path)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            let why = format!("cannot execute `{cmd}`: {e}");
-            return Ok(Verification::not_verified(Failed, Some(path), key, why));
+    let (cmd, pid, mut child) = match probe {
+        Probe::Exec(args) => {
+            let cmd = std::iter::once(path).chain(args.iter().copied()).collect::<Vec<_>>();
+            let cmd = cmd.join(" ");
+            let spawned = Command::new(path)
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn();
+            match spawned {
+                Ok(c) => (cmd, c.id(), Some(c)),
+                Err(e) => {
+                    let why = format!("cannot execute `{cmd}`: {e}");
+                    return Ok(Verification::not_verified(Failed, Some(path), key, why));
+                }
+            }
+        }
+        Probe::Read => {
+            let cmd = format!("open {path} for reading");
+            // A socket refuses (ENXIO) after the lookup: the kernel records that too. Only a
+            // file that is gone, or a path that cannot be resolved, has nothing to record.
+            if let Err(e) = open_for_reading(path) {
+                let errno = e.raw_os_error().map(nix::errno::Errno::from_raw);
+                if matches!(errno, Some(nix::errno::Errno::ENOENT | nix::errno::Errno::ENOTDIR)) {
+                    let why = format!("cannot {cmd}: {e}");
+                    return Ok(Verification::not_verified(Failed, Some(path), key, why));
+                }
+            }
+            (cmd, std::process::id(), None)
         }
     };
-    let pid = child.id();
 
     let mut found = Found::default();
     let deadline = started + EVENT_WAIT;
@@ -267,7 +337,7 @@ fn verify(o: &Outcome, state: &AuditState, args: &[&str]) -> Result<Verification
             found.consider(&expect, e, pid);
         }
     }
-    let killed = reap(&mut child, started + PROBE_WAIT);
+    let killed = child.as_mut().is_some_and(|c| reap(c, started + PROBE_WAIT));
     waited?;
 
     if let Some((e, k)) = found.hit {
@@ -281,7 +351,7 @@ fn verify(o: &Outcome, state: &AuditState, args: &[&str]) -> Result<Verification
              the audit multicast group",
             e.stamp.serial,
             events::format::iso_time(e.stamp.secs, e.stamp.millis),
-            syscall.as_deref().unwrap_or("execve"),
+            syscall.as_deref().unwrap_or("?"),
             expect.path,
         );
         return Ok(Verification {
@@ -299,15 +369,15 @@ fn verify(o: &Outcome, state: &AuditState, args: &[&str]) -> Result<Verification
         let got =
             if keys.is_empty() { "no key".to_string() } else { format!("key={}", keys.join(",")) };
         why += &format!(
-            " with the rule's key {}: event {serial} recorded the execve, but with {got} \
-             (another rule matched it first)",
+            " with the rule's key {}: event {serial} recorded it, but with {got} (another rule \
+             matched it first)",
             key.unwrap_or_default()
         );
     }
     if found.overrun {
         why += "; the receive buffer overflowed, so records were lost (retry on a quieter moment)";
     }
-    let warnings: Vec<&str> = exec
+    let warnings: Vec<&str> = recording
         .iter()
         .flat_map(|e| e.notes.iter().map(|n| n.trim_start_matches("warning: ")))
         .collect();
@@ -322,6 +392,14 @@ fn verify(o: &Outcome, state: &AuditState, args: &[&str]) -> Result<Verification
     }
     why += "; see `nlaudit status` (lost, backlog) and the kernel log";
     Ok(Verification::not_verified(Failed, Some(path), key, why))
+}
+
+/// Opens `path` for reading and closes it at once: the read probe. `O_NONBLOCK` keeps a
+/// FIFO from blocking and `O_NOCTTY` a terminal from becoming the controlling one.
+fn open_for_reading(path: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_NOCTTY;
+    std::fs::OpenOptions::new().read(true).custom_flags(flags.bits()).open(path).map(drop)
 }
 
 /// Waits for the probe until `until`, then kills it. Returns whether it had to be killed.
@@ -376,7 +454,9 @@ mod tests {
     }
 
     fn check(keys: Option<&[&str]>, e: Event, want: Seen) {
-        let expect = Expect { path: "/usr/sbin/dockerd", keys: keys.map(<[&str]>::to_vec) };
+        let syscalls = Probe::Exec(&[]).syscalls();
+        let expect =
+            Expect { path: "/usr/sbin/dockerd", keys: keys.map(<[&str]>::to_vec), syscalls };
         assert_eq!(expect.judge(&e, 8631), want);
     }
 
@@ -401,5 +481,13 @@ mod tests {
         check(Some(&["docker"]), probe(257, 8631, "\"docker\"", d), Seen::Other);
         check(Some(&["docker"]), probe(59, 1, "\"docker\"", d), Seen::Other);
         check(Some(&["docker"]), probe(59, 8631, "\"docker\"", "/usr/bin/dockerd"), Seen::Other);
+        // The read probe waits for an openat (257 on x86_64) instead, a failed one included.
+        let read = Expect {
+            path: "/usr/sbin/dockerd",
+            keys: Some(vec!["docker"]),
+            syscalls: Probe::Read.syscalls(),
+        };
+        assert_eq!(read.judge(&probe(257, 8631, "\"docker\"", d), 8631), hit("docker"));
+        assert_eq!(read.judge(&probe(59, 8631, "\"docker\"", d), 8631), Seen::Other);
     }
 }
