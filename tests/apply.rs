@@ -566,8 +566,10 @@ fn apply_failing_midway_reports_the_rules_in_force() {
     let _g = KernelGuard::new();
     let k = unique_key("midway");
     let d = TempDir::new("midway");
-    // A watch whose parent directory does not exist: the kernel refuses it (ENOENT).
-    let missing = d.path().join("no-such-dir").join("file");
+    // A refusal apply cannot foresee: procfs answers the lookup of a missing name with
+    // ENOENT instead of a negative dentry, so the kernel refuses this watch although its
+    // directory exists. (A missing directory is seen before sending: the test below.)
+    let missing = PathBuf::from("/proc/self/nlaudit-no-such-entry");
     let f = d.write(
         "m.rules",
         &format!(
@@ -640,5 +642,62 @@ fn apply_learns_the_kernels_syscall_classes() {
     if let Some(r) = auditctl(&["-R", set]) {
         assert!(r.status.success(), "auditctl -R: {}", err(&r));
         assert_eq!(listing(), ours);
+    }
+}
+
+/// A watch whose directory is missing is refused by the kernel (ENOENT), as sets written
+/// for other machines have (the Debian examples watch /etc/NetworkManager/, say). apply
+/// sees it before sending: without `-c`/`-i` it refuses the set and changes nothing; after
+/// a `-c` it skips the line, loads the rest (what `auditctl -R` leaves), exits 1, and a
+/// second apply keeps everything instead of re-adding around the hole.
+#[test]
+fn apply_skips_what_the_kernel_would_refuse_for_a_missing_path() {
+    if !kernel_available("apply_skips_what_the_kernel_would_refuse_for_a_missing_path") {
+        return;
+    }
+    let _g = KernelGuard::new();
+    let k = unique_key("gone");
+    let d = TempDir::new("gone");
+    let missing = d.path().join("no-such-dir");
+    let body = format!(
+        "{}\n-w {}/f -p wa -k {k}\n-a always,exit -F arch=b64 -S openat -F dir={}/ -F key={k}\n{}\n",
+        rule(&k, 1),
+        missing.display(),
+        missing.display(),
+        rule(&k, 2)
+    );
+    let strict = d.write("strict.rules", &format!("-D\n{body}"));
+    let lenient = d.write("lenient.rules", &format!("-D\n-c\n{body}"));
+    let (strict, lenient) = (strict.to_str().expect("path"), lenient.to_str().expect("path"));
+    clear();
+
+    let o = nlaudit(&["apply", strict]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    let e = err(&o);
+    assert!(e.contains("strict.rules:3: Error sending add rule data request (No such file or directory): the kernel would refuse it:"), "{e}");
+    assert!(e.contains("nothing was changed"), "{e}");
+    assert_eq!(listing(), "No rules\n");
+
+    let o = nlaudit(&["apply", lenient]);
+    assert_eq!(o.status.code(), Some(1), "-c: the skipped lines fail the run at the end");
+    let e = err(&o);
+    assert!(e.contains("lenient.rules:4: ") && e.contains("lenient.rules:5: "), "{e}");
+    // The summary, without the time (counts() wants success).
+    let counted = |o: &Output| {
+        let s = out(o).lines().last().unwrap_or_default().to_string();
+        s.rsplit_once(", ").map(|x| x.0.to_string()).unwrap_or(s)
+    };
+    assert_eq!(counted(&o), "apply: 2 added, 0 deleted, 0 kept, 0 re-added, 0 settings changed");
+    let ours = listing();
+    let again = nlaudit(&["apply", lenient]);
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(
+        counted(&again),
+        "apply: 0 added, 0 deleted, 2 kept, 0 re-added, 0 settings changed"
+    );
+    assert_eq!(listing(), ours);
+    if let Some(r) = auditctl(&["-R", lenient]) {
+        assert_eq!(r.status.code(), Some(1), "auditctl -R -c: {}", err(&r));
+        assert_eq!(listing(), ours, "what auditctl -R leaves");
     }
 }

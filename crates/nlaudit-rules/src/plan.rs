@@ -113,6 +113,9 @@ pub enum ProblemKind {
     NoSuchRule,
     /// An option nlaudit does not implement, or that means nothing in a rule set.
     Unsupported(String),
+    /// A rule the kernel would refuse here, and why (a watched path's directory missing,
+    /// say); left out of the set like a duplicate.
+    Refused(String),
 }
 
 /// A line that could not be taken as written.
@@ -152,6 +155,16 @@ impl Target {
 /// Problems are recorded, never fatal here: a duplicate keeps the first copy, a `-d` of an
 /// absent rule does nothing (see [`Target::fatal`]).
 pub fn target(lines: &[(usize, Result<Vec<Directive>, ParseError>)], mode: ErrorMode) -> Target {
+    target_checked(lines, mode, |_| None)
+}
+
+/// [`target`], with `refusal` saying which rules the kernel would refuse on this machine
+/// (and why): those are problems, left out of the set.
+pub fn target_checked(
+    lines: &[(usize, Result<Vec<Directive>, ParseError>)],
+    mode: ErrorMode,
+    refusal: impl Fn(&RuleData) -> Option<String>,
+) -> Target {
     let mut t = Target { mode, ..Target::default() };
     let mut lists: HashMap<u32, VecDeque<TargetRule>> = HashMap::new();
     let mut held: HashMap<RuleData, usize> = HashMap::new();
@@ -172,6 +185,10 @@ pub fn target(lines: &[(usize, Result<Vec<Directive>, ParseError>)], mode: Error
             let mut problem = |kind| t.problems.push(Problem { source, kind, mode: t.mode });
             match d {
                 Directive::Rule(rc) if !rc.delete => {
+                    if let Some(why) = refusal(&rc.rule) {
+                        problem(ProblemKind::Refused(why));
+                        continue;
+                    }
                     let normal = normalize(&rc.rule);
                     if let Some(&first) = held.get(&normal) {
                         problem(ProblemKind::Duplicate { first });
@@ -802,6 +819,18 @@ mod tests {
         assert!(matches!(&t.problems[2].kind, ProblemKind::Parse(m) if m.contains("bogus")));
         assert_eq!(t.fatal().map(|p| p.source), Some(6));
         assert!(t.mode.continue_on_error);
+    }
+
+    #[test]
+    fn a_rule_the_kernel_would_refuse_is_a_problem_left_out() {
+        let set = "-a always,exit -F arch=b64 -S open -k a\n-c\n-a always,exit -F arch=b64 -S open -k gone\n-a always,exit -F arch=b64 -S open -k b\n";
+        let refusal = |r: &RuleData| (name(r) == "gone").then(|| "missing".to_string());
+        let t = target_checked(&parse_lines(set), ErrorMode::default(), refusal);
+        let names: Vec<String> = t.rules.iter().map(|r| name(&r.normal)).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(t.problems.len(), 1);
+        assert_eq!(t.problems[0].kind, ProblemKind::Refused("missing".into()));
+        assert!(t.problems[0].mode.continue_on_error && t.fatal().is_none());
     }
 
     #[test]

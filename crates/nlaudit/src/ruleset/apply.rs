@@ -70,7 +70,7 @@ where
         parsed = source::parse(&src, status.feature_bitmap);
     }
     let (src, c) = (&src, &mut c);
-    let mut target = plan::target(&parsed, opts.mode);
+    let mut target = plan::target_checked(&parsed, opts.mode, missing_path);
     if locked && !opts.dry_run && target.fatal().is_some() {
         // Nothing could change anyway: the lock is the answer, not the set's problem.
         session::refuse_if_immutable(&status)?;
@@ -179,6 +179,29 @@ where
         start.elapsed().as_secs_f64()
     );
     Ok(exit(&target))
+}
+
+/// Why the kernel would refuse `r` with ENOENT on this machine: a watch (`-w FILE`,
+/// `path=`) or an `exe=` needs the file's directory (kernel/audit_watch.c `audit_add_watch`
+/// and audit_fsnotify.c `audit_alloc_mark` look the parent up), a directory rule (`-w DIR/`,
+/// `dir=`) the directory itself (audit_tree.c `audit_add_tree_rule`). Paths are looked up
+/// as the kernel will, from this process (same mount namespace).
+fn missing_path(r: &RuleData) -> Option<String> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Path;
+    r.fields.iter().find_map(|f| {
+        let FieldValue::Str(p) = &f.value else { return None };
+        let p = Path::new(std::ffi::OsStr::from_bytes(p));
+        let (name, exists) = match f.field {
+            FieldType::AUDIT_WATCH | FieldType::AUDIT_EXE => {
+                let dir = p.parent()?;
+                (dir, std::fs::metadata(dir).is_ok_and(|m| m.is_dir()))
+            }
+            FieldType::AUDIT_DIR => (p, std::fs::symlink_metadata(p).is_ok()),
+            _ => return None,
+        };
+        (!exists).then(|| format!("{} does not exist here", name.display()))
+    })
 }
 
 /// Class selector bits (mask word 63) → the syscall mask the kernel lists for them.
@@ -337,6 +360,9 @@ fn problem_text(src: &Source, p: &Problem) -> String {
             format!("{}: the set holds no such rule at this point", rule_error(true, Errno::ENOENT))
         }
         ProblemKind::Unsupported(w) => format!("{w} is not supported in a rule set"),
+        ProblemKind::Refused(why) => {
+            format!("{}: the kernel would refuse it: {why}", rule_error(false, Errno::ENOENT))
+        }
         other => format!("{other:?}"),
     };
     format!("{}: {msg}", src.location(p.source))
