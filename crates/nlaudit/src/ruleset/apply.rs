@@ -14,7 +14,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use nlaudit_proto::consts::{
     Action, FieldType, FilterList, Operator, AUDIT_FEATURE_LOGINUID_IMMUTABLE, AUDIT_FILTER_PREPEND,
 };
@@ -83,8 +83,8 @@ where
         let (expansions, listed) = learn_classes(c, &selections)?;
         current = listed;
         for t in &mut target.rules {
-            if let Some(bits) = class_selection(&t.rule) {
-                t.normal = with_classes(&t.rule, &expansions[&bits]);
+            if let Some(expansion) = class_selection(&t.rule).and_then(|b| expansions.get(&b)) {
+                t.normal = with_classes(&t.rule, expansion);
             }
         }
     }
@@ -220,11 +220,11 @@ fn learn_classes<T: Transport>(
     let selections: Vec<u32> = selections.iter().copied().collect();
     let probes: Vec<RuleData> =
         selections.iter().map(|&bits| class_probe(bits, &format!("{prefix}{bits:08x}"))).collect();
-    let listed = match c.batch(BatchOp::Add, &probes, true) {
-        Err(e) => Err(e.to_string()),
+    let listed: Result<Vec<RuleData>> = match c.batch(BatchOp::Add, &probes, true) {
+        Err(e) => Err(e.into()),
         Ok(r) => match r.iter().find_map(|x| x.and_then(|x| x.err())) {
-            Some(errno) => Err(format!("the kernel refused a probe rule ({})", errno.desc())),
-            None => c.list_rules().map_err(|e| e.to_string()),
+            Some(errno) => Err(ProtoError::Kernel { op: Op::AddRule, errno }.into()),
+            None => c.list_rules().map_err(Into::into),
         },
     };
     // Whatever happened, no probe stays.
@@ -242,12 +242,10 @@ fn learn_classes<T: Transport>(
             ),
         ));
     }
-    let listed = listed.map_err(|e| {
-        fail(
-            code::FAILED,
-            format!("cannot learn the kernel's syscall classes: {e}; nothing was changed"),
-        )
-    })?;
+    let listed = listed.context(
+        "cannot learn the kernel's syscall classes (a probe rule was added, listed and deleted \
+         again); nothing of the set was changed",
+    )?;
     // A listed probe differs from the one sent only in its mask.
     let probe_of = |r: &RuleData| {
         probes.iter().position(|p| (p.flags, p.action, &p.fields) == (r.flags, r.action, &r.fields))
