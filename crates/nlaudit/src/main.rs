@@ -14,6 +14,8 @@ mod rules_cmd;
 mod ruleset_cmd;
 mod session;
 mod status_cmd;
+#[cfg(test)]
+mod testkernel;
 
 use std::process::ExitCode;
 

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use nlaudit_proto::Status as KernelStatus;
+use nlaudit_proto::{Client, Status as KernelStatus, Transport};
 
 use super::audit::{evidence, Evidence, Origin, RuleSet};
 use super::controls::{watch_text, Control, CONTROLS};
@@ -357,6 +357,14 @@ pub fn assess(
 
 /// Builds the report for the running kernel or an image tree.
 pub fn build(root: Option<&std::path::Path>) -> Result<Report> {
+    build_with(root, session::open)
+}
+
+/// [`build`], asking the kernel through the client `connect` opens (tests pass a fake).
+pub fn build_with<T: Transport>(
+    root: Option<&std::path::Path>,
+    connect: impl FnOnce() -> Result<Client<T>>,
+) -> Result<Report> {
     let fs = match root {
         Some(dir) => super::image_view(dir)?,
         None => FsView::live(),
@@ -365,7 +373,7 @@ pub fn build(root: Option<&std::path::Path>) -> Result<Report> {
     let located = locate_all(&mut locator);
     let mut disk = RuleSet::default();
     if fs.is_live() {
-        let mut c = session::open()?;
+        let mut c = connect()?;
         let status = c.status()?;
         let live = RuleSet::kernel(c.list_rules()?);
         disk.add_dir(&fs, RULES_DIR, status.feature_bitmap);

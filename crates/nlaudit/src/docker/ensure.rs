@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
-use nlaudit_proto::{Client, Errno, Error as ProtoError, RuleData, Setting};
+use nlaudit_proto::{Client, Errno, Error as ProtoError, RuleData, Setting, Transport};
 use nlaudit_rules::{normalize, parse_command, split_line, Context, Directive};
 
 use super::audit::{RuleSet, ViewEnv};
@@ -66,6 +66,15 @@ impl Plan {
 
 /// `nlaudit docker ensure`.
 pub fn run(a: EnsureArgs) -> Result<ExitCode> {
+    run_with(a, session::open)
+}
+
+/// [`run`], asking the kernel through the clients `connect` opens (one to change, one to
+/// check afterwards; tests pass a fake kernel).
+fn run_with<T: Transport>(
+    a: EnsureArgs,
+    connect: impl Fn() -> Result<Client<T>>,
+) -> Result<ExitCode> {
     let fs = match &a.root {
         Some(dir) => super::image_view(dir)?,
         None => FsView::live(),
@@ -77,9 +86,9 @@ pub fn run(a: EnsureArgs) -> Result<ExitCode> {
     let mut locator = Locator::new(fs.clone());
     let located = locate_all(&mut locator);
 
-    let mut kernel: Option<(Client, nlaudit_proto::Status)> = None;
+    let mut kernel: Option<(Client<T>, nlaudit_proto::Status)> = None;
     let (live, features, state) = if fs.is_live() {
-        let mut c = session::open()?;
+        let mut c = connect()?;
         let status = c.status()?;
         let rules = RuleSet::kernel(c.list_rules()?);
         let state = AuditState::kernel(&status);
@@ -191,7 +200,7 @@ pub fn run(a: EnsureArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(u8::from(plan.changes())));
     }
     // The outcome is what `check` says now.
-    let report = super::check::build(a.root.as_deref())?;
+    let report = super::check::build_with(a.root.as_deref(), connect)?;
     let (pass, fail_n, na) = report.counts();
     let mut out = output::stdout();
     writeln!(out, "check: {pass} pass, {fail_n} fail, {na} not applicable")?;
@@ -359,4 +368,51 @@ fn create_dirs(dir: &Path) -> io::Result<()> {
         fs::File::open(parent)?.sync_all()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use nlaudit_proto::MsgType;
+
+    use super::*;
+    use crate::testkernel::Locked;
+
+    /// Immutable mode (enabled 2), which a test machine cannot enter: ensure sends no rule
+    /// and no setting (not even with --enable), persists the missing watches for the next
+    /// boot, and the check afterwards still fails (exit 1) until the reboot.
+    #[test]
+    fn immutable_mode_persists_and_sends_nothing() {
+        if !["/usr/sbin/dockerd", "/usr/bin/dockerd"].iter().any(|p| Path::new(p).exists()) {
+            eprintln!("skipping: no dockerd here (apt-get install docker.io)");
+            return;
+        }
+        let dir =
+            std::env::temp_dir().join(format!("nlaudit-ensure-locked-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let file = dir.join("docker.rules");
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let connect =
+            || Ok(Client::with_transport(Locked { sent: Arc::clone(&sent), ..Locked::default() }));
+        let a = EnsureArgs {
+            dry_run: false,
+            rules_file: Some(file.clone()),
+            no_persist: false,
+            enable: true,
+            root: None,
+        };
+        let code = run_with(a, connect).expect("ensure runs");
+        assert_eq!(code, ExitCode::from(1), "the controls fail until the reboot");
+        let sent = sent.lock().expect("lock").clone();
+        assert!(!sent.is_empty());
+        assert!(
+            sent.iter().all(|t| *t == MsgType::AUDIT_GET || *t == MsgType::AUDIT_LIST_RULES),
+            "only asked, never changed: {sent:?}"
+        );
+        let text = fs::read_to_string(&file).expect("the watches were persisted");
+        assert!(text.contains("-p rwxa -k docker"), "{text}");
+        assert!(text.lines().any(|l| l.starts_with("-w ") && l.contains("dockerd")), "{text}");
+        let _ = fs::remove_dir_all(&dir);
+    }
 }

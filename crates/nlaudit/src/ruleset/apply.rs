@@ -535,70 +535,14 @@ fn report_failure<T: Transport>(
 #[cfg(test)]
 mod tests {
     use std::collections::VecDeque;
-    use std::io;
     use std::sync::{Arc, Mutex};
-    use std::time::Duration;
 
-    use nlaudit_proto::codec::{encode_message, split_datagram, Ack, NLM_F_MULTI};
-    use nlaudit_proto::{MsgType, Received, Status};
+    use nlaudit_proto::MsgType;
 
     use super::*;
     use crate::errors::Failure;
     use crate::ruleset_cmd::source::SourceLine;
-
-    /// A kernel whose audit configuration is locked (enabled 2): it answers AUDIT_GET and
-    /// AUDIT_LIST_RULES (with `rules`), acknowledges everything else, and records every
-    /// message it is sent.
-    #[derive(Default)]
-    struct Locked {
-        sent: Arc<Mutex<Vec<MsgType>>>,
-        rules: Vec<RuleData>,
-        replies: VecDeque<Vec<u8>>,
-    }
-
-    impl Transport for Locked {
-        fn send(&mut self, datagram: &[u8]) -> io::Result<()> {
-            let msgs = split_datagram(datagram).map_err(io::Error::other)?;
-            for m in msgs {
-                let (ty, seq) = (m.header.ty, m.header.seq);
-                self.sent.lock().map_err(|_| io::Error::other("poisoned"))?.push(ty);
-                let mut out = Vec::new();
-                let ack = Ack { error: 0, request_seq: seq, request_type: ty };
-                encode_message(&mut out, MsgType::NLMSG_ERROR, 0, seq, &ack.encode());
-                if ty == MsgType::AUDIT_GET {
-                    let s =
-                        Status { enabled: 2, failure: 1, backlog_limit: 64, ..Status::default() };
-                    encode_message(&mut out, MsgType::AUDIT_GET, 0, seq, &s.encode());
-                }
-                self.replies.push_back(out);
-                if ty == MsgType::AUDIT_LIST_RULES {
-                    for r in &self.rules {
-                        let mut out = Vec::new();
-                        let bytes = r.encode().map_err(io::Error::other)?;
-                        encode_message(
-                            &mut out,
-                            MsgType::AUDIT_LIST_RULES,
-                            NLM_F_MULTI,
-                            seq,
-                            &bytes,
-                        );
-                        self.replies.push_back(out);
-                    }
-                    let mut out = Vec::new();
-                    encode_message(&mut out, MsgType::NLMSG_DONE, NLM_F_MULTI, seq, &[0; 4]);
-                    self.replies.push_back(out);
-                }
-            }
-            Ok(())
-        }
-
-        fn recv(&mut self, buf: &mut [u8], _timeout: Duration) -> io::Result<Option<Received>> {
-            let Some(d) = self.replies.pop_front() else { return Ok(None) };
-            let n = d.len().min(buf.len());
-            buf[..n].copy_from_slice(&d[..n]);
-            Ok(Some(Received { len: d.len(), sender: 0 }))
-        }
-    }
+    use crate::testkernel::Locked;
 
     fn set_of(text: &'static str) -> impl FnOnce() -> Result<Source> {
         move || {
