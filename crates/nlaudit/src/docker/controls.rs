@@ -48,6 +48,10 @@ pub struct Control {
     pub datadog_path: Option<&'static str>,
     /// Where the file in use may be, in order of authority.
     pub sources: &'static [Source],
+    /// For a program: arguments that make running it harmless (it prints a version or its
+    /// usage and exits; checked with Debian's docker.io, containerd 1.6 and runc 1.1).
+    /// `check --verify` executes it so; other files it opens for reading.
+    pub probe_args: Option<&'static [&'static str]>,
 }
 
 use Source::*;
@@ -66,6 +70,7 @@ pub const CONTROLS: &[Control] = &[
         benchmark_path: "/usr/bin/dockerd",
         datadog_path: Some("/usr/bin/dockerd"),
         sources: &[ProcessExe("dockerd"), UnitExec("docker.service"), Path("dockerd"), Benchmark],
+        probe_args: Some(&["--version"]),
     },
     Control {
         cis: "1.1.4",
@@ -74,6 +79,7 @@ pub const CONTROLS: &[Control] = &[
         benchmark_path: "/run/containerd",
         datadog_path: None,
         sources: &[Benchmark],
+        probe_args: None,
     },
     Control {
         cis: "1.1.5",
@@ -87,6 +93,7 @@ pub const CONTROLS: &[Control] = &[
             DaemonJson(&["data-root", "graph"]),
             Benchmark,
         ],
+        probe_args: None,
     },
     Control {
         cis: "1.1.6",
@@ -95,6 +102,7 @@ pub const CONTROLS: &[Control] = &[
         benchmark_path: "/etc/docker",
         datadog_path: Some("/etc/docker"),
         sources: &[Benchmark],
+        probe_args: None,
     },
     Control {
         cis: "1.1.7",
@@ -103,6 +111,7 @@ pub const CONTROLS: &[Control] = &[
         benchmark_path: "/usr/lib/systemd/system/docker.service",
         datadog_path: Some("/usr/lib/systemd/system/docker.service"),
         sources: &[UnitFile("docker.service"), Benchmark],
+        probe_args: None,
     },
     Control {
         cis: "1.1.8",
@@ -117,6 +126,7 @@ pub const CONTROLS: &[Control] = &[
             DaemonJson(&["containerd"]),
             Benchmark,
         ],
+        probe_args: None,
     },
     Control {
         cis: "1.1.9",
@@ -125,6 +135,7 @@ pub const CONTROLS: &[Control] = &[
         benchmark_path: "/usr/lib/systemd/system/docker.socket",
         datadog_path: Some("/usr/lib/systemd/system/docker.socket"),
         sources: &[UnitFile("docker.socket"), Benchmark],
+        probe_args: None,
     },
     Control {
         cis: "1.1.10",
@@ -134,6 +145,7 @@ pub const CONTROLS: &[Control] = &[
         benchmark_path: "/etc/default/docker",
         datadog_path: Some("/etc/default/docker"),
         sources: &[Benchmark],
+        probe_args: None,
     },
     Control {
         cis: "1.1.11",
@@ -147,6 +159,7 @@ pub const CONTROLS: &[Control] = &[
             UnitFlag("docker.service", DOCKERD_CONFIG_FILE),
             Benchmark,
         ],
+        probe_args: None,
     },
     Control {
         cis: "1.1.12",
@@ -160,6 +173,7 @@ pub const CONTROLS: &[Control] = &[
             UnitFlag("containerd.service", CONTAINERD_CONFIG),
             Benchmark,
         ],
+        probe_args: None,
     },
     Control {
         cis: "1.1.13",
@@ -169,6 +183,7 @@ pub const CONTROLS: &[Control] = &[
         benchmark_path: "/etc/sysconfig/docker",
         datadog_path: Some("/etc/sysconfig/docker"),
         sources: &[Benchmark],
+        probe_args: None,
     },
     Control {
         cis: "1.1.14",
@@ -183,6 +198,7 @@ pub const CONTROLS: &[Control] = &[
             Path("containerd"),
             Benchmark,
         ],
+        probe_args: Some(&["--version"]),
     },
     Control {
         cis: "1.1.15",
@@ -192,6 +208,8 @@ pub const CONTROLS: &[Control] = &[
         benchmark_path: "/usr/bin/containerd-shim",
         datadog_path: None,
         sources: &[ProcessExe("containerd-shim"), Path("containerd-shim"), Benchmark],
+        // The v1-API shim has no version flag; -h prints its usage and exits 0.
+        probe_args: Some(&["-h"]),
     },
     Control {
         cis: "1.1.16",
@@ -205,6 +223,7 @@ pub const CONTROLS: &[Control] = &[
             Path("containerd-shim-runc-v1"),
             Benchmark,
         ],
+        probe_args: Some(&["-v"]),
     },
     Control {
         cis: "1.1.17",
@@ -218,6 +237,7 @@ pub const CONTROLS: &[Control] = &[
             Path("containerd-shim-runc-v2"),
             Benchmark,
         ],
+        probe_args: Some(&["-v"]),
     },
     Control {
         cis: "1.1.18",
@@ -226,6 +246,7 @@ pub const CONTROLS: &[Control] = &[
         benchmark_path: "/usr/bin/runc",
         datadog_path: Some("/usr/sbin/runc"),
         sources: &[ProcessExe("runc"), Path("runc"), Benchmark],
+        probe_args: Some(&["--version"]),
     },
 ];
 

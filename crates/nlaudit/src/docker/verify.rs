@@ -35,18 +35,6 @@ use super::check::{AuditState, Outcome, Report};
 use crate::errors::Failure;
 use crate::events::{self, format::syscall_name};
 
-/// Controls proven by executing their file, and the arguments that make the run harmless
-/// (each prints a version or its usage and exits; checked with Debian's docker.io,
-/// containerd 1.6 and runc 1.1). Other controls are proven by opening their file.
-const EXEC_PROBES: &[(&str, &[&str])] = &[
-    ("1.1.3", &["--version"]),  // dockerd
-    ("1.1.14", &["--version"]), // containerd
-    ("1.1.15", &["-h"]),        // containerd-shim (v1 API: no version flag)
-    ("1.1.16", &["-v"]),        // containerd-shim-runc-v1
-    ("1.1.17", &["-v"]),        // containerd-shim-runc-v2
-    ("1.1.18", &["--version"]), // runc
-];
-
 /// How a probe uses the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Probe {
@@ -133,8 +121,7 @@ impl Verification {
 /// Runs the proof for every control, and records it in the report.
 pub fn run(report: &mut Report) -> Result<()> {
     for o in report.outcomes.iter_mut() {
-        let exec = EXEC_PROBES.iter().find(|(id, _)| *id == o.control.cis).map(|p| p.1);
-        o.verify = Some(verify(o, &report.state, exec)?);
+        o.verify = Some(verify(o, &report.state, o.control.probe_args)?);
     }
     Ok(())
 }
