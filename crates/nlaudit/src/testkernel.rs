@@ -49,9 +49,15 @@ impl Transport for Locked {
     }
 
     fn recv(&mut self, buf: &mut [u8], _timeout: Duration) -> io::Result<Option<Received>> {
-        let Some(d) = self.replies.pop_front() else { return Ok(None) };
-        let n = d.len().min(buf.len());
-        buf[..n].copy_from_slice(&d[..n]);
-        Ok(Some(Received { len: d.len(), sender: 0 }))
+        Ok(next_reply(&mut self.replies, buf))
     }
+}
+
+/// A fake kernel's `recv`: the next queued datagram from the kernel (port 0), truncated to
+/// `buf` with its whole length reported (as `MSG_TRUNC` does); `None` when none is queued.
+pub fn next_reply(replies: &mut VecDeque<Vec<u8>>, buf: &mut [u8]) -> Option<Received> {
+    let d = replies.pop_front()?;
+    let n = d.len().min(buf.len());
+    buf[..n].copy_from_slice(&d[..n]);
+    Some(Received { len: d.len(), sender: 0 })
 }

@@ -79,10 +79,7 @@ impl Transport for FakeKernel {
     }
 
     fn recv(&mut self, buf: &mut [u8], _timeout: Duration) -> io::Result<Option<Received>> {
-        let Some(d) = self.replies.pop_front() else { return Ok(None) };
-        let n = d.len().min(buf.len());
-        buf[..n].copy_from_slice(&d[..n]);
-        Ok(Some(Received { len: d.len(), sender: 0 }))
+        Ok(crate::testkernel::next_reply(&mut self.replies, buf))
     }
 }
 
