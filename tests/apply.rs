@@ -308,10 +308,6 @@ fn load_refuses_unsafe_or_missing_files() {
     assert_eq!(listing(), before, "nothing was loaded");
 }
 
-fn summary(o: &Output) -> String {
-    ok(o, "apply").lines().last().unwrap_or_default().to_string()
-}
-
 /// `apply: 3 added, 1 deleted, 42 kept, 0 re-added, 0 settings changed, 0.05 s` without
 /// the time, from a successful run.
 fn counts(o: &Output) -> String {
