@@ -698,3 +698,77 @@ fn apply_skips_what_the_kernel_would_refuse_for_a_missing_path() {
         assert_eq!(listing(), ours, "what auditctl -R leaves");
     }
 }
+
+/// `apply --json`: one object on standard output for a dry run, a run, a run with nothing
+/// to do and a run that fails midway (then with `error` and `in_force`, the rules listed).
+#[test]
+fn apply_json_reports_the_plan_and_the_outcome() {
+    if !kernel_available("apply_json_reports_the_plan_and_the_outcome") {
+        return;
+    }
+    let _g = KernelGuard::new();
+    let k = unique_key("json");
+    let d = TempDir::new("json");
+    let set = d.write("set.rules", &format!("-D\n-w /etc/hosts -p wa -k {k}\n{}\n", rule(&k, 1)));
+    let set = s(&set);
+    clear();
+    let old = format!("-w /etc/group -p wa -k {k}-old");
+    let mut a = vec!["add"];
+    a.extend(old.split(' '));
+    ok(&nlaudit(&a), "add");
+    let json = |args: &[&str]| -> (Option<i32>, serde_json::Value) {
+        let o = nlaudit(args);
+        let v = serde_json::from_str(&out(&o)).unwrap_or_else(|e| panic!("{e}: {}", out(&o)));
+        (o.status.code(), v)
+    };
+
+    let (code, v) = json(&["apply", "--dry-run", "--json", set]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        (v["schema"].as_u64(), &v["dry_run"], &v["changed"]),
+        (Some(1), &true.into(), &false.into())
+    );
+    assert_eq!(v["in_sync"], false);
+    let steps = v["steps"].as_array().expect("steps");
+    let ops: Vec<(&str, &str)> = steps
+        .iter()
+        .map(|s| (s["op"].as_str().unwrap_or(""), s["rule"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(ops[0], ("add", format!("-w /etc/hosts -p wa -k {k}").as_str()));
+    assert_eq!(ops.last().copied(), Some(("delete", old.as_str())));
+    assert_eq!(steps[0]["source"], format!("{set}:2").as_str());
+    assert_eq!(steps.last().map(|s| &s["reason"]), Some(&"obsolete".into()));
+    assert_eq!(v["summary"]["added"], 2);
+    assert_eq!(v["summary"]["deleted"], 1);
+
+    let (code, v) = json(&["apply", "--json", set]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        (&v["changed"], &v["in_sync"], &v["error"]),
+        (&true.into(), &true.into(), &serde_json::Value::Null)
+    );
+    assert!(v["summary"]["seconds"].as_f64().is_some_and(|t| t >= 0.0), "{v}");
+    let (_, v) = json(&["apply", "--json", set]);
+    assert_eq!((&v["changed"], &v["summary"]["kept"]), (&false.into(), &2.into()));
+    assert_eq!(v["steps"].as_array().map(Vec::len), Some(0));
+
+    // A refusal nothing can foresee (see apply_failing_midway_reports_the_rules_in_force).
+    let bad = d.write(
+        "bad.rules",
+        &format!("-D\n{}\n-w /proc/self/nlaudit-no-such-entry -p wa -k {k}\n", rule(&k, 1)),
+    );
+    let (code, v) = json(&["apply", "--json", s(&bad)]);
+    assert_eq!(code, Some(1));
+    assert!(
+        v["error"].as_str().is_some_and(|e| e.starts_with("apply stopped at + -w /proc/self/")),
+        "{v}"
+    );
+    let in_force: Vec<String> = v["in_force"]
+        .as_array()
+        .expect("in_force")
+        .iter()
+        .map(|r| r.as_str().unwrap_or_default().to_string() + "\n")
+        .collect();
+    assert_eq!(in_force.concat(), listing());
+    assert_eq!(v["in_sync"], false);
+}

@@ -74,6 +74,9 @@ pub struct ApplyArgs {
     /// How augenrules' awk reads `\s` when merging a directory.
     #[arg(long, value_enum, default_value_t)]
     pub awk: AwkChoice,
+    /// Report the plan and the outcome as one JSON object on standard output.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn joined<T>(h: std::thread::JoinHandle<Result<T>>) -> Result<T> {
@@ -162,6 +165,7 @@ pub fn merge(a: MergeArgs) -> Result<ExitCode> {
 pub fn apply(a: ApplyArgs) -> Result<ExitCode> {
     let start = Instant::now();
     let opts = apply::Options {
+        json: a.json,
         dry_run: a.dry_run,
         mode: ErrorMode { continue_on_error: a.continue_on_error, ignore_errors: a.ignore_errors },
     };

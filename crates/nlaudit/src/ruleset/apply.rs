@@ -24,9 +24,11 @@ use nlaudit_proto::{
 };
 use nlaudit_rules::normalize::{class_selection, with_classes};
 use nlaudit_rules::plan::{
-    self, ErrorMode, Plan, Problem, ProblemKind, SettingChange, SettingKind, Step, Target,
+    self, DeleteReason, ErrorMode, Plan, Problem, ProblemKind, SettingChange, SettingKind, Step,
+    Target,
 };
 use nlaudit_rules::{render_listing, Machine};
+use serde_json::{json, Value};
 
 use super::source::{self, rule_error, Source};
 use crate::errors::{code, fail};
@@ -39,6 +41,8 @@ pub struct Options {
     pub dry_run: bool,
     /// `-c`/`-i` given on the command line.
     pub mode: ErrorMode,
+    /// Report as one JSON object on standard output.
+    pub json: bool,
 }
 
 /// Applies the rule set `read` returns through the client `connect` opens. `start` is
@@ -100,7 +104,15 @@ where
     let changes = plan::setting_changes(&target.settings, &status, loginuid);
     let host = Machine::host();
 
-    if opts.dry_run {
+    let report = Report { plan: &plan, current: &current, target: &target, src, changes: &changes };
+    let in_sync = plan.is_empty() && changes.is_empty();
+    if opts.dry_run && opts.json {
+        let mut v = report.json(true, locked, false, None);
+        v["in_sync"] = json!(in_sync);
+        v["classes_unknown"] = json!(classes_unknown);
+        print_json(&v)?;
+    }
+    if opts.dry_run && !opts.json {
         let mut out = output::stdout();
         let (before, after): (Vec<_>, Vec<_>) = changes.iter().partition(|c| !c.after_rules());
         for ch in &before {
@@ -145,28 +157,46 @@ where
             )?;
         }
         out.flush()?;
-        if locked && !(plan.is_empty() && changes.is_empty()) {
+    }
+    if opts.dry_run {
+        if locked && !in_sync {
             return Ok(ExitCode::from(code::IMMUTABLE));
         }
         return Ok(exit(&target));
     }
     if locked {
-        return Err(locked_refusal(&plan, changes.len()));
+        let e = locked_refusal(&plan, changes.len());
+        if opts.json {
+            let mut v = report.json(false, true, false, None);
+            v["in_sync"] = json!(in_sync);
+            v["error"] = json!(e.to_string());
+            print_json(&v)?;
+        }
+        return Err(e);
     }
+    let failed = |c: &mut Client<T>, what: &str, e: &ProtoError| {
+        report_failure(c, &report, &desired, what, e, opts.json)
+    };
 
     for ch in changes.iter().filter(|c| !c.after_rules()) {
         if let Err(e) = change_setting(c, ch) {
-            return Err(report_failure(c, src, &target, &desired, &setting_line(ch), &e));
+            return Err(failed(c, &setting_line(ch), &e));
         }
     }
     if let Err((step, e)) = execute(c, &plan, &current, &target) {
         let what = step_line(&plan, step, &current, &target, src, host);
-        return Err(report_failure(c, src, &target, &desired, &what, &e));
+        return Err(failed(c, &what, &e));
     }
     for ch in changes.iter().filter(|c| c.after_rules()) {
         if let Err(e) = change_setting(c, ch) {
-            return Err(report_failure(c, src, &target, &desired, &setting_line(ch), &e));
+            return Err(failed(c, &setting_line(ch), &e));
         }
+    }
+    if opts.json {
+        let mut v = report.json(false, false, !in_sync, Some(start.elapsed().as_secs_f64()));
+        v["in_sync"] = json!(true);
+        print_json(&v)?;
+        return Ok(exit(&target));
     }
     println!(
         "apply: {} added, {} deleted, {} kept, {} re-added, {} setting{} changed, {:.3} s",
@@ -347,7 +377,12 @@ fn check_problems(src: &Source, target: &Target) -> Result<()> {
 }
 
 fn problem_text(src: &Source, p: &Problem) -> String {
-    let msg = match &p.kind {
+    format!("{}: {}", src.location(p.source), problem_message(src, p))
+}
+
+/// What is wrong with a line (without its location).
+fn problem_message(src: &Source, p: &Problem) -> String {
+    match &p.kind {
         ProblemKind::Parse(m) => m.clone(),
         ProblemKind::Duplicate { first } => format!(
             "{}: the set already holds this rule (from {})",
@@ -362,8 +397,7 @@ fn problem_text(src: &Source, p: &Problem) -> String {
             format!("{}: the kernel would refuse it: {why}", rule_error(false, Errno::ENOENT))
         }
         other => format!("{other:?}"),
-    };
-    format!("{}: {msg}", src.location(p.source))
+    }
 }
 
 fn setting_line(ch: &SettingChange) -> String {
@@ -464,16 +498,18 @@ fn step_line(
     }
 }
 
-/// After a failure: lists the rules again, prints them (stdout, `auditctl -l` text), and
-/// returns the error with what is missing from the set and what is in force beyond it.
+/// After a failure: lists the rules again, prints them (stdout: `auditctl -l` text, or with
+/// `json` the report with `error` and `in_force`), and returns the error with what is
+/// missing from the set and what is in force beyond it.
 fn report_failure<T: Transport>(
     c: &mut Client<T>,
-    src: &Source,
-    target: &Target,
+    report: &Report<'_>,
     desired: &[RuleData],
     what: &str,
     e: &ProtoError,
+    json: bool,
 ) -> anyhow::Error {
+    let (src, target) = (report.src, report.target);
     let reason = match e {
         ProtoError::Kernel { errno, op } => {
             let delete = *op == Op::DeleteRule;
@@ -487,9 +523,12 @@ fn report_failure<T: Transport>(
     };
     let host = Machine::host();
     let mut msg = format!("apply stopped at {what}: {reason}");
-    match c.list_rules() {
+    let listed = c.list_rules();
+    match &listed {
         Ok(now) => {
-            print!("{}", render_listing(&now, None, host));
+            if !json {
+                print!("{}", render_listing(now, None, host));
+            }
             let held: HashSet<&RuleData> = now.iter().collect();
             let wanted: HashSet<&RuleData> = desired.iter().collect();
             let missing: Vec<_> =
@@ -525,11 +564,105 @@ fn report_failure<T: Transport>(
             )
         }
     }
+    if json {
+        let mut v = report.json(false, false, true, None);
+        v["in_sync"] = json!(false);
+        v["error"] = json!(msg);
+        v["in_force"] = match &listed {
+            Ok(now) => {
+                json!(now.iter().map(|r| plan::rule_text(r, false, host)).collect::<Vec<_>>())
+            }
+            Err(_) => Value::Null,
+        };
+        // The error goes to stderr as well; a JSON that cannot be written changes nothing.
+        let _ = print_json(&v);
+    }
     let code = match e.errno() {
         Some(Errno::EPERM) => code::NOT_PERMITTED,
         _ => code::FAILED,
     };
     fail(code, msg)
+}
+
+/// What `--json` reports: the plan against what was in force, and the lines passed over.
+struct Report<'a> {
+    plan: &'a Plan,
+    current: &'a [RuleData],
+    target: &'a Target,
+    src: &'a Source,
+    changes: &'a [SettingChange],
+}
+
+impl Report<'_> {
+    /// The object (docs/rules-files.md, "apply --json"); callers set `in_sync` and, after
+    /// a failure, `error` and `in_force`.
+    fn json(&self, dry_run: bool, locked: bool, changed: bool, seconds: Option<f64>) -> Value {
+        let host = Machine::host();
+        let (plan, target, src) = (self.plan, self.target, self.src);
+        let steps: Vec<Value> = plan
+            .steps
+            .iter()
+            .map(|s| match *s {
+                Step::Add { index, prepend, readd } => {
+                    let t = &target.rules[index];
+                    json!({
+                        "op": "add",
+                        "rule": plan::rule_text(&t.normal, prepend, host),
+                        "prepend": prepend,
+                        "readd": readd,
+                        "reason": Value::Null,
+                        "source": src.location(t.source),
+                    })
+                }
+                Step::Delete { index, reason } => json!({
+                    "op": "delete",
+                    "rule": plan::rule_text(&self.current[index], false, host),
+                    "prepend": false,
+                    "readd": reason == DeleteReason::Readd,
+                    "reason": match reason {
+                        DeleteReason::Obsolete => "obsolete",
+                        DeleteReason::Readd => "readd",
+                        DeleteReason::SurplusCopy => "surplus-copy",
+                    },
+                    "source": Value::Null,
+                }),
+            })
+            .collect();
+        let settings: Vec<Value> =
+            self.changes.iter().map(|ch| json!({"option": ch.option(), "from": ch.from})).collect();
+        let skipped: Vec<Value> = target
+            .problems
+            .iter()
+            .map(|p| json!({"source": src.location(p.source), "message": problem_message(src, p)}))
+            .collect();
+        json!({
+            "schema": 1,
+            "dry_run": dry_run,
+            "locked": locked,
+            "changed": changed,
+            "in_sync": Value::Null,
+            "summary": {
+                "added": plan.added,
+                "deleted": plan.deleted,
+                "kept": plan.kept,
+                "readded": plan.readded,
+                "settings_changed": self.changes.len(),
+                "seconds": seconds,
+            },
+            "steps": steps,
+            "settings": settings,
+            "skipped": skipped,
+            "classes_unknown": false,
+            "error": Value::Null,
+            "in_force": Value::Null,
+        })
+    }
+}
+
+fn print_json(v: &Value) -> std::io::Result<()> {
+    let mut out = output::stdout();
+    output::json(&mut out, v)?;
+    out.flush()
 }
 
 #[cfg(test)]
@@ -580,7 +713,7 @@ mod tests {
             .collect();
         let sent = Arc::new(Mutex::new(Vec::new()));
         let fake = Locked { sent: Arc::clone(&sent), rules, replies: VecDeque::new() };
-        let opts = Options { dry_run, mode: ErrorMode::default() };
+        let opts = Options { dry_run, mode: ErrorMode::default(), json: false };
         let connect = move || Ok(Client::with_transport(fake));
         let r = run(connect, set_of(set), opts, Instant::now());
         let sent = sent.lock().expect("lock").clone();
