@@ -700,6 +700,15 @@ mod tests {
         set: &'static str,
         dry_run: bool,
     ) -> (Result<ExitCode>, Vec<MsgType>) {
+        on_locked_as(held, set, dry_run, false)
+    }
+
+    fn on_locked_as(
+        held: &[&str],
+        set: &'static str,
+        dry_run: bool,
+        json: bool,
+    ) -> (Result<ExitCode>, Vec<MsgType>) {
         let ctx = nlaudit_rules::Context::new(&nlaudit_rules::NoEnv);
         let rules = held
             .iter()
@@ -713,7 +722,7 @@ mod tests {
             .collect();
         let sent = Arc::new(Mutex::new(Vec::new()));
         let fake = Locked { sent: Arc::clone(&sent), rules, replies: VecDeque::new() };
-        let opts = Options { dry_run, mode: ErrorMode::default(), json: false };
+        let opts = Options { dry_run, mode: ErrorMode::default(), json };
         let connect = move || Ok(Client::with_transport(fake));
         let r = run(connect, set_of(set), opts, Instant::now());
         let sent = sent.lock().expect("lock").clone();
@@ -760,5 +769,15 @@ mod tests {
         let f = f.downcast_ref::<Failure>().expect("a failure with a code");
         assert_eq!(f.code, code::IMMUTABLE);
         assert_eq!(sent, [MsgType::AUDIT_GET, MsgType::AUDIT_LIST_RULES]);
+
+        // With --json the outcome (exit codes, what is sent) is the same.
+        let (r, sent) = on_locked_as(&[], differs, false, true);
+        let e = r.expect_err("refused");
+        assert_eq!(e.downcast_ref::<Failure>().map(|f| f.code), Some(code::IMMUTABLE));
+        assert_eq!(sent, [MsgType::AUDIT_GET, MsgType::AUDIT_LIST_RULES]);
+        let (r, _) = on_locked_as(&[], differs, true, true);
+        assert_eq!(r.expect("dry run"), ExitCode::from(code::IMMUTABLE));
+        let (r, _) = on_locked_as(&[WATCH], same, true, true);
+        assert_eq!(r.expect("dry run"), ExitCode::SUCCESS);
     }
 }
