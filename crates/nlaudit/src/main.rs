@@ -15,7 +15,7 @@ mod ruleset_cmd;
 mod session;
 mod status_cmd;
 #[cfg(test)]
-mod testkernel;
+mod testsupport;
 
 use std::process::ExitCode;
 

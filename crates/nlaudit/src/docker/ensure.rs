@@ -377,7 +377,7 @@ mod tests {
     use nlaudit_proto::MsgType;
 
     use super::*;
-    use crate::testkernel::Locked;
+    use crate::testsupport::Locked;
 
     /// Immutable mode (enabled 2), which a test machine cannot enter: ensure sends no rule
     /// and no setting (not even with --enable), persists the missing watches for the next

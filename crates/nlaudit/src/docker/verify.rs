@@ -406,16 +406,8 @@ fn reap(child: &mut Child, until: Instant) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use nlaudit_proto::records::{EventAssembler, Record};
-
     use super::*;
-
-    fn event(recs: &[(u16, &str)]) -> Event {
-        let records = recs
-            .iter()
-            .map(|&(ty, text)| Record::parse(MsgType(ty), text.as_bytes()).expect("sample parses"));
-        EventAssembler::assemble(records).pop().expect("one event")
-    }
+    use crate::testsupport::event;
 
     /// The probe's event as kernel 6.18 writes it under `-w /usr/sbin/dockerd -p rwxa -k
     /// docker` (abridged), with `pid`, `syscall` and `key` to fill in.

@@ -79,7 +79,7 @@ impl Transport for FakeKernel {
     }
 
     fn recv(&mut self, buf: &mut [u8], _timeout: Duration) -> io::Result<Option<Received>> {
-        Ok(crate::testkernel::next_reply(&mut self.replies, buf))
+        Ok(crate::testsupport::next_reply(&mut self.replies, buf))
     }
 }
 

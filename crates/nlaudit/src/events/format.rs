@@ -232,16 +232,8 @@ pub fn raw_lines(e: &Event) -> String {
 
 #[cfg(test)]
 mod tests {
-    use nlaudit_proto::records::EventAssembler;
-
     use super::*;
-
-    fn event(recs: &[(u16, &str)]) -> Event {
-        let records = recs
-            .iter()
-            .map(|&(ty, text)| Record::parse(MsgType(ty), text.as_bytes()).expect("sample parses"));
-        EventAssembler::assemble(records).pop().expect("one event")
-    }
+    use crate::testsupport::event;
 
     // Captured from kernel 6.18: `echo hi > "/tmp/evcap/d ir/f x"` under
     // `-w "/tmp/evcap/d ir" -p wa -k capa -k capb`.

@@ -675,7 +675,7 @@ mod tests {
     use super::*;
     use crate::errors::Failure;
     use crate::ruleset_cmd::source::SourceLine;
-    use crate::testkernel::Locked;
+    use crate::testsupport::Locked;
 
     fn set_of(text: &'static str) -> impl FnOnce() -> Result<Source> {
         move || {

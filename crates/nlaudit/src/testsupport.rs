@@ -1,5 +1,6 @@
-//! Test support: a fake kernel in immutable mode, for the code paths a test machine cannot
-//! reach (enabled 2 lasts until reboot).
+//! Test support for the CLI's unit tests: a fake kernel in immutable mode, for the code
+//! paths a test machine cannot reach (enabled 2 lasts until reboot), and events built from
+//! captured records.
 
 use std::collections::VecDeque;
 use std::io;
@@ -7,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nlaudit_proto::codec::{encode_message, split_datagram, Ack, NLM_F_MULTI};
+use nlaudit_proto::records::{Event, EventAssembler, Record};
 use nlaudit_proto::{MsgType, Received, RuleData, Status, Transport};
 
 /// A kernel whose audit configuration is locked (enabled 2): it answers AUDIT_GET and
@@ -60,4 +62,12 @@ pub fn next_reply(replies: &mut VecDeque<Vec<u8>>, buf: &mut [u8]) -> Option<Rec
     let n = d.len().min(buf.len());
     buf[..n].copy_from_slice(&d[..n]);
     Some(Received { len: d.len(), sender: 0 })
+}
+
+/// The one event the records `(type, text)` make, as the reader would assemble them.
+pub fn event(recs: &[(u16, &str)]) -> Event {
+    let records = recs
+        .iter()
+        .map(|&(ty, text)| Record::parse(MsgType(ty), text.as_bytes()).expect("sample parses"));
+    EventAssembler::assemble(records).pop().expect("one event")
 }
