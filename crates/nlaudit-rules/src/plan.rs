@@ -74,8 +74,39 @@ pub struct TargetRule {
     pub rule: RuleData,
     /// The rule as the kernel will list it ([`normalize`]d): what comparisons use.
     pub normal: RuleData,
+    /// Where it comes from: a line of the set, or the kernel (a rule in force that the set
+    /// keeps because it has no `-D`).
+    pub origin: Origin,
+}
+
+/// Where a rule of the target comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Origin {
     /// The line that added it (an index chosen by the caller).
-    pub source: usize,
+    Line(usize),
+    /// A rule the kernel held before the set ran, which nothing in the set deleted.
+    Kernel,
+}
+
+impl Origin {
+    /// The line, for a rule the set added.
+    pub fn line(self) -> Option<usize> {
+        match self {
+            Origin::Line(l) => Some(l),
+            Origin::Kernel => None,
+        }
+    }
+}
+
+/// What the set runs on: `auditctl -R` adds to whatever the kernel holds, so a set without
+/// `-D` keeps the rules in force that it does not delete (augenrules' result on a kernel
+/// that already holds rules).
+#[derive(Clone, Copy, Debug)]
+pub enum Start<'a> {
+    /// An empty kernel (the set alone).
+    Empty,
+    /// The rules the kernel holds, as listed.
+    Kernel(&'a [RuleData]),
 }
 
 /// The settings a rule set asks for (the last value of each).
@@ -155,7 +186,7 @@ impl Target {
 /// Problems are recorded, never fatal here: a duplicate keeps the first copy, a `-d` of an
 /// absent rule does nothing (see [`Target::fatal`]).
 pub fn target(lines: &[(usize, Result<Vec<Directive>, ParseError>)], mode: ErrorMode) -> Target {
-    target_checked(lines, mode, |_| None)
+    target_on(Start::Empty, lines, mode, |_| None)
 }
 
 /// [`target`], with `refusal` saying which rules the kernel would refuse on this machine
@@ -165,9 +196,30 @@ pub fn target_checked(
     mode: ErrorMode,
     refusal: impl Fn(&RuleData) -> Option<String>,
 ) -> Target {
+    target_on(Start::Empty, lines, mode, refusal)
+}
+
+/// [`target_checked`], run on `start`: with [`Start::Kernel`] the model begins with the
+/// rules in force, so the set's `-D` (or its absence) decides what becomes of them, as when
+/// `auditctl -R` runs the set on this kernel. A line adding a rule the kernel already holds
+/// takes that rule over where it stands (auditctl would fail with EEXIST; applying a set
+/// twice must change nothing); a `-d` of it deletes it.
+pub fn target_on(
+    start: Start<'_>,
+    lines: &[(usize, Result<Vec<Directive>, ParseError>)],
+    mode: ErrorMode,
+    refusal: impl Fn(&RuleData) -> Option<String>,
+) -> Target {
     let mut t = Target { mode, ..Target::default() };
     let mut lists: HashMap<u32, VecDeque<TargetRule>> = HashMap::new();
-    let mut held: HashMap<RuleData, usize> = HashMap::new();
+    let mut held: HashMap<RuleData, Origin> = HashMap::new();
+    if let Start::Kernel(current) = start {
+        for r in current {
+            held.entry(r.clone()).or_insert(Origin::Kernel);
+            let entry = TargetRule { rule: r.clone(), normal: r.clone(), origin: Origin::Kernel };
+            lists.entry(r.list().0).or_default().push_back(entry);
+        }
+    }
     for (source, parsed) in lines {
         let source = *source;
         let directives = match parsed {
@@ -190,15 +242,30 @@ pub fn target_checked(
                         continue;
                     }
                     let normal = normalize(&rc.rule);
-                    if let Some(&first) = held.get(&normal) {
-                        problem(ProblemKind::Duplicate { first });
-                        continue;
-                    }
-                    held.insert(normal.clone(), source);
                     let mut rule = rc.rule.clone();
                     rule.flags &= !AUDIT_FILTER_PREPEND;
                     let list = lists.entry(normal.list().0).or_default();
-                    let entry = TargetRule { rule, normal, source };
+                    match held.get(&normal) {
+                        Some(Origin::Line(first)) => {
+                            problem(ProblemKind::Duplicate { first: *first });
+                            continue;
+                        }
+                        Some(Origin::Kernel) => {
+                            // In force already: the set takes it over where it stands.
+                            let found = list
+                                .iter_mut()
+                                .find(|e| e.origin == Origin::Kernel && e.normal == normal);
+                            if let Some(e) = found {
+                                e.rule = rule;
+                                e.origin = Origin::Line(source);
+                            }
+                            held.insert(normal, Origin::Line(source));
+                            continue;
+                        }
+                        None => {}
+                    }
+                    held.insert(normal.clone(), Origin::Line(source));
+                    let entry = TargetRule { rule, normal, origin: Origin::Line(source) };
                     if rc.rule.prepend() {
                         list.push_front(entry);
                     } else {
@@ -257,6 +324,13 @@ pub fn target_checked(
         }
     }
     t
+}
+
+impl Target {
+    /// How many rules in force the set keeps without naming them (it has no `-D`).
+    pub fn kept_from_kernel(&self) -> usize {
+        self.rules.iter().filter(|r| r.origin == Origin::Kernel).count()
+    }
 }
 
 /// Why a rule is deleted.
@@ -774,6 +848,46 @@ mod tests {
         }
     }
 
+    /// A set runs on the rules in force: without `-D` they are kept where they are (and a
+    /// line adding one takes it over), `-d` and `-D -k` delete them, a leading `-D` makes
+    /// the result the set alone.
+    #[test]
+    fn target_on_the_kernel_follows_the_sets_delete_all() {
+        let held = rules("old keep gone");
+        let check = |set: &str, want: &str, kept: usize| {
+            let t =
+                target_on(Start::Kernel(&held), &parse_lines(set), ErrorMode::default(), |_| None);
+            assert_eq!(t.problems, [], "{set}");
+            let names: Vec<String> = t.rules.iter().map(|r| name(&r.normal)).collect();
+            assert_eq!(names.join(" "), want, "{set}");
+            assert_eq!(t.kept_from_kernel(), kept, "{set}");
+        };
+        let r = |k: &str| format!("-a always,exit -F arch=b64 -S open -k {k}");
+        check(&format!("{}\n{}", r("new"), r("keep")), "old keep gone new", 2);
+        check(&format!("-D\n{}\n{}", r("new"), r("keep")), "new keep", 0);
+        check(&format!("{}\n-d{}", r("new"), &r("gone")[2..]), "old keep new", 2);
+        check(&format!("-D -k ol\n{}", r("new")), "keep gone new", 2);
+        check("", "old keep gone", 3);
+        // The set's own duplicates are still problems; a rule in force is not one.
+        let t = target_on(
+            Start::Kernel(&held),
+            &parse_lines(&format!("{}\n{}", r("keep"), r("keep"))),
+            ErrorMode::default(),
+            |_| None,
+        );
+        assert_eq!(t.problems.len(), 1);
+        assert_eq!(t.problems[0].kind, ProblemKind::Duplicate { first: 1 });
+        assert_eq!(t.rules[1].origin, Origin::Line(1));
+        // Planned on the kernel, a set without -D adds and deletes nothing else.
+        let t =
+            target_on(Start::Kernel(&held), &parse_lines(&r("new")), ErrorMode::default(), |_| {
+                None
+            });
+        let desired: Vec<RuleData> = t.rules.iter().map(|x| x.normal.clone()).collect();
+        let p = plan(&held, &desired);
+        assert_eq!((p.added, p.deleted, p.kept, p.readded), (1, 0, 3, 0));
+    }
+
     #[test]
     fn target_runs_the_set() {
         let set = "\
@@ -798,7 +912,7 @@ mod tests {
         let t = target(&parse_lines(set), ErrorMode::default());
         let names: Vec<String> = t.rules.iter().map(|r| name(&r.normal)).collect();
         assert_eq!(names, ["t:t", "first", "a"]);
-        assert_eq!(t.rules[1].source, 5);
+        assert_eq!(t.rules[1].origin, Origin::Line(5));
         assert_eq!(t.rules[1].rule.flags & AUDIT_FILTER_PREPEND, 0);
         assert_eq!(
             t.settings,

@@ -73,15 +73,7 @@ pub fn explain(e: &ProtoError) -> (u8, String) {
                     ),
                 )
             } else {
-                (
-                    code::NOT_PERMITTED,
-                    format!(
-                        "cannot {op}: permission denied (EPERM) although CAP_AUDIT_CONTROL is \
-                         held: the kernel accepts audit control only from the initial PID \
-                         namespace. Run the container with --pid=host (Kubernetes: \
-                         hostPID: true)."
-                    ),
-                )
+                (code::NOT_PERMITTED, eperm_with_capability(op, &Confinement::of_self()))
             }
         }
         _ if e.errno() == Some(Errno::ECONNREFUSED) => (
@@ -108,6 +100,75 @@ pub fn explain(e: &ProtoError) -> (u8, String) {
         }
         _ => (code::FAILED, e.to_string()),
     }
+}
+
+/// What `/proc/self` says about what confines this process, for an EPERM that the
+/// capability does not explain.
+#[derive(Debug, Default)]
+pub struct Confinement {
+    /// From `NSpid:` in /proc/self/status: more than one pid means a nested PID namespace
+    /// (`None`: not known, e.g. an old kernel).
+    pub nested_pid_namespace: Option<bool>,
+    /// `Seccomp:` in /proc/self/status is 2: a seccomp filter is installed.
+    pub seccomp_filter: bool,
+    /// The LSM label of /proc/self/attr/current, when it is not `unconfined`.
+    pub lsm_label: Option<String>,
+}
+
+impl Confinement {
+    /// Reads it for this process.
+    pub fn of_self() -> Confinement {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let field = |name: &str| {
+            status.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string())
+        };
+        let label = std::fs::read_to_string("/proc/self/attr/current")
+            .ok()
+            .map(|l| l.trim_end_matches(['\0', '\n']).to_string())
+            .filter(|l| !l.is_empty() && l != "unconfined");
+        Confinement {
+            nested_pid_namespace: field("NSpid:").map(|v| v.split_whitespace().count() > 1),
+            seccomp_filter: field("Seccomp:").is_some_and(|v| v == "2"),
+            lsm_label: label,
+        }
+    }
+}
+
+/// EPERM although CAP_AUDIT_CONTROL is held: the PID-namespace advice only where the process
+/// is in a nested PID namespace; otherwise the other causes the machine shows.
+pub fn eperm_with_capability(op: Op, c: &Confinement) -> String {
+    let head = format!("cannot {op}: permission denied (EPERM) although CAP_AUDIT_CONTROL is held");
+    if c.nested_pid_namespace == Some(true) {
+        return format!(
+            "{head}: this process is in a nested PID namespace (NSpid in /proc/self/status), \
+             and the kernel accepts audit control only from the initial one. Run the container \
+             with --pid=host (Kubernetes: hostPID: true)."
+        );
+    }
+    let mut causes = Vec::new();
+    if let Some(l) = &c.lsm_label {
+        causes.push(format!(
+            "a security module (this process runs confined as `{l}`: look for an AVC or \
+             apparmor=\"DENIED\" line in the kernel log)"
+        ));
+    }
+    if c.seccomp_filter {
+        causes.push(
+            "a seccomp filter (this process has one: Seccomp 2 in /proc/self/status)".to_string(),
+        );
+    }
+    let ns = match c.nested_pid_namespace {
+        Some(false) => "this process is in the initial PID namespace, so that is not the cause",
+        _ => "the PID namespace could not be read (no NSpid in /proc/self/status)",
+    };
+    if causes.is_empty() {
+        causes.push(
+            "a security module (SELinux, AppArmor, Landlock: look for a denial in the kernel \
+             log) or a seccomp filter of a parent that this process does not show"
+                .to_string(),
+        );
+    }
+    format!("{head}; {ns}. Likely denied by {}.", causes.join(", or "))
 }
 
 /// Prints an error (with its chain) and returns the exit code.
@@ -174,5 +235,32 @@ mod tests {
         assert_eq!(explain(&e), (code::EXISTS, "rule already exists".to_string()));
         let e = ProtoError::Kernel { op: Op::DeleteRule, errno: Errno::ENOENT };
         assert_eq!(explain(&e).0, code::NO_SUCH_RULE);
+    }
+
+    /// The PID-namespace advice only where /proc says the process is in a nested one;
+    /// elsewhere the causes the machine shows, with the errno and the operation.
+    #[test]
+    fn eperm_with_the_capability_names_what_is_true() {
+        let check = |c: Confinement, has: &[&str], lacks: &[&str]| {
+            let m = eperm_with_capability(Op::AddRule, &c);
+            for h in has {
+                assert!(m.contains(h), "{h:?} in {m}");
+            }
+            for l in lacks {
+                assert!(!m.contains(l), "{l:?} not in {m}");
+            }
+        };
+        let nested = Confinement { nested_pid_namespace: Some(true), ..Confinement::default() };
+        check(nested, &["--pid=host", "nested PID namespace", "EPERM"], &["seccomp"]);
+        let host = Confinement { nested_pid_namespace: Some(false), ..Confinement::default() };
+        check(host, &["initial PID namespace", "security module", "EPERM"], &["--pid=host"]);
+        let confined = Confinement {
+            nested_pid_namespace: Some(false),
+            seccomp_filter: true,
+            lsm_label: Some("docker-default (enforce)".into()),
+        };
+        check(confined, &["`docker-default (enforce)`", "Seccomp 2"], &["--pid=host"]);
+        // This test process runs on the host: not nested.
+        assert_eq!(Confinement::of_self().nested_pid_namespace, Some(false));
     }
 }

@@ -4,12 +4,16 @@
 //! module and returns `anyhow::Result<ExitCode>`.
 
 mod atomic;
+mod batches;
 mod cli;
 mod docker;
 mod dropin;
 mod errors;
 mod events;
+mod interrupt;
+mod lock;
 mod output;
+mod progress;
 mod rules_cmd;
 mod ruleset_cmd;
 mod session;
@@ -28,17 +32,45 @@ fn main() -> ExitCode {
         std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
     let argv0 = words.first().map(std::path::Path::new).and_then(|p| p.file_name());
     if argv0.is_some_and(|n| n == "auditctl") {
-        return errors::finish(dropin::auditctl_dropin(words.iter().skip(1).cloned().collect()));
+        return errors::finish(dropin(words.iter().skip(1).cloned().collect()));
     }
     if words.get(1).is_some_and(|w| w == "auditctl") {
-        return errors::finish(dropin::auditctl_dropin(words.iter().skip(2).cloned().collect()));
+        return errors::finish(dropin(words.iter().skip(2).cloned().collect()));
     }
     let cli = cli::Cli::parse();
     errors::finish(run(cli))
 }
 
+/// The auditctl drop-in, holding the change lock unless the options only read.
+fn dropin(args: Vec<String>) -> anyhow::Result<ExitCode> {
+    let reads_only = matches!(
+        args.first().map(String::as_str),
+        None | Some("-l" | "-s" | "-v" | "-h" | "--help" | "-m" | "-t" | "-q")
+    );
+    if !reads_only {
+        lock::for_change()?;
+    }
+    dropin::auditctl_dropin(args)
+}
+
+/// Whether the command changes the kernel's rules or settings (and so takes the lock).
+fn changes_kernel(c: &cli::Command) -> bool {
+    use cli::Command as C;
+    match c {
+        C::Set(_) | C::Add(_) | C::Delete(_) | C::Load(_) => true,
+        C::Apply(a) => !a.dry_run,
+        C::Docker(d) => {
+            matches!(&d.command, docker::DockerCommand::Ensure(e) if !e.dry_run && e.root.is_none())
+        }
+        C::Status(_) | C::List(_) | C::Merge(_) | C::Events(_) | C::Auditctl(_) => false,
+    }
+}
+
 fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     use cli::Command as C;
+    if changes_kernel(&cli.command) {
+        lock::for_change()?;
+    }
     match cli.command {
         C::Status(a) => status_cmd::status(a),
         C::Set(a) => status_cmd::set(a),
@@ -50,6 +82,6 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         C::Apply(a) => ruleset_cmd::apply(a),
         C::Docker(a) => docker::run(a),
         C::Events(a) => events::run(a),
-        C::Auditctl(a) => dropin::auditctl_dropin(a.args),
+        C::Auditctl(a) => dropin(a.args),
     }
 }

@@ -4,15 +4,17 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use nlaudit_proto::{BatchOp, Client, Errno, Error as ProtoError, Op, RuleData};
+use nlaudit_proto::RuleData;
 use nlaudit_rules::{
     json::listing_json, normalize, parse_command, render_listing, Context, Directive, Env, Machine,
     RuleCommand,
 };
 
+use crate::batches;
 use crate::cli::{DeleteArgs, ListArgs, RuleArgs};
 use crate::errors::{code, fail};
-use crate::{output, session};
+use crate::progress::{Progress, Show};
+use crate::{interrupt, output, session};
 
 /// The real system: the user and group databases and the file system.
 ///
@@ -108,7 +110,60 @@ fn print_warnings(r: &RuleCommand) {
     }
 }
 
+/// What nlaudit's own `add`/`delete` refuse that auditctl silently ignores (the drop-in
+/// keeps auditctl's behaviour): `-S` on a watch (`-w`/`-W`: auditctl drops the syscalls and
+/// adds a plain watch) and a second `-p` (auditctl keeps the last one only).
+fn refuse_ignored_options(args: &[String]) -> Result<()> {
+    // auditctl's options that take a value (getopt: "c:D:e:f:a:A:d:S:F:C:w:W:k:p:m:r:R:b:").
+    const VALUED: &str = "DefaAdSFCwWkpmrRb";
+    let mut watch = None;
+    let mut syscalls = Vec::new();
+    let mut perms = Vec::new();
+    let mut words = args.iter();
+    while let Some(w) = words.next() {
+        let Some(opt) = w.strip_prefix('-').filter(|o| !o.starts_with('-')) else { continue };
+        let Some(c) = opt.chars().next() else { continue };
+        let value = if opt.len() > c.len_utf8() {
+            opt[c.len_utf8()..].to_string()
+        } else if VALUED.contains(c) {
+            words.next().cloned().unwrap_or_default()
+        } else {
+            String::new()
+        };
+        match c {
+            'w' | 'W' => watch = Some(format!("-{c} {value}")),
+            'S' => syscalls.push(value),
+            'p' => perms.push(value),
+            _ => {}
+        }
+    }
+    if let (Some(watch), Some(first)) = (&watch, syscalls.first()) {
+        return Err(fail(
+            code::USAGE,
+            format!(
+                "`-S {first}` has no effect on a watch (`{watch}`): auditctl would drop it \
+                 silently and add a plain watch. To audit given syscalls on a file, write a \
+                 syscall rule: `-a always,exit -F arch=b64 -S {first} -F path=FILE -F perm=wa \
+                 -k KEY`; for a plain watch, leave -S out"
+            ),
+        ));
+    }
+    if perms.len() > 1 {
+        return Err(fail(
+            code::USAGE,
+            format!(
+                "`-p` is given {} times ({}): auditctl would keep only the last one silently; \
+                 give one -p with every permission wanted (e.g. -p wa)",
+                perms.len(),
+                perms.iter().map(|p| format!("-p {p}")).collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub fn add(a: RuleArgs) -> Result<ExitCode> {
+    refuse_ignored_options(&a.rule)?;
     let (mut c, status) = session::open_mutable()?;
     let r = parse_rule(&a.rule, status.feature_bitmap)?;
     if r.delete {
@@ -128,47 +183,30 @@ pub fn delete(a: DeleteArgs) -> Result<ExitCode> {
             return Err(fail(code::USAGE, "--all takes no rule"));
         }
         let (mut c, _) = session::open_mutable()?;
-        let (deleted, failed) = delete_all(&mut c, a.key.as_deref())?;
-        println!("deleted {deleted} rule{}", if deleted == 1 { "" } else { "s" });
-        if failed > 0 {
-            return Err(fail(code::FAILED, format!("{failed} rules could not be deleted")));
+        let _signals = interrupt::catch();
+        let d = batches::delete_all(&mut c, a.key.as_deref(), None, |n| {
+            Progress::new("delete --all: rules deleted", n, n, Show::OnTerminal)
+        })?;
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        if let Some(stop) = d.interrupted {
+            let what =
+                format!("delete --all stopped after {} rule{}", d.deleted, plural(d.deleted));
+            return Err(batches::interrupted(&mut c, stop, &what));
+        }
+        println!("deleted {} rule{}", d.deleted, plural(d.deleted));
+        if d.failed > 0 {
+            return Err(fail(code::FAILED, format!("{} rules could not be deleted", d.failed)));
         }
         return Ok(ExitCode::SUCCESS);
     }
     if a.rule.is_empty() {
         return Err(fail(code::USAGE, "give a rule (as auditctl's arguments) or --all"));
     }
+    refuse_ignored_options(&a.rule)?;
     let (mut c, status) = session::open_mutable()?;
     let r = parse_rule(&a.rule, status.feature_bitmap)?;
     print_warnings(&r);
     // The kernel compares flags too and never stores the prepend flag (see normalize).
     c.delete_rule(&normalize(&r.rule))?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// `auditctl -D [-k KEY]`: lists the rules and sends each matching one back as a delete,
-/// batched. A rule that vanished meanwhile (ENOENT) counts as deleted. Returns
-/// (deleted, failed).
-pub fn delete_all(c: &mut Client, key: Option<&str>) -> Result<(usize, usize)> {
-    let rules: Vec<RuleData> = c
-        .list_rules()?
-        .into_iter()
-        .filter(|r| nlaudit_rules::render::key_matches(r, key))
-        .collect();
-    let results = c.batch(BatchOp::Delete, &rules, false)?;
-    let mut deleted = 0;
-    let mut failed = 0;
-    for res in results {
-        match res {
-            Some(Ok(())) | Some(Err(Errno::ENOENT)) => deleted += 1,
-            Some(Err(e)) => {
-                if e == Errno::EPERM {
-                    return Err(ProtoError::Kernel { op: Op::DeleteRule, errno: e }.into());
-                }
-                failed += 1
-            }
-            None => failed += 1,
-        }
-    }
-    Ok((deleted, failed))
 }

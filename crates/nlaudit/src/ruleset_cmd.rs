@@ -17,7 +17,7 @@ use clap::Args;
 use nlaudit_rules::plan::ErrorMode;
 
 use crate::errors::{code, fail};
-use crate::{output, session};
+use crate::{interrupt, output, session};
 
 #[path = "ruleset/apply.rs"]
 mod apply;
@@ -89,7 +89,12 @@ pub fn load(a: LoadArgs) -> Result<ExitCode> {
     let sources = a
         .paths
         .iter()
-        .map(|p| source::read(p, a.awk, Fragments::Refuse))
+        .map(|p| {
+            source::read(p, a.awk, Fragments::Refuse).and_then(|s| {
+                source::refuse_empty(p, &s)?;
+                Ok(s)
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
     // The status (and, for a set that starts with `-D`, the rules to delete) are fetched on
     // other threads while the files are parsed: each reply waits for a kernel thread to be
@@ -110,8 +115,13 @@ pub fn load(a: LoadArgs) -> Result<ExitCode> {
     if !source::default_features_hold(status.feature_bitmap) {
         parsed = sources.iter().map(|s| source::parse(s, status.feature_bitmap)).collect();
     }
-    let mut listed = listing.map(joined).transpose()?;
     let mode = ErrorMode { continue_on_error: a.continue_on_error, ignore_errors: a.ignore_errors };
+    // Every line of every input is checked before the first message is sent.
+    for (src, parsed) in sources.iter().zip(&parsed) {
+        load::check(src, parsed, mode)?;
+    }
+    let mut listed = listing.map(joined).transpose()?;
+    let _signals = interrupt::catch();
     let mut total = load::Outcome::default();
     for (src, parsed) in sources.iter().zip(&parsed) {
         let o = load::run(&mut c, src, parsed, mode, listed.take());
@@ -171,5 +181,11 @@ pub fn apply(a: ApplyArgs) -> Result<ExitCode> {
     };
     let path = a.path.clone();
     let awk = a.awk;
-    apply::run(session::open, move || source::read(&path, awk, Fragments::Refuse), opts, start)
+    let _signals = (!a.dry_run).then(interrupt::catch);
+    let read = move || {
+        let s = source::read(&path, awk, Fragments::Refuse)?;
+        source::refuse_empty(&path, &s)?;
+        Ok(s)
+    };
+    apply::run(session::open, read, opts, start)
 }

@@ -24,14 +24,17 @@ use nlaudit_proto::{
 };
 use nlaudit_rules::normalize::{class_selection, with_classes};
 use nlaudit_rules::plan::{
-    self, DeleteReason, ErrorMode, Plan, Problem, ProblemKind, SettingChange, SettingKind, Step,
-    Target,
+    self, DeleteReason, ErrorMode, Origin, Plan, Problem, ProblemKind, SettingChange, SettingKind,
+    Start, Step, Target,
 };
 use nlaudit_rules::{render_listing, Machine};
 use serde_json::{json, Value};
 
 use super::source::{self, rule_error, Source};
+use crate::batches::{self, Interruptible, OnFailure};
 use crate::errors::{code, fail};
+use crate::interrupt::{self, Stop};
+use crate::progress::{Progress, Show};
 use crate::{output, session};
 
 /// How to apply.
@@ -74,19 +77,22 @@ where
         parsed = source::parse(&src, status.feature_bitmap);
     }
     let (src, c) = (&src, &mut c);
-    let mut target = plan::target_checked(&parsed, opts.mode, missing_path);
+    // The set runs on the rules in force: its `-D` decides what becomes of them.
+    let mut target =
+        plan::target_on(Start::Kernel(&current), &parsed, opts.mode, source::missing_path);
     if locked && !opts.dry_run && target.fatal().is_some() {
         // Nothing could change anyway: the lock is the answer, not the set's problem.
         session::refuse_if_immutable(&status)?;
     }
     check_problems(src, &target)?;
+    let from_set = |t: &&plan::TargetRule| t.origin != Origin::Kernel;
     let selections: BTreeSet<u32> =
-        target.rules.iter().filter_map(|t| class_selection(&t.rule)).collect();
+        target.rules.iter().filter(from_set).filter_map(|t| class_selection(&t.rule)).collect();
     let classes_unknown = !selections.is_empty() && (opts.dry_run || locked);
     if !selections.is_empty() && !classes_unknown {
         let (expansions, listed) = learn_classes(c, &selections)?;
         current = listed;
-        for t in &mut target.rules {
+        for t in target.rules.iter_mut().filter(|t| t.origin != Origin::Kernel) {
             if let Some(expansion) = class_selection(&t.rule).and_then(|b| expansions.get(&b)) {
                 t.normal = with_classes(&t.rule, expansion);
             }
@@ -127,13 +133,14 @@ where
         writeln!(
             out,
             "apply --dry-run: would add {}, delete {}, keep {}, re-add {}, change {} setting{}; \
-             nothing was changed",
+             nothing was changed{}",
             plan.added,
             plan.deleted,
             plan.kept,
             plan.readded,
             changes.len(),
-            if changes.len() == 1 { "" } else { "s" }
+            if changes.len() == 1 { "" } else { "s" },
+            outside_note(&target)
         )?;
         if classes_unknown {
             let n = target.rules.iter().filter(|t| class_selection(&t.rule).is_some()).count();
@@ -162,6 +169,10 @@ where
         if locked && !in_sync {
             return Ok(ExitCode::from(code::IMMUTABLE));
         }
+        if !in_sync {
+            // As `docker ensure --dry-run`: 1 when something would change.
+            return Ok(ExitCode::from(code::FAILED));
+        }
         return Ok(exit(&target));
     }
     if locked {
@@ -175,7 +186,9 @@ where
         return Err(e);
     }
     let failed = |c: &mut Client<T>, what: &str, e: &ProtoError| {
-        report_failure(c, &report, &desired, what, e, opts.json)
+        let (reason, code) = failure_reason(e);
+        let headline = format!("apply stopped at {what}: {reason}");
+        report_in_force(c, &report, &desired, headline, code, opts.json)
     };
 
     for ch in changes.iter().filter(|c| !c.after_rules()) {
@@ -183,9 +196,33 @@ where
             return Err(failed(c, &setting_line(ch), &e));
         }
     }
-    if let Err((step, e)) = execute(c, &plan, &current, &target) {
-        let what = step_line(&plan, step, &current, &target, src, host);
-        return Err(failed(c, &what, &e));
+    let slow = plan.deleted + plan.readded;
+    let mut progress =
+        Progress::new("apply: rules changed", plan.steps.len(), slow, Show::OnTerminal);
+    let halted = execute(c, &plan, &current, &target, &mut progress);
+    progress.finish();
+    match halted {
+        Ok(()) => {}
+        Err(Halt::Failed(step, e)) => {
+            let what = step_line(&plan, step, &current, &target, src, host);
+            return Err(failed(c, &what, &e));
+        }
+        Err(Halt::Interrupted { stop, done }) => {
+            let headline = format!(
+                "apply interrupted by {} after {done} of {} rule changes (no rule the old and \
+                 new sets share was left out); the settings after the rules were not changed",
+                stop.name(),
+                plan.steps.len()
+            );
+            return Err(report_in_force(
+                c,
+                &report,
+                &desired,
+                headline,
+                stop.exit_code(),
+                opts.json,
+            ));
+        }
     }
     for ch in changes.iter().filter(|c| c.after_rules()) {
         if let Err(e) = change_setting(c, ch) {
@@ -199,39 +236,37 @@ where
         return Ok(exit(&target));
     }
     println!(
-        "apply: {} added, {} deleted, {} kept, {} re-added, {} setting{} changed, {:.3} s",
+        "apply: {} added, {} deleted, {} kept, {} re-added, {} setting{} changed, {:.3} s{}",
         plan.added,
         plan.deleted,
         plan.kept,
         plan.readded,
         changes.len(),
         if changes.len() == 1 { "" } else { "s" },
-        start.elapsed().as_secs_f64()
+        start.elapsed().as_secs_f64(),
+        outside_note(&target)
     );
     Ok(exit(&target))
 }
 
-/// Why the kernel would refuse `r` with ENOENT on this machine: a watch (`-w FILE`,
-/// `path=`) or an `exe=` needs the file's directory (kernel/audit_watch.c `audit_add_watch`
-/// and audit_fsnotify.c `audit_alloc_mark` look the parent up), a directory rule (`-w DIR/`,
-/// `dir=`) the directory itself (audit_tree.c `audit_add_tree_rule`). Paths are looked up
-/// as the kernel will, from this process (same mount namespace).
-fn missing_path(r: &RuleData) -> Option<String> {
-    use std::os::unix::ffi::OsStrExt;
-    use std::path::Path;
-    r.fields.iter().find_map(|f| {
-        let FieldValue::Str(p) = &f.value else { return None };
-        let p = Path::new(std::ffi::OsStr::from_bytes(p));
-        let (name, exists) = match f.field {
-            FieldType::AUDIT_WATCH | FieldType::AUDIT_EXE => {
-                let dir = p.parent()?;
-                (dir, std::fs::metadata(dir).is_ok_and(|m| m.is_dir()))
-            }
-            FieldType::AUDIT_DIR => (p, std::fs::symlink_metadata(p).is_ok()),
-            _ => return None,
-        };
-        (!exists).then(|| format!("{} does not exist here", name.display()))
-    })
+/// The summary's note on rules in force that the set keeps because it has no `-D`.
+fn outside_note(target: &Target) -> String {
+    match target.kept_from_kernel() {
+        0 => String::new(),
+        n => format!(
+            "; {n} rule{} in force outside the set kept (the set has no -D: it only adds, as \
+             augenrules --load does)",
+            if n == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+/// `FILE:LINE` of a target rule's line, or where a rule kept from the kernel came from.
+fn location(src: &Source, origin: Origin) -> String {
+    match origin {
+        Origin::Line(l) => src.location(l),
+        Origin::Kernel => "in force before, kept: the set has no -D".to_string(),
+    }
 }
 
 /// Class selector bits (mask word 63) → the syscall mask the kernel lists for them.
@@ -445,33 +480,64 @@ fn step_rule(s: &Step, current: &[RuleData], target: &Target) -> RuleData {
     }
 }
 
+/// Why the steps stopped before the end.
+enum Halt {
+    /// Step `.0` failed.
+    Failed(usize, ProtoError),
+    /// A signal asked to stop; the steps before `done` ran.
+    Interrupted { stop: Stop, done: usize },
+}
+
 /// Runs the steps: each run of adds or of deletes is one batch (many messages per
-/// datagram); a re-add's delete and add are runs of their own, so the rule is out for one
-/// round trip only. Returns the failing step and why.
+/// datagram, sent in chunks); a re-add's delete and add are runs of their own, so the rule
+/// is out for one round trip only. A SIGINT/SIGTERM stops the steps before a chunk, never
+/// between a re-add's delete and its add: no rule both sets share goes missing because of
+/// it.
 fn execute<T: Transport>(
     c: &mut Client<T>,
     plan: &Plan,
     current: &[RuleData],
     target: &Target,
-) -> std::result::Result<(), (usize, ProtoError)> {
+    progress: &mut Progress,
+) -> std::result::Result<(), Halt> {
     let steps = &plan.steps;
     let is_add = |s: &Step| matches!(s, Step::Add { .. });
+    let is_readd_delete = |s: &Step| matches!(s, Step::Delete { reason: DeleteReason::Readd, .. });
     let mut i = 0;
     while i < steps.len() {
         let add = is_add(&steps[i]);
         let n = steps[i..].iter().take_while(|s| is_add(s) == add).count();
-        let rules: Vec<RuleData> =
-            steps[i..i + n].iter().map(|s| step_rule(s, current, target)).collect();
+        let run = &steps[i..i + n];
+        // The add of a re-add follows its delete at once, whatever is pending.
+        let after_readd_delete = i > 0 && is_readd_delete(&steps[i - 1]);
+        let interruptible = if after_readd_delete || run.iter().any(is_readd_delete) {
+            Interruptible::No
+        } else {
+            Interruptible::Yes
+        };
+        if after_readd_delete {
+            // Checked before the pair only.
+        } else if let Some(stop) = interrupt::pending() {
+            return Err(Halt::Interrupted { stop, done: i });
+        }
+        let rules: Vec<RuleData> = run.iter().map(|s| step_rule(s, current, target)).collect();
         let (what, op) =
             if add { (BatchOp::Add, Op::AddRule) } else { (BatchOp::Delete, Op::DeleteRule) };
-        let results = c.batch(what, &rules, true).map_err(|e| (i, e))?;
-        for (k, r) in results.iter().enumerate() {
+        let sent = batches::send(c, what, &rules, OnFailure::Stop, progress, interruptible)
+            .map_err(|e| Halt::Failed(i, e))?;
+        for (k, r) in sent.results.iter().enumerate() {
             match r {
                 // A rule someone else deleted meanwhile is gone all the same.
                 Some(Ok(())) | None => {}
                 Some(Err(Errno::ENOENT)) if !add => {}
-                Some(Err(errno)) => return Err((i + k, ProtoError::Kernel { op, errno: *errno })),
+                Some(Err(errno)) => {
+                    return Err(Halt::Failed(i + k, ProtoError::Kernel { op, errno: *errno }))
+                }
             }
+        }
+        if let Some(stop) = sent.interrupted {
+            let done = sent.results.iter().take_while(|r| r.is_some()).count();
+            return Err(Halt::Interrupted { stop, done: i + done });
         }
         i += n;
     }
@@ -489,7 +555,11 @@ fn step_line(
     match plan.steps.get(i) {
         Some(Step::Add { index, prepend, .. }) => {
             let t = &target.rules[*index];
-            format!("+ {} ({})", plan::rule_text(&t.normal, *prepend, host), src.location(t.source))
+            format!(
+                "+ {} ({})",
+                plan::rule_text(&t.normal, *prepend, host),
+                location(src, t.origin)
+            )
         }
         Some(Step::Delete { index, .. }) => {
             format!("- {}", plan::rule_text(&current[*index], false, host))
@@ -498,31 +568,20 @@ fn step_line(
     }
 }
 
-/// After a failure: lists the rules again, prints them (stdout: `auditctl -l` text, or with
+/// After a failure or an interruption: lists the rules again, prints them (stdout: `auditctl -l` text, or with
 /// `json` the report with `error` and `in_force`), and returns the error with what is
 /// missing from the set and what is in force beyond it.
-fn report_failure<T: Transport>(
+fn report_in_force<T: Transport>(
     c: &mut Client<T>,
     report: &Report<'_>,
     desired: &[RuleData],
-    what: &str,
-    e: &ProtoError,
+    headline: String,
+    code: u8,
     json: bool,
 ) -> anyhow::Error {
     let (src, target) = (report.src, report.target);
-    let reason = match e {
-        ProtoError::Kernel { errno, op } => {
-            let delete = *op == Op::DeleteRule;
-            if matches!(op, Op::AddRule | Op::DeleteRule) {
-                rule_error(delete, *errno)
-            } else {
-                format!("{e}")
-            }
-        }
-        other => format!("{other}"),
-    };
     let host = Machine::host();
-    let mut msg = format!("apply stopped at {what}: {reason}");
+    let mut msg = headline;
     let listed = c.list_rules();
     match &listed {
         Ok(now) => {
@@ -551,7 +610,7 @@ fn report_failure<T: Transport>(
                 msg += &format!(
                     "\n  missing: {} ({})",
                     plan::rule_text(&t.normal, false, host),
-                    src.location(t.source)
+                    location(src, t.origin)
                 );
             }
             for r in extra {
@@ -577,11 +636,22 @@ fn report_failure<T: Transport>(
         // The error goes to stderr as well; a JSON that cannot be written changes nothing.
         let _ = print_json(&v);
     }
+    fail(code, msg)
+}
+
+/// The auditctl text of a failed step's error, and the exit code.
+fn failure_reason(e: &ProtoError) -> (String, u8) {
+    let reason = match e {
+        ProtoError::Kernel { errno, op } if matches!(op, Op::AddRule | Op::DeleteRule) => {
+            rule_error(*op == Op::DeleteRule, *errno)
+        }
+        other => format!("{other}"),
+    };
     let code = match e.errno() {
         Some(Errno::EPERM) => code::NOT_PERMITTED,
         _ => code::FAILED,
     };
-    fail(code, msg)
+    (reason, code)
 }
 
 /// What `--json` reports: the plan against what was in force, and the lines passed over.
@@ -611,7 +681,7 @@ impl Report<'_> {
                         "prepend": prepend,
                         "readd": readd,
                         "reason": Value::Null,
-                        "source": src.location(t.source),
+                        "source": location(src, t.origin),
                     })
                 }
                 Step::Delete { index, reason } => json!({

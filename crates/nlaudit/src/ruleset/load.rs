@@ -12,11 +12,13 @@ use anyhow::Result;
 use nlaudit_proto::consts::AUDIT_FEATURE_LOGINUID_IMMUTABLE;
 use nlaudit_proto::{BatchOp, Client, Errno, Error as ProtoError, Op, RuleData, Setting};
 use nlaudit_rules::plan::ErrorMode;
-use nlaudit_rules::render::key_matches;
 use nlaudit_rules::{normalize, render_listing, Directive, Machine, Renderer};
 
-use super::source::{rule_error, Parsed, Source};
+use super::source::{self, rule_error, Parsed, Source};
+use crate::batches::{self, Interruptible, OnFailure};
 use crate::errors::{code, explain, fail};
+use crate::interrupt;
+use crate::progress::Progress;
 use crate::status_cmd;
 
 /// What a load did.
@@ -56,7 +58,48 @@ struct Loader<'a, 'p> {
 /// Stops the file: the error is in `Outcome::stopped`.
 struct Stop;
 
-/// Runs one rules file (already parsed) on the kernel.
+/// Checks a whole file before anything is sent: the first line that does not parse, or
+/// whose rule the kernel would refuse on this machine (a watched path's directory missing),
+/// while no `-c`/`-i` is in force is the file's error and nothing of any input is run.
+/// (Under `-c`/`-i` such lines are reported and passed over when the file runs, as
+/// `auditctl -R` does.) The auditctl drop-in keeps auditctl's line-by-line behaviour.
+pub fn check(src: &Source, parsed: &[Parsed], mut mode: ErrorMode) -> Result<()> {
+    let refuse = |i: usize, code: u8, msg: String| {
+        fail(
+            code,
+            format!(
+                "{}: {msg}\nnothing was changed: every line of every input is checked before \
+                 the first is sent; fix it, or put `-c` or `-i` before it (or pass -c/-i) to \
+                 pass such lines over",
+                src.location(i)
+            ),
+        )
+    };
+    for (i, p) in parsed {
+        match p {
+            Err(e) if mode.stops() => return Err(refuse(*i, code::USAGE, e.message.clone())),
+            Err(_) => {}
+            Ok(directives) => {
+                for d in directives {
+                    match d {
+                        Directive::IgnoreErrors => mode.ignore_errors = true,
+                        Directive::ContinueOnError => mode.continue_on_error = true,
+                        Directive::Rule(rc) if !rc.delete && mode.stops() => {
+                            if let Some(why) = source::missing_path(&rc.rule) {
+                                let msg = format!("{} ({why})", rule_error(false, Errno::ENOENT));
+                                return Err(refuse(*i, code::FAILED, msg));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs one rules file (already parsed and [`check`]ed) on the kernel.
 pub fn run(
     c: &mut Client,
     src: &Source,
@@ -135,6 +178,18 @@ impl<'p> Loader<'_, 'p> {
         }
     }
 
+    /// A SIGINT/SIGTERM noted since the last safe point stops the file here.
+    fn safe_point(&mut self, i: usize) -> Result<(), Stop> {
+        match interrupt::pending() {
+            None => Ok(()),
+            Some(stop) => {
+                let what = format!("load stopped before {}", self.src.location(i));
+                self.out.stopped = Some(batches::interrupted(self.c, stop, &what));
+                Err(Stop)
+            }
+        }
+    }
+
     fn directive(&mut self, i: usize, d: &'p Directive) -> Result<(), Stop> {
         if let Directive::Rule(rc) = d {
             for w in &rc.warnings {
@@ -147,6 +202,7 @@ impl<'p> Loader<'_, 'p> {
             }
         }
         self.flush()?;
+        self.safe_point(i)?;
         if !matches!(
             d,
             Directive::DeleteAll { .. }
@@ -164,13 +220,17 @@ impl<'p> Loader<'_, 'p> {
                 Err(e) => self.kernel(i, e, |e| rule_error(true, errno(e)))?,
             },
             Directive::DeleteAll { key } => match self.delete_all(key.as_deref()) {
-                Ok((deleted, 0)) => self.out.deleted += deleted,
-                Ok((deleted, failed)) => {
-                    self.out.deleted += deleted;
+                Ok(d) if d.interrupted.is_some() => {
+                    self.out.deleted += d.deleted;
+                    self.safe_point(i)?;
+                }
+                Ok(d) if d.failed == 0 => self.out.deleted += d.deleted,
+                Ok(d) => {
+                    self.out.deleted += d.deleted;
                     self.error(
                         i,
                         code::FAILED,
-                        format!("Error deleting rule ({failed} rules could not be deleted)"),
+                        format!("Error deleting rule ({} rules could not be deleted)", d.failed),
                     )?;
                 }
                 Err(e) => {
@@ -277,8 +337,18 @@ impl<'p> Loader<'_, 'p> {
         let rules = std::mem::take(&mut self.pending);
         let lines = std::mem::take(&mut self.pending_lines);
         let stops = self.mode.stops();
-        let results = match self.c.batch(BatchOp::Add, &rules, stops) {
-            Ok(r) => r,
+        let on_failure = if stops { OnFailure::Stop } else { OnFailure::Continue };
+        let mut progress = Progress::hidden();
+        let sent = batches::send(
+            self.c,
+            BatchOp::Add,
+            &rules,
+            on_failure,
+            &mut progress,
+            Interruptible::Yes,
+        );
+        let (results, interrupted) = match sent {
+            Ok(s) => (s.results, s.interrupted),
             Err(e) => return Err(self.broken(lines[0], e)),
         };
         for (k, res) in results.iter().enumerate() {
@@ -302,30 +372,19 @@ impl<'p> Loader<'_, 'p> {
                 None => {}
             }
         }
+        if interrupted.is_some() {
+            let next = results.iter().position(Option::is_none).and_then(|k| lines.get(k));
+            self.safe_point(next.copied().unwrap_or(lines[0]))?;
+        }
         Ok(())
     }
 
-    /// `auditctl -D [-k KEY]`: every rule (whose key contains KEY) sent back as a delete,
-    /// batched; from the list made in advance when there is one. A rule that vanished
-    /// meanwhile (ENOENT) counts as deleted. Returns (deleted, failed); EPERM is an error.
-    fn delete_all(&mut self, key: Option<&str>) -> nlaudit_proto::Result<(usize, usize)> {
-        let rules = match self.listed.take() {
-            Some(r) => r,
-            None => self.c.list_rules()?,
-        };
-        let rules: Vec<RuleData> = rules.into_iter().filter(|r| key_matches(r, key)).collect();
-        let mut deleted = 0;
-        let mut failed = 0;
-        for r in self.c.batch(BatchOp::Delete, &rules, false)? {
-            match r {
-                Some(Ok(())) | Some(Err(Errno::ENOENT)) => deleted += 1,
-                Some(Err(Errno::EPERM)) => {
-                    return Err(ProtoError::Kernel { op: Op::DeleteRule, errno: Errno::EPERM })
-                }
-                _ => failed += 1,
-            }
-        }
-        Ok((deleted, failed))
+    /// `auditctl -D [-k KEY]`, from the list made in advance when there is one.
+    fn delete_all(&mut self, key: Option<&str>) -> nlaudit_proto::Result<batches::DeleteAll> {
+        let listed = self.listed.take();
+        batches::delete_all(self.c, key, listed, |n| {
+            Progress::new("load: rules deleted", n, n, crate::progress::Show::OnTerminal)
+        })
     }
 
     /// Deletes the rules of `rules[from..]` that the kernel added after the batch's first

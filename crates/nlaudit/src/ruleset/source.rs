@@ -6,6 +6,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
+use nlaudit_proto::consts::FieldType;
+use nlaudit_proto::{FieldValue, RuleData};
 use nlaudit_rules::merge::{self, Awk, Dialect, Merged};
 use nlaudit_rules::{parse_command, split_words, Directive, ParseError};
 
@@ -266,4 +268,63 @@ pub fn rule_error(delete: bool, errno: nlaudit_proto::Errno) -> String {
         let why = if errno == Errno::EEXIST { "Rule exists" } else { errno.desc() };
         format!("Error sending add rule data request ({why})")
     }
+}
+
+/// Refuses a source that holds nothing to apply, before anything is sent: a directory with
+/// no `*.rules` file (a misnamed ConfigMap key, a wrong path), or a set with neither a
+/// rule (`-a`, `-A`, `-w`) nor a `-D`. Applied, such a set would change nothing that was
+/// asked for — or, before nlaudit followed the set's `-D`, delete every rule in force.
+pub fn refuse_empty(path: &Path, src: &Source) -> Result<()> {
+    let dir = src.merged.is_some();
+    if dir && src.files.is_empty() {
+        return Err(fail(
+            code::USAGE,
+            format!(
+                "{}: no rules file: augenrules reads only the files named *.rules in it \
+                 (names starting with `.` are skipped); nothing was changed",
+                path.display()
+            ),
+        ));
+    }
+    let asks = src.lines.iter().any(|l| {
+        let t = split_words(&l.text);
+        t.iter()
+            .take_while(|w| !w.starts_with('#'))
+            .any(|w| ["-a", "-A", "-w", "-D"].iter().any(|o| w.starts_with(o)))
+    });
+    if !asks {
+        let what = if dir { "the *.rules files of this directory hold" } else { "this file holds" };
+        return Err(fail(
+            code::USAGE,
+            format!(
+                "{}: {what} no rule (-a, -A, -w) and no -D, so there is nothing to apply; \
+                 nothing was changed",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Why the kernel would refuse `r` with ENOENT on this machine: a watch (`-w FILE`,
+/// `path=`) or an `exe=` needs the file's directory (kernel/audit_watch.c `audit_add_watch`
+/// and audit_fsnotify.c `audit_alloc_mark` look the parent up), a directory rule (`-w DIR/`,
+/// `dir=`) the directory itself (audit_tree.c `audit_add_tree_rule`). Paths are looked up
+/// as the kernel will, from this process (same mount namespace).
+pub fn missing_path(r: &RuleData) -> Option<String> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Path;
+    r.fields.iter().find_map(|f| {
+        let FieldValue::Str(p) = &f.value else { return None };
+        let p = Path::new(std::ffi::OsStr::from_bytes(p));
+        let (name, exists) = match f.field {
+            FieldType::AUDIT_WATCH | FieldType::AUDIT_EXE => {
+                let dir = p.parent()?;
+                (dir, std::fs::metadata(dir).is_ok_and(|m| m.is_dir()))
+            }
+            FieldType::AUDIT_DIR => (p, std::fs::symlink_metadata(p).is_ok()),
+            _ => return None,
+        };
+        (!exists).then(|| format!("{} does not exist here", name.display()))
+    })
 }
