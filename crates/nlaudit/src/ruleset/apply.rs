@@ -606,15 +606,23 @@ fn report_in_force<T: Transport>(
                 desired.len(),
                 extra.len()
             );
-            for t in missing {
+            // Each list is named up to SHOWN rules; the listing on stdout has them all.
+            const SHOWN: usize = 20;
+            for t in missing.iter().take(SHOWN) {
                 msg += &format!(
                     "\n  missing: {} ({})",
                     plan::rule_text(&t.normal, false, host),
                     location(src, t.origin)
                 );
             }
-            for r in extra {
+            if missing.len() > SHOWN {
+                msg += &format!("\n  ... and {} more missing", missing.len() - SHOWN);
+            }
+            for r in extra.iter().take(SHOWN) {
                 msg += &format!("\n  not in the set: {}", plan::rule_text(r, false, host));
+            }
+            if extra.len() > SHOWN {
+                msg += &format!("\n  ... and {} more not in the set", extra.len() - SHOWN);
             }
         }
         Err(le) => {
