@@ -7,7 +7,9 @@ use clap::{Args, Parser, Subcommand};
 /// Exit codes: 0 success; 1 operation failed; 2 bad usage or rule text; 3 rule already
 /// exists; 4 no such rule; 5 not permitted (privileges or namespaces); 6 audit configuration
 /// is immutable until reboot. `docker check`: 0 all pass, 1 a control fails (or --verify
-/// failed), 2 error.
+/// failed), 2 error. `apply --dry-run`: 0 in sync, 1 would change, 6 locked and differs.
+/// Interrupted (SIGINT, SIGTERM) during load, apply or delete --all: 130, 143. Changing
+/// commands wait for one another (NLAUDIT_LOCK_TIMEOUT seconds, default 60).
 #[derive(Parser, Debug)]
 #[command(name = "nlaudit", version, about, long_about)]
 pub struct Cli {
