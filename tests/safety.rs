@@ -92,8 +92,8 @@ fn signal(child: &Child, sig: nix::sys::signal::Signal) {
     nix::sys::signal::kill(pid, sig).expect("kill");
 }
 
-/// 1. Without `-D` apply only adds (rules outside the set stay, the summary says so), as
-/// augenrules --load would; with `-D` the kernel becomes the set. --dry-run: 1 when it
+/// Point 1: Without `-D` apply only adds (rules outside the set stay, the summary says so), as
+/// augenrules --load would; with `-D` the kernel becomes the set. A dry run exits 1 when it
 /// would change something, 0 when the kernel already holds the set.
 #[test]
 fn apply_follows_the_sets_delete_all() {
@@ -132,7 +132,7 @@ fn apply_follows_the_sets_delete_all() {
     assert!(now.contains(&format!("-k {k}-set")), "{now}");
 }
 
-/// 1. A directory with no `*.rules` (a ConfigMap whose keys lack `.rules`) or a set with
+/// Point 1: A directory with no `*.rules` (a ConfigMap whose keys lack `.rules`) or a set with
 /// neither rules nor `-D` is refused before anything is sent: exit 2, naming the directory
 /// and the pattern; the rule in force stays.
 #[test]
@@ -164,7 +164,7 @@ fn apply_refuses_an_empty_or_misnamed_source() {
     assert_eq!(listing(), before);
 }
 
-/// 2. load parses and checks every line of every input before the first message: a parse
+/// Point 2: load parses and checks every line of every input before the first message: a parse
 /// error on line 4 after `-D`, `-b` and a rule changes nothing (exit 2, FILE:LINE); so does
 /// a watch whose directory is missing, and an error in the second of two files.
 #[test]
@@ -225,7 +225,7 @@ fn hold_change_lock(holder: &str) -> fs::File {
     f
 }
 
-/// 3. A changing command waits for the lock, naming the holder's pid and command, and fails
+/// Point 3: A changing command waits for the lock, naming the holder's pid and command, and fails
 /// with exit 1 after the bound; a read-only command does not wait.
 #[test]
 fn changing_commands_wait_for_the_lock_and_say_for_whom() {
@@ -264,7 +264,7 @@ fn changing_commands_wait_for_the_lock_and_say_for_whom() {
     assert!(listing().contains(&k));
 }
 
-/// 3. Two applies at once (the race: set Y started while X was in force, X again
+/// Point 3: Two applies at once (the race: set Y started while X was in force, X again
 /// right after): the second waits, and the kernel ends with exactly the set applied last.
 #[test]
 fn two_applies_at_once_end_with_one_whole_set() {
@@ -289,7 +289,7 @@ fn two_applies_at_once_end_with_one_whole_set() {
     assert_eq!(listing(), x_listing, "the kernel holds neither set whole");
 }
 
-/// 4. SIGINT during apply stops at a safe point: the rules both sets share and the new ones
+/// Point 4: SIGINT during apply stops at a safe point: the rules both sets share and the new ones
 /// are in force, the summary says it was interrupted and what is in force, exit 130.
 #[test]
 fn sigint_during_apply_stops_safely_and_says_what_is_in_force() {
@@ -322,7 +322,7 @@ fn sigint_during_apply_stops_safely_and_says_what_is_in_force() {
     assert_eq!(out(&o), now);
 }
 
-/// 4. SIGTERM during `delete --all` and SIGINT during `load` stop between datagrams, list
+/// Point 4: SIGTERM during `delete --all` and SIGINT during `load` stop between datagrams, list
 /// what is in force and exit 143 / 130.
 #[test]
 fn sigterm_during_delete_all_and_sigint_during_load() {
@@ -359,7 +359,7 @@ fn sigterm_during_delete_all_and_sigint_during_load() {
     assert!(stdout.contains(&format!("key={k}")), "the rules in force are listed: {stdout}");
 }
 
-/// 4. Progress shows on a terminal (under `script`, a pseudo-terminal) and not otherwise.
+/// Point 4: Progress shows on a terminal (under `script`, a pseudo-terminal) and not otherwise.
 #[test]
 fn progress_shows_on_a_terminal_only() {
     if !kernel_available("progress_shows_on_a_terminal_only")
@@ -384,7 +384,7 @@ fn progress_shows_on_a_terminal_only() {
     assert!(!listing().contains(&k));
 }
 
-/// 6. nlaudit's own add/delete refuse what auditctl drops silently; the drop-in keeps
+/// Point 6: nlaudit's own add/delete refuse what auditctl drops silently; the drop-in keeps
 /// auditctl's behaviour.
 #[test]
 fn add_refuses_options_auditctl_would_ignore() {
