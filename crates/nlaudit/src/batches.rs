@@ -127,24 +127,34 @@ pub fn delete_all<T: Transport>(
     Ok(out)
 }
 
-/// After a signal stopped a change: lists the rules in force on standard output (as
-/// `auditctl -l` prints them) and returns the error that says so, with exit code 128 + the
-/// signal. `what` says what was interrupted and how far it got.
-pub fn interrupted<T: Transport>(c: &mut Client<T>, stop: Stop, what: &str) -> anyhow::Error {
-    let state = match c.list_rules() {
-        Ok(now) => {
-            let text = nlaudit_rules::render_listing(&now, None, nlaudit_rules::Machine::host());
-            print!("{text}");
+/// The rules in force after a signal stopped a change, and the error that says so.
+pub struct InForce {
+    /// The rules in force as `auditctl -l` prints them (empty when they could not be listed).
+    pub listing: String,
+    /// The error to return: exit code 128 + the signal, what was interrupted and how far it
+    /// got, how many rules are in force.
+    pub error: anyhow::Error,
+}
+
+/// After a signal stopped a change: lists the rules in force. `what` says what was
+/// interrupted and how far it got.
+pub fn interrupted<T: Transport>(c: &mut Client<T>, stop: Stop, what: &str) -> InForce {
+    let (listing, state) = match c.list_rules() {
+        Ok(now) => (
+            nlaudit_rules::render_listing(&now, None, nlaudit_rules::Machine::host()),
             format!(
                 "the kernel now holds {} rule{} (listed on standard output)",
                 now.len(),
                 if now.len() == 1 { "" } else { "s" }
-            )
+            ),
+        ),
+        Err(e) => {
+            (String::new(), format!("could not list the rules in force ({e}): run `nlaudit list`"))
         }
-        Err(e) => format!("could not list the rules in force ({e}): run `nlaudit list`"),
     };
-    crate::errors::fail(
+    let error = crate::errors::fail(
         stop.exit_code(),
         format!("{what}: interrupted by {}; {state}", stop.name()),
-    )
+    );
+    InForce { listing, error }
 }

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use nlaudit_proto::RuleData;
+use nlaudit_proto::{Client, RuleData, Transport};
 use nlaudit_rules::{
     json::listing_json, normalize, parse_command, render_listing, Context, Directive, Env, Machine,
     RuleCommand,
@@ -163,8 +163,16 @@ fn refuse_ignored_options(args: &[String]) -> Result<()> {
 }
 
 pub fn add(a: RuleArgs) -> Result<ExitCode> {
+    add_with(a, session::open)
+}
+
+/// `add` through the client `connect` opens.
+pub fn add_with<T: Transport>(
+    a: RuleArgs,
+    connect: impl FnOnce() -> Result<Client<T>>,
+) -> Result<ExitCode> {
     refuse_ignored_options(&a.rule)?;
-    let (mut c, status) = session::open_mutable()?;
+    let (mut c, status) = session::mutable(connect()?)?;
     let r = parse_rule(&a.rule, status.feature_bitmap)?;
     if r.delete {
         return Err(fail(
@@ -178,11 +186,19 @@ pub fn add(a: RuleArgs) -> Result<ExitCode> {
 }
 
 pub fn delete(a: DeleteArgs) -> Result<ExitCode> {
+    delete_with(a, session::open)
+}
+
+/// `delete` through the client `connect` opens.
+pub fn delete_with<T: Transport>(
+    a: DeleteArgs,
+    connect: impl FnOnce() -> Result<Client<T>>,
+) -> Result<ExitCode> {
     if a.all {
         if !a.rule.is_empty() {
             return Err(fail(code::USAGE, "--all takes no rule"));
         }
-        let (mut c, _) = session::open_mutable()?;
+        let (mut c, _) = session::mutable(connect()?)?;
         let _signals = interrupt::catch();
         let d = batches::delete_all(&mut c, a.key.as_deref(), None, |n| {
             Progress::new("delete --all: rules deleted", n, n, Show::OnTerminal)
@@ -191,7 +207,9 @@ pub fn delete(a: DeleteArgs) -> Result<ExitCode> {
         if let Some(stop) = d.interrupted {
             let what =
                 format!("delete --all stopped after {} rule{}", d.deleted, plural(d.deleted));
-            return Err(batches::interrupted(&mut c, stop, &what));
+            let f = batches::interrupted(&mut c, stop, &what);
+            print!("{}", f.listing);
+            return Err(f.error);
         }
         println!("deleted {} rule{}", d.deleted, plural(d.deleted));
         if d.failed > 0 {
@@ -203,7 +221,7 @@ pub fn delete(a: DeleteArgs) -> Result<ExitCode> {
         return Err(fail(code::USAGE, "give a rule (as auditctl's arguments) or --all"));
     }
     refuse_ignored_options(&a.rule)?;
-    let (mut c, status) = session::open_mutable()?;
+    let (mut c, status) = session::mutable(connect()?)?;
     let r = parse_rule(&a.rule, status.feature_bitmap)?;
     print_warnings(&r);
     // The kernel compares flags too and never stores the prepend flag (see normalize).

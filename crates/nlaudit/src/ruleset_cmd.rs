@@ -79,10 +79,6 @@ pub struct ApplyArgs {
     pub json: bool,
 }
 
-fn joined<T>(h: std::thread::JoinHandle<Result<T>>) -> Result<T> {
-    h.join().map_err(|_| anyhow::anyhow!("a kernel request thread panicked"))?
-}
-
 pub fn load(a: LoadArgs) -> Result<ExitCode> {
     let start = Instant::now();
     // Every file is read (and checked) before the kernel is asked anything.
@@ -96,47 +92,23 @@ pub fn load(a: LoadArgs) -> Result<ExitCode> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    // The status (and, for a set that starts with `-D`, the rules to delete) are fetched on
-    // other threads while the files are parsed: each reply waits for a kernel thread to be
-    // spawned for it (kernel/audit.c `audit_send_reply`, `audit_list_rules_send`), which
-    // takes milliseconds on a busy machine. Nothing changes before the status is checked.
-    let status = std::thread::spawn(|| -> Result<_> {
-        let mut c = session::open()?;
-        let s = c.status()?;
-        Ok((c, s))
-    });
-    let listing = sources
-        .first()
-        .filter(|s| source::starts_with_delete_all(s))
-        .map(|_| std::thread::spawn(|| -> Result<_> { Ok(session::open()?.list_rules()?) }));
-    let mut parsed: Vec<_> = sources.iter().map(|s| source::parse(s, None)).collect();
-    let (mut c, status) = joined(status)?;
-    session::refuse_if_immutable(&status)?;
-    if !source::default_features_hold(status.feature_bitmap) {
-        parsed = sources.iter().map(|s| source::parse(s, status.feature_bitmap)).collect();
-    }
     let mode = ErrorMode { continue_on_error: a.continue_on_error, ignore_errors: a.ignore_errors };
-    // Every line of every input is checked before the first message is sent.
-    for (src, parsed) in sources.iter().zip(&parsed) {
-        load::check(src, parsed, mode)?;
-    }
-    let mut listed = listing.map(joined).transpose()?;
     let _signals = interrupt::catch();
-    let mut total = load::Outcome::default();
-    for (src, parsed) in sources.iter().zip(&parsed) {
-        let o = load::run(&mut c, src, parsed, mode, listed.take());
-        total.added += o.added;
-        total.deleted += o.deleted;
-        total.settings += o.settings;
-        total.counted_errors += o.counted_errors;
-        total.ignored_errors += o.ignored_errors;
-        if o.stopped.is_some() {
-            total.stopped = o.stopped;
-            break;
-        }
+    let total = load::run_all(session::open, &sources, mode)?;
+    render_load(total, start)
+}
+
+/// Prints what a load did — the `-l`/`-s` output, the notes, one summary line — and turns
+/// a stop into the error.
+fn render_load(total: load::Outcome, start: Instant) -> Result<ExitCode> {
+    for n in &total.notes {
+        eprintln!("{n}");
     }
+    let mut out = output::stdout();
+    out.write_all(total.output.as_bytes())?;
     let errors = total.counted_errors + total.ignored_errors;
-    println!(
+    writeln!(
+        out,
         "load: {} added, {} deleted, {} setting{} changed{}, {:.3} s",
         total.added,
         total.deleted,
@@ -144,7 +116,8 @@ pub fn load(a: LoadArgs) -> Result<ExitCode> {
         if total.settings == 1 { "" } else { "s" },
         if errors > 0 { format!(", {errors} failed line(s) passed over") } else { String::new() },
         start.elapsed().as_secs_f64()
-    );
+    )?;
+    out.flush()?;
     if let Some(e) = total.stopped {
         return Err(e);
     }

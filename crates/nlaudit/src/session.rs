@@ -1,7 +1,7 @@
 //! Opening the kernel connection, and the checks every changing command makes first.
 
 use anyhow::Result;
-use nlaudit_proto::{Client, Status};
+use nlaudit_proto::{Client, Status, Transport};
 
 use crate::errors::{code, fail};
 
@@ -10,10 +10,10 @@ pub fn open() -> Result<Client> {
     Ok(Client::open()?)
 }
 
-/// Opens the audit socket and refuses to go on in immutable mode (enabled 2): no rule or
-/// setting can change until reboot, so nothing is attempted. Returns the status read.
-pub fn open_mutable() -> Result<(Client, Status)> {
-    let mut c = open()?;
+/// Takes a client opened by a connector (the real socket or a fake kernel) and refuses to go
+/// on in immutable mode (enabled 2): no rule or setting can change until reboot, so nothing
+/// is attempted. Returns the client and the status read.
+pub fn mutable<T: Transport>(mut c: Client<T>) -> Result<(Client<T>, Status)> {
     let s = c.status()?;
     refuse_if_immutable(&s)?;
     Ok((c, s))

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use nlaudit_proto::consts::AUDIT_FEATURE_LOGINUID_IMMUTABLE;
-use nlaudit_proto::{Client, Features, Setting, Status};
+use nlaudit_proto::{Client, Features, Setting, Status, Transport};
 use serde_json::json;
 
 use crate::cli::{SetArgs, StatusArgs};
@@ -55,7 +55,7 @@ pub fn status_json(s: &Status, f: Option<&Features>) -> serde_json::Value {
 }
 
 /// Reads status and features (features are optional: old kernels lack GET_FEATURE).
-pub fn read(c: &mut Client) -> Result<(Status, Option<Features>)> {
+pub fn read<T: Transport>(c: &mut Client<T>) -> Result<(Status, Option<Features>)> {
     let s = c.status()?;
     let f = c.features().ok();
     Ok((s, f))
@@ -75,7 +75,15 @@ pub fn status(a: StatusArgs) -> Result<ExitCode> {
 }
 
 pub fn set(a: SetArgs) -> Result<ExitCode> {
-    let (mut c, _) = session::open_mutable()?;
+    set_with(a, session::open)
+}
+
+/// `set` through the client `connect` opens.
+pub fn set_with<T: Transport>(
+    a: SetArgs,
+    connect: impl FnOnce() -> Result<Client<T>>,
+) -> Result<ExitCode> {
+    let (mut c, _) = session::mutable(connect()?)?;
     let mut changes = Vec::new();
     if let Some(v) = a.enabled {
         changes.push(Setting::Enabled(v == 1));

@@ -23,6 +23,31 @@ pub struct Locked {
 
 impl Transport for Locked {
     fn send(&mut self, datagram: &[u8]) -> io::Result<()> {
+        self.answer(datagram, 2)
+    }
+
+    fn recv(&mut self, buf: &mut [u8], _timeout: Duration) -> io::Result<Option<Received>> {
+        Ok(next_reply(&mut self.replies, buf))
+    }
+}
+
+/// The same fake kernel, not locked (enabled 1): for the paths that must not send a change.
+#[derive(Default)]
+pub struct Unlocked(pub Locked);
+
+impl Transport for Unlocked {
+    fn send(&mut self, datagram: &[u8]) -> io::Result<()> {
+        self.0.answer(datagram, 1)
+    }
+
+    fn recv(&mut self, buf: &mut [u8], _timeout: Duration) -> io::Result<Option<Received>> {
+        Ok(next_reply(&mut self.0.replies, buf))
+    }
+}
+
+impl Locked {
+    /// Records and answers every message of a datagram, reporting `enabled` on AUDIT_GET.
+    fn answer(&mut self, datagram: &[u8], enabled: u32) -> io::Result<()> {
         let msgs = split_datagram(datagram).map_err(io::Error::other)?;
         for m in msgs {
             let (ty, seq) = (m.header.ty, m.header.seq);
@@ -31,7 +56,7 @@ impl Transport for Locked {
             let ack = Ack { error: 0, request_seq: seq, request_type: ty };
             encode_message(&mut out, MsgType::NLMSG_ERROR, 0, seq, &ack.encode());
             if ty == MsgType::AUDIT_GET {
-                let s = Status { enabled: 2, failure: 1, backlog_limit: 64, ..Status::default() };
+                let s = Status { enabled, failure: 1, backlog_limit: 64, ..Status::default() };
                 encode_message(&mut out, MsgType::AUDIT_GET, 0, seq, &s.encode());
             }
             self.replies.push_back(out);
@@ -48,10 +73,6 @@ impl Transport for Locked {
             }
         }
         Ok(())
-    }
-
-    fn recv(&mut self, buf: &mut [u8], _timeout: Duration) -> io::Result<Option<Received>> {
-        Ok(next_reply(&mut self.replies, buf))
     }
 }
 

@@ -1,13 +1,19 @@
-//! `nlaudit apply`: make the kernel's rules equal, in order, to a rule set, with the least
-//! kernel work and without a gap (the planning is `nlaudit_rules::plan`; this runs it).
+//! `nlaudit apply`: make the kernel's rules what the set leaves when run on them (its `-D`
+//! decides: with one, equal in order to the set), with the least kernel work and without a
+//! gap. The planning is `nlaudit_rules::plan`; this module runs it in three parts, as every
+//! changing command does:
 //!
-//! Order of work: read the status and list the kernel's rules, parse the set and run it on a
-//! model of an empty kernel, plan (in immutable mode: stop there, refusing, and say whether
-//! the kernel holds the set; --dry-run shows the plan); then the settings that do not
-//! depend on the rules (`-b`, `-f`, `-r`, `--backlog_wait_time`), the rule steps (adds in
-//! batches, re-adds one rule at a time, deletes of obsolete rules last, in batches), and
-//! only when all of that succeeded `-e 0|1`, `--loginuid-immutable` and, last, `-e 2`.
-//! Any failure stops the run; the rules in force are listed again and reported.
+//! 1. [`prepare`] (decide): read the status and the rules, read and parse the set, run it on
+//!    a model of the kernel as it is, plan. Nothing of the set is sent; the only change is
+//!    the class probe (a rule that matches nothing, added, listed and deleted) when the set
+//!    selects syscall classes.
+//! 2. [`execute`] (do): the settings that do not depend on the rules (`-b`, `-f`, `-r`,
+//!    `--backlog_wait_time`), the rule steps (adds in batches, re-adds one rule at a time,
+//!    deletes of obsolete rules last), and only when all of that succeeded `-e 0|1`,
+//!    `--loginuid-immutable` and, last, `-e 2`. A failure or a signal stops it; the rules in
+//!    force are then listed again. It prints nothing but the progress line.
+//! 3. [`render`] (say): the plan, the summary or the truth after a stop, as text or one
+//!    JSON object ([`ApplyReport`], schema in docs/rules-files.md), and the exit code.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Write;
@@ -28,7 +34,7 @@ use nlaudit_rules::plan::{
     Start, Step, Target,
 };
 use nlaudit_rules::{render_listing, Machine};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::source::{self, rule_error, Source};
 use crate::batches::{self, Interruptible, OnFailure};
@@ -50,11 +56,39 @@ pub struct Options {
 
 /// Applies the rule set `read` returns through the client `connect` opens. `start` is
 /// when the command started (for the summary).
-///
-/// The kernel's status and rules are fetched on another thread while the set is read and
-/// parsed (each reply waits for a kernel thread to be spawned); nothing is changed before
-/// both are in and the status is checked.
 pub fn run<T, C, R>(connect: C, read: R, opts: Options, start: Instant) -> Result<ExitCode>
+where
+    T: Transport + Send + 'static,
+    C: FnOnce() -> Result<Client<T>> + Send + 'static,
+    R: FnOnce() -> Result<Source>,
+{
+    let mut p = prepare(connect, read, opts)?;
+    let outcome = if opts.dry_run || p.locked { None } else { Some(execute(&mut p)) };
+    render(&p, outcome.as_ref(), opts, start)
+}
+
+/// What [`prepare`] found and decided.
+pub struct Prepared<T: Transport> {
+    c: Client<T>,
+    src: Source,
+    /// The rules in force, as listed (without class probes).
+    current: Vec<RuleData>,
+    target: Target,
+    /// The target's rules as the kernel will list them.
+    desired: Vec<RuleData>,
+    plan: Plan,
+    changes: Vec<SettingChange>,
+    /// Immutable mode (enabled 2): nothing can change.
+    locked: bool,
+    /// Class selections whose expansion a dry run (or a locked kernel) cannot learn.
+    classes_unknown: bool,
+}
+
+/// Decides: reads the kernel and the set and plans. The kernel's status and rules are
+/// fetched on another thread while the set is read and parsed (each reply waits for a
+/// kernel thread to be spawned). A set `auditctl -R` would stop on is refused here, before
+/// anything is sent.
+pub fn prepare<T, C, R>(connect: C, read: R, opts: Options) -> Result<Prepared<T>>
 where
     T: Transport + Send + 'static,
     C: FnOnce() -> Result<Client<T>> + Send + 'static,
@@ -63,8 +97,8 @@ where
     let kernel = std::thread::spawn(move || -> Result<_> {
         let mut c = connect()?;
         let status = c.status()?;
-        // A locked kernel (enabled 2) still lists its rules: the refusal below says whether
-        // they differ from the set, and --dry-run shows how.
+        // A locked kernel (enabled 2) still lists its rules: the refusal says whether they
+        // differ from the set, and --dry-run shows how.
         let current = c.list_rules()?;
         Ok((c, status, current))
     });
@@ -76,7 +110,6 @@ where
     if !source::default_features_hold(status.feature_bitmap) {
         parsed = source::parse(&src, status.feature_bitmap);
     }
-    let (src, c) = (&src, &mut c);
     // The set runs on the rules in force: its `-D` decides what becomes of them.
     let mut target =
         plan::target_on(Start::Kernel(&current), &parsed, opts.mode, source::missing_path);
@@ -84,13 +117,13 @@ where
         // Nothing could change anyway: the lock is the answer, not the set's problem.
         session::refuse_if_immutable(&status)?;
     }
-    check_problems(src, &target)?;
+    refuse_fatal(&src, &target)?;
     let from_set = |t: &&plan::TargetRule| t.origin != Origin::Kernel;
     let selections: BTreeSet<u32> =
         target.rules.iter().filter(from_set).filter_map(|t| class_selection(&t.rule)).collect();
     let classes_unknown = !selections.is_empty() && (opts.dry_run || locked);
     if !selections.is_empty() && !classes_unknown {
-        let (expansions, listed) = learn_classes(c, &selections)?;
+        let (expansions, listed) = learn_classes(&mut c, &selections)?;
         current = listed;
         for t in target.rules.iter_mut().filter(|t| t.origin != Origin::Kernel) {
             if let Some(expansion) = class_selection(&t.rule).and_then(|b| expansions.get(&b)) {
@@ -98,7 +131,6 @@ where
             }
         }
     }
-
     let desired: Vec<RuleData> = target.rules.iter().map(|t| t.normal.clone()).collect();
     let plan = plan::plan(&current, &desired);
     let loginuid = if target.settings.loginuid_immutable {
@@ -108,23 +140,167 @@ where
         None
     };
     let changes = plan::setting_changes(&target.settings, &status, loginuid);
-    let host = Machine::host();
+    Ok(Prepared { c, src, current, target, desired, plan, changes, locked, classes_unknown })
+}
 
-    let report = Report { plan: &plan, current: &current, target: &target, src, changes: &changes };
-    let in_sync = plan.is_empty() && changes.is_empty();
-    if opts.dry_run && opts.json {
-        let mut v = report.json(true, locked, false, None);
-        v["in_sync"] = json!(in_sync);
-        v["classes_unknown"] = json!(classes_unknown);
-        print_json(&v)?;
+impl<T: Transport> Prepared<T> {
+    /// Whether the kernel already holds the set and its settings.
+    fn in_sync(&self) -> bool {
+        self.plan.is_empty() && self.changes.is_empty()
     }
-    if opts.dry_run && !opts.json {
+}
+
+/// How a run ended.
+pub enum Ran {
+    /// Every step and setting went through.
+    Done,
+    /// `what` (a step or setting, as text) failed.
+    Failed {
+        /// The step or setting.
+        what: String,
+        /// Why.
+        error: ProtoError,
+    },
+    /// A signal stopped it after `done` rule steps.
+    Interrupted {
+        /// The signal.
+        stop: Stop,
+        /// Rule steps done.
+        done: usize,
+    },
+}
+
+/// What [`execute`] did.
+pub struct Outcome {
+    /// How it ended.
+    pub ran: Ran,
+    /// After a stop: the rules in force, listed again.
+    pub in_force: Option<nlaudit_proto::Result<Vec<RuleData>>>,
+}
+
+/// Does: runs the plan on the kernel (see the module docs). Prints only the progress line.
+pub fn execute<T: Transport>(p: &mut Prepared<T>) -> Outcome {
+    let ran = execute_steps(p);
+    let in_force = match ran {
+        Ran::Done => None,
+        _ => Some(p.c.list_rules()),
+    };
+    Outcome { ran, in_force }
+}
+
+fn execute_steps<T: Transport>(p: &mut Prepared<T>) -> Ran {
+    let host = Machine::host();
+    for ch in p.changes.iter().filter(|c| !c.after_rules()) {
+        if let Err(error) = change_setting(&mut p.c, ch) {
+            return Ran::Failed { what: setting_line(ch), error };
+        }
+    }
+    let slow = p.plan.deleted + p.plan.readded;
+    let mut progress =
+        Progress::new("apply: rules changed", p.plan.steps.len(), slow, Show::OnTerminal);
+    let halted = run_steps(&mut p.c, &p.plan, &p.current, &p.target, &mut progress);
+    progress.finish();
+    match halted {
+        Ok(()) => {}
+        Err(Halt::Failed(step, error)) => {
+            let what = step_line(&p.plan, step, &p.current, &p.target, &p.src, host);
+            return Ran::Failed { what, error };
+        }
+        Err(Halt::Interrupted { stop, done }) => return Ran::Interrupted { stop, done },
+    }
+    for ch in p.changes.iter().filter(|c| c.after_rules()) {
+        if let Err(error) = change_setting(&mut p.c, ch) {
+            return Ran::Failed { what: setting_line(ch), error };
+        }
+    }
+    Ran::Done
+}
+
+/// Says: the plan (dry run), the refusal (locked), the summary, or the truth after a stop;
+/// text or JSON; and the exit code.
+pub fn render<T: Transport>(
+    p: &Prepared<T>,
+    outcome: Option<&Outcome>,
+    opts: Options,
+    start: Instant,
+) -> Result<ExitCode> {
+    for problem in &p.target.problems {
+        eprintln!("nlaudit: {} (skipped)", problem_text(&p.src, problem));
+    }
+    let in_sync = p.in_sync();
+    let Some(outcome) = outcome else {
+        if opts.dry_run {
+            return render_dry_run(p, opts);
+        }
+        // Locked, not a dry run.
+        let e = locked_refusal(&p.plan, p.changes.len());
+        if opts.json {
+            let mut r = ApplyReport::new(p, false);
+            r.in_sync = Some(in_sync);
+            r.error = Some(e.to_string());
+            print_json(&r)?;
+        }
+        return Err(e);
+    };
+    let headline = match &outcome.ran {
+        Ran::Done => {
+            if opts.json {
+                let mut r = ApplyReport::new(p, !in_sync);
+                r.in_sync = Some(true);
+                r.summary.seconds = Some(start.elapsed().as_secs_f64());
+                print_json(&r)?;
+            } else {
+                let plan = &p.plan;
+                println!(
+                    "apply: {} added, {} deleted, {} kept, {} re-added, {} setting{} changed, \
+                     {:.3} s{}",
+                    plan.added,
+                    plan.deleted,
+                    plan.kept,
+                    plan.readded,
+                    p.changes.len(),
+                    if p.changes.len() == 1 { "" } else { "s" },
+                    start.elapsed().as_secs_f64(),
+                    outside_note(&p.target)
+                );
+            }
+            return Ok(exit(&p.target));
+        }
+        Ran::Failed { what, error } => {
+            let (reason, code) = failure_reason(error);
+            (format!("apply stopped at {what}: {reason}"), code)
+        }
+        Ran::Interrupted { stop, done } => (
+            format!(
+                "apply interrupted by {} after {done} of {} rule changes (no rule the old and \
+                 new sets share was left out); the settings after the rules were not changed",
+                stop.name(),
+                p.plan.steps.len()
+            ),
+            stop.exit_code(),
+        ),
+    };
+    let (headline, code) = headline;
+    Err(report_in_force(p, outcome.in_force.as_ref(), headline, code, opts.json))
+}
+
+fn render_dry_run<T: Transport>(p: &Prepared<T>, opts: Options) -> Result<ExitCode> {
+    let (plan, changes, target) = (&p.plan, &p.changes, &p.target);
+    let in_sync = p.in_sync();
+    if opts.json {
+        let mut r = ApplyReport::new(p, false);
+        r.dry_run = true;
+        r.in_sync = Some(in_sync);
+        r.classes_unknown = p.classes_unknown;
+        print_json(&r)?;
+    } else {
+        let host = Machine::host();
         let mut out = output::stdout();
         let (before, after): (Vec<_>, Vec<_>) = changes.iter().partition(|c| !c.after_rules());
         for ch in &before {
             writeln!(out, "{}", setting_line(ch))?;
         }
-        for l in plan::plan_lines(&plan, &current, &desired, host) {
+        for l in plan::plan_lines(plan, &p.current, &p.desired, host) {
             writeln!(out, "{l}")?;
         }
         for ch in &after {
@@ -140,9 +316,9 @@ where
             plan.readded,
             changes.len(),
             if changes.len() == 1 { "" } else { "s" },
-            outside_note(&target)
+            outside_note(target)
         )?;
-        if classes_unknown {
+        if p.classes_unknown {
             let n = target.rules.iter().filter(|t| class_selection(&t.rule).is_some()).count();
             writeln!(
                 out,
@@ -152,11 +328,11 @@ where
                 if n == 1 { "" } else { "s" }
             )?;
         }
-        if locked {
+        if p.locked {
             writeln!(
                 out,
                 "the audit configuration is locked (enabled 2, immutable mode): {}",
-                if plan.is_empty() && changes.is_empty() {
+                if in_sync {
                     "the kernel already holds the set"
                 } else {
                     "none of this can change before the machine reboots"
@@ -165,88 +341,14 @@ where
         }
         out.flush()?;
     }
-    if opts.dry_run {
-        if locked && !in_sync {
-            return Ok(ExitCode::from(code::IMMUTABLE));
-        }
-        if !in_sync {
-            // As `docker ensure --dry-run`: 1 when something would change.
-            return Ok(ExitCode::from(code::FAILED));
-        }
-        return Ok(exit(&target));
+    if p.locked && !in_sync {
+        return Ok(ExitCode::from(code::IMMUTABLE));
     }
-    if locked {
-        let e = locked_refusal(&plan, changes.len());
-        if opts.json {
-            let mut v = report.json(false, true, false, None);
-            v["in_sync"] = json!(in_sync);
-            v["error"] = json!(e.to_string());
-            print_json(&v)?;
-        }
-        return Err(e);
+    if !in_sync {
+        // As `docker ensure --dry-run`: 1 when something would change.
+        return Ok(ExitCode::from(code::FAILED));
     }
-    let failed = |c: &mut Client<T>, what: &str, e: &ProtoError| {
-        let (reason, code) = failure_reason(e);
-        let headline = format!("apply stopped at {what}: {reason}");
-        report_in_force(c, &report, &desired, headline, code, opts.json)
-    };
-
-    for ch in changes.iter().filter(|c| !c.after_rules()) {
-        if let Err(e) = change_setting(c, ch) {
-            return Err(failed(c, &setting_line(ch), &e));
-        }
-    }
-    let slow = plan.deleted + plan.readded;
-    let mut progress =
-        Progress::new("apply: rules changed", plan.steps.len(), slow, Show::OnTerminal);
-    let halted = execute(c, &plan, &current, &target, &mut progress);
-    progress.finish();
-    match halted {
-        Ok(()) => {}
-        Err(Halt::Failed(step, e)) => {
-            let what = step_line(&plan, step, &current, &target, src, host);
-            return Err(failed(c, &what, &e));
-        }
-        Err(Halt::Interrupted { stop, done }) => {
-            let headline = format!(
-                "apply interrupted by {} after {done} of {} rule changes (no rule the old and \
-                 new sets share was left out); the settings after the rules were not changed",
-                stop.name(),
-                plan.steps.len()
-            );
-            return Err(report_in_force(
-                c,
-                &report,
-                &desired,
-                headline,
-                stop.exit_code(),
-                opts.json,
-            ));
-        }
-    }
-    for ch in changes.iter().filter(|c| c.after_rules()) {
-        if let Err(e) = change_setting(c, ch) {
-            return Err(failed(c, &setting_line(ch), &e));
-        }
-    }
-    if opts.json {
-        let mut v = report.json(false, false, !in_sync, Some(start.elapsed().as_secs_f64()));
-        v["in_sync"] = json!(true);
-        print_json(&v)?;
-        return Ok(exit(&target));
-    }
-    println!(
-        "apply: {} added, {} deleted, {} kept, {} re-added, {} setting{} changed, {:.3} s{}",
-        plan.added,
-        plan.deleted,
-        plan.kept,
-        plan.readded,
-        changes.len(),
-        if changes.len() == 1 { "" } else { "s" },
-        start.elapsed().as_secs_f64(),
-        outside_note(&target)
-    );
-    Ok(exit(&target))
+    Ok(exit(target))
 }
 
 /// The summary's note on rules in force that the set keeps because it has no `-D`.
@@ -393,22 +495,20 @@ fn exit(target: &Target) -> ExitCode {
     }
 }
 
-/// Refuses a set with a problem met while no `-c`/`-i` was in force; reports the others.
-fn check_problems(src: &Source, target: &Target) -> Result<()> {
-    for p in &target.problems {
-        if p.mode.stops() {
-            return Err(fail(
-                if matches!(p.kind, ProblemKind::Parse(_)) { code::USAGE } else { code::FAILED },
-                format!(
-                    "{}\nnothing was changed: `auditctl -R` would stop at this line; fix it, or \
-                     put `-c` or `-i` before it (or pass -c/-i) to skip such lines",
-                    problem_text(src, p)
-                ),
-            ));
-        }
-        eprintln!("nlaudit: {} (skipped)", problem_text(src, p));
+/// Refuses a set with a problem met while no `-c`/`-i` was in force (the others are
+/// reported as skipped when rendering).
+fn refuse_fatal(src: &Source, target: &Target) -> Result<()> {
+    match target.fatal() {
+        None => Ok(()),
+        Some(p) => Err(fail(
+            if matches!(p.kind, ProblemKind::Parse(_)) { code::USAGE } else { code::FAILED },
+            format!(
+                "{}\nnothing was changed: `auditctl -R` would stop at this line; fix it, or \
+                 put `-c` or `-i` before it (or pass -c/-i) to skip such lines",
+                problem_text(src, p)
+            ),
+        )),
     }
-    Ok(())
 }
 
 fn problem_text(src: &Source, p: &Problem) -> String {
@@ -493,7 +593,7 @@ enum Halt {
 /// is out for one round trip only. A SIGINT/SIGTERM stops the steps before a chunk, never
 /// between a re-add's delete and its add: no rule both sets share goes missing because of
 /// it.
-fn execute<T: Transport>(
+fn run_steps<T: Transport>(
     c: &mut Client<T>,
     plan: &Plan,
     current: &[RuleData],
@@ -568,23 +668,21 @@ fn step_line(
     }
 }
 
-/// After a failure or an interruption: lists the rules again, prints them (stdout: `auditctl -l` text, or with
-/// `json` the report with `error` and `in_force`), and returns the error with what is
-/// missing from the set and what is in force beyond it.
+/// After a failure or an interruption: the truth from the rules listed again (stdout: the
+/// `auditctl -l` text, or with `json` the report with `error` and `in_force`); returns the
+/// error with what is missing from the set and what is in force beyond it.
 fn report_in_force<T: Transport>(
-    c: &mut Client<T>,
-    report: &Report<'_>,
-    desired: &[RuleData],
+    p: &Prepared<T>,
+    listed: Option<&nlaudit_proto::Result<Vec<RuleData>>>,
     headline: String,
     code: u8,
     json: bool,
 ) -> anyhow::Error {
-    let (src, target) = (report.src, report.target);
+    let (src, target, desired) = (&p.src, &p.target, &p.desired);
     let host = Machine::host();
     let mut msg = headline;
-    let listed = c.list_rules();
-    match &listed {
-        Ok(now) => {
+    match listed {
+        Some(Ok(now)) => {
             if !json {
                 print!("{}", render_listing(now, None, host));
             }
@@ -625,24 +723,23 @@ fn report_in_force<T: Transport>(
                 msg += &format!("\n  ... and {} more not in the set", extra.len() - SHOWN);
             }
         }
-        Err(le) => {
+        Some(Err(le)) => {
             msg += &format!(
                 "\ncould not list the rules in force ({le}): run `nlaudit list` to see them"
             )
         }
+        None => {}
     }
     if json {
-        let mut v = report.json(false, false, true, None);
-        v["in_sync"] = json!(false);
-        v["error"] = json!(msg);
-        v["in_force"] = match &listed {
-            Ok(now) => {
-                json!(now.iter().map(|r| plan::rule_text(r, false, host)).collect::<Vec<_>>())
-            }
-            Err(_) => Value::Null,
+        let mut r = ApplyReport::new(p, true);
+        r.in_sync = Some(false);
+        r.error = Some(msg.clone());
+        r.in_force = match listed {
+            Some(Ok(now)) => Some(now.iter().map(|x| plan::rule_text(x, false, host)).collect()),
+            _ => None,
         };
         // The error goes to stderr as well; a JSON that cannot be written changes nothing.
-        let _ = print_json(&v);
+        let _ = print_json(&r);
     }
     fail(code, msg)
 }
@@ -662,84 +759,165 @@ fn failure_reason(e: &ProtoError) -> (String, u8) {
     (reason, code)
 }
 
-/// What `--json` reports: the plan against what was in force, and the lines passed over.
-struct Report<'a> {
-    plan: &'a Plan,
-    current: &'a [RuleData],
-    target: &'a Target,
-    src: &'a Source,
-    changes: &'a [SettingChange],
+/// `apply --json`: one object for a dry run, a run, a locked kernel and a stop (schema 1,
+/// docs/rules-files.md). Fields are in alphabetical order, the order the object has always
+/// been printed in.
+#[derive(Debug, Serialize)]
+pub struct ApplyReport {
+    /// The kernel was changed.
+    pub changed: bool,
+    /// A dry run could not learn the kernel's syscall classes.
+    pub classes_unknown: bool,
+    /// `--dry-run` was given.
+    pub dry_run: bool,
+    /// What stopped the run, or the refusal.
+    pub error: Option<String>,
+    /// After a stop: the rules in force, as `list` prints them.
+    pub in_force: Option<Vec<String>>,
+    /// Whether the kernel holds the set (after the run).
+    pub in_sync: Option<bool>,
+    /// Immutable mode.
+    pub locked: bool,
+    /// The schema version.
+    pub schema: u32,
+    /// The settings to change.
+    pub settings: Vec<SettingJson>,
+    /// Lines passed over (`-c`/`-i`).
+    pub skipped: Vec<SkippedJson>,
+    /// The rule steps, in order.
+    pub steps: Vec<StepJson>,
+    /// The counts.
+    pub summary: SummaryJson,
 }
 
-impl Report<'_> {
-    /// The object (docs/rules-files.md, "apply --json"); callers set `in_sync` and, after
-    /// a failure, `error` and `in_force`.
-    fn json(&self, dry_run: bool, locked: bool, changed: bool, seconds: Option<f64>) -> Value {
+/// One setting to change.
+#[derive(Debug, Serialize)]
+pub struct SettingJson {
+    /// The value before, when known.
+    pub from: Option<u32>,
+    /// The option as auditctl writes it (`-b 8192`).
+    pub option: String,
+}
+
+/// One line passed over.
+#[derive(Debug, Serialize)]
+pub struct SkippedJson {
+    /// What was wrong.
+    pub message: String,
+    /// `FILE:LINE`.
+    pub source: String,
+}
+
+/// One rule step.
+#[derive(Debug, Serialize)]
+pub struct StepJson {
+    /// `add` or `delete`.
+    pub op: &'static str,
+    /// Sent with AUDIT_FILTER_PREPEND.
+    pub prepend: bool,
+    /// Half of a re-add.
+    pub readd: bool,
+    /// For a delete: `obsolete`, `readd` or `surplus-copy`.
+    pub reason: Option<&'static str>,
+    /// The rule, as `list` prints it (`-A` for a prepend).
+    pub rule: String,
+    /// For an add: the `FILE:LINE` that asks for it.
+    pub source: Option<String>,
+}
+
+/// The plan's counts.
+#[derive(Debug, Serialize)]
+pub struct SummaryJson {
+    /// New rules added.
+    pub added: usize,
+    /// Rules deleted for good.
+    pub deleted: usize,
+    /// Rules left alone.
+    pub kept: usize,
+    /// Of the kept rules, those in force outside the set (it has no `-D`).
+    pub outside_kept: usize,
+    /// Rules deleted and added back.
+    pub readded: usize,
+    /// How long the run took (a completed run only).
+    pub seconds: Option<f64>,
+    /// Settings changed.
+    pub settings_changed: usize,
+}
+
+impl ApplyReport {
+    /// The report of the plan; callers set `in_sync`, `error`, `in_force`, `seconds`.
+    fn new<T: Transport>(p: &Prepared<T>, changed: bool) -> ApplyReport {
         let host = Machine::host();
-        let (plan, target, src) = (self.plan, self.target, self.src);
-        let steps: Vec<Value> = plan
+        let (plan, target, src) = (&p.plan, &p.target, &p.src);
+        let steps = plan
             .steps
             .iter()
             .map(|s| match *s {
                 Step::Add { index, prepend, readd } => {
                     let t = &target.rules[index];
-                    json!({
-                        "op": "add",
-                        "rule": plan::rule_text(&t.normal, prepend, host),
-                        "prepend": prepend,
-                        "readd": readd,
-                        "reason": Value::Null,
-                        "source": location(src, t.origin),
-                    })
+                    StepJson {
+                        op: "add",
+                        prepend,
+                        readd,
+                        reason: None,
+                        rule: plan::rule_text(&t.normal, prepend, host),
+                        source: Some(location(src, t.origin)),
+                    }
                 }
-                Step::Delete { index, reason } => json!({
-                    "op": "delete",
-                    "rule": plan::rule_text(&self.current[index], false, host),
-                    "prepend": false,
-                    "readd": reason == DeleteReason::Readd,
-                    "reason": match reason {
+                Step::Delete { index, reason } => StepJson {
+                    op: "delete",
+                    prepend: false,
+                    readd: reason == DeleteReason::Readd,
+                    reason: Some(match reason {
                         DeleteReason::Obsolete => "obsolete",
                         DeleteReason::Readd => "readd",
                         DeleteReason::SurplusCopy => "surplus-copy",
-                    },
-                    "source": Value::Null,
-                }),
+                    }),
+                    rule: plan::rule_text(&p.current[index], false, host),
+                    source: None,
+                },
             })
             .collect();
-        let settings: Vec<Value> =
-            self.changes.iter().map(|ch| json!({"option": ch.option(), "from": ch.from})).collect();
-        let skipped: Vec<Value> = target
-            .problems
-            .iter()
-            .map(|p| json!({"source": src.location(p.source), "message": problem_message(src, p)}))
-            .collect();
-        json!({
-            "schema": 1,
-            "dry_run": dry_run,
-            "locked": locked,
-            "changed": changed,
-            "in_sync": Value::Null,
-            "summary": {
-                "added": plan.added,
-                "deleted": plan.deleted,
-                "kept": plan.kept,
-                "readded": plan.readded,
-                "settings_changed": self.changes.len(),
-                "seconds": seconds,
+        ApplyReport {
+            changed,
+            classes_unknown: false,
+            dry_run: false,
+            error: None,
+            in_force: None,
+            in_sync: None,
+            locked: p.locked,
+            schema: 1,
+            settings: p
+                .changes
+                .iter()
+                .map(|ch| SettingJson { from: ch.from, option: ch.option() })
+                .collect(),
+            skipped: target
+                .problems
+                .iter()
+                .map(|x| SkippedJson {
+                    message: problem_message(src, x),
+                    source: src.location(x.source),
+                })
+                .collect(),
+            steps,
+            summary: SummaryJson {
+                added: plan.added,
+                deleted: plan.deleted,
+                kept: plan.kept,
+                outside_kept: target.kept_from_kernel(),
+                readded: plan.readded,
+                seconds: None,
+                settings_changed: p.changes.len(),
             },
-            "steps": steps,
-            "settings": settings,
-            "skipped": skipped,
-            "classes_unknown": false,
-            "error": Value::Null,
-            "in_force": Value::Null,
-        })
+        }
     }
 }
 
-fn print_json(v: &Value) -> std::io::Result<()> {
+fn print_json(r: &ApplyReport) -> std::io::Result<()> {
     let mut out = output::stdout();
-    output::json(&mut out, v)?;
+    serde_json::to_writer_pretty(&mut out, r)?;
+    writeln!(out)?;
     out.flush()
 }
 

@@ -10,7 +10,9 @@
 
 use anyhow::Result;
 use nlaudit_proto::consts::AUDIT_FEATURE_LOGINUID_IMMUTABLE;
-use nlaudit_proto::{BatchOp, Client, Errno, Error as ProtoError, Op, RuleData, Setting};
+use nlaudit_proto::{
+    BatchOp, Client, Errno, Error as ProtoError, Op, RuleData, Setting, Transport,
+};
 use nlaudit_rules::plan::ErrorMode;
 use nlaudit_rules::{normalize, render_listing, Directive, Machine, Renderer};
 
@@ -19,7 +21,7 @@ use crate::batches::{self, Interruptible, OnFailure};
 use crate::errors::{code, explain, fail};
 use crate::interrupt;
 use crate::progress::Progress;
-use crate::status_cmd;
+use crate::{session, status_cmd};
 
 /// What a load did.
 #[derive(Debug, Default)]
@@ -36,14 +38,35 @@ pub struct Outcome {
     pub ignored_errors: usize,
     /// The error that stopped the file, if one did.
     pub stopped: Option<anyhow::Error>,
+    /// What the file's `-l`, `-s`, `--reset-lost` lines print, and the rules in force
+    /// after an interruption, for standard output.
+    pub output: String,
+    /// Warnings and the errors passed over (`-c`/`-i`), for standard error.
+    pub notes: Vec<String>,
+}
+
+impl Outcome {
+    /// Adds the counts, text and notes of a later file.
+    pub fn absorb(&mut self, o: Outcome) {
+        self.added += o.added;
+        self.deleted += o.deleted;
+        self.settings += o.settings;
+        self.counted_errors += o.counted_errors;
+        self.ignored_errors += o.ignored_errors;
+        self.output += &o.output;
+        self.notes.extend(o.notes);
+        if o.stopped.is_some() {
+            self.stopped = o.stopped;
+        }
+    }
 }
 
 /// The rules the kernel held before the file ran, when they were listed in advance for a
 /// leading `-D`.
 pub type Listed = Option<Vec<RuleData>>;
 
-struct Loader<'a, 'p> {
-    c: &'a mut Client,
+struct Loader<'a, 'p, T: Transport> {
+    c: &'a mut Client<T>,
     src: &'a Source,
     mode: ErrorMode,
     /// Rule adds not sent yet, and their lines.
@@ -99,9 +122,57 @@ pub fn check(src: &Source, parsed: &[Parsed], mut mode: ErrorMode) -> Result<()>
     Ok(())
 }
 
+fn joined<T>(h: std::thread::JoinHandle<Result<T>>) -> Result<T> {
+    h.join().map_err(|_| anyhow::anyhow!("a kernel request thread panicked"))?
+}
+
+/// Loads the sources through the clients `connect` opens: parses and [`check`]s them all,
+/// then runs them one after the other; the first that stops ends the run.
+///
+/// The status (and, for a set that starts with `-D`, the rules to delete) are fetched on
+/// other threads while the files are parsed: each reply waits for a kernel thread to be
+/// spawned for it (kernel/audit.c `audit_send_reply`, `audit_list_rules_send`), which takes
+/// milliseconds on a busy machine. Nothing changes before the status is checked.
+pub fn run_all<T, C>(connect: C, sources: &[Source], mode: ErrorMode) -> Result<Outcome>
+where
+    T: Transport + Send + 'static,
+    C: Fn() -> Result<Client<T>> + Send + Sync + 'static,
+{
+    let connect = std::sync::Arc::new(connect);
+    let opener = std::sync::Arc::clone(&connect);
+    let status = std::thread::spawn(move || -> Result<_> {
+        let mut c = opener()?;
+        let s = c.status()?;
+        Ok((c, s))
+    });
+    let listing = sources.first().filter(|s| source::starts_with_delete_all(s)).map(|_| {
+        let opener = std::sync::Arc::clone(&connect);
+        std::thread::spawn(move || -> Result<_> { Ok(opener()?.list_rules()?) })
+    });
+    let mut parsed: Vec<_> = sources.iter().map(|s| source::parse(s, None)).collect();
+    let (mut c, status) = joined(status)?;
+    session::refuse_if_immutable(&status)?;
+    if !source::default_features_hold(status.feature_bitmap) {
+        parsed = sources.iter().map(|s| source::parse(s, status.feature_bitmap)).collect();
+    }
+    // Every line of every input is checked before the first message is sent.
+    for (src, parsed) in sources.iter().zip(&parsed) {
+        check(src, parsed, mode)?;
+    }
+    let mut listed = listing.map(joined).transpose()?;
+    let mut total = Outcome::default();
+    for (src, parsed) in sources.iter().zip(&parsed) {
+        total.absorb(run(&mut c, src, parsed, mode, listed.take()));
+        if total.stopped.is_some() {
+            break;
+        }
+    }
+    Ok(total)
+}
+
 /// Runs one rules file (already parsed and [`check`]ed) on the kernel.
-pub fn run(
-    c: &mut Client,
+pub fn run<T: Transport>(
+    c: &mut Client<T>,
     src: &Source,
     parsed: &[Parsed],
     mode: ErrorMode,
@@ -120,7 +191,7 @@ pub fn run(
     l.out
 }
 
-impl<'p> Loader<'_, 'p> {
+impl<'p, T: Transport> Loader<'_, 'p, T> {
     fn all(&mut self, parsed: &'p [Parsed]) -> Result<(), Stop> {
         for (i, p) in parsed {
             match p {
@@ -145,7 +216,7 @@ impl<'p> Loader<'_, 'p> {
             self.out.stopped = Some(fail(code, text));
             return Err(Stop);
         }
-        eprintln!("nlaudit: {text}");
+        self.out.notes.push(format!("nlaudit: {text}"));
         if self.mode.continue_on_error {
             self.out.counted_errors += 1;
         } else {
@@ -184,7 +255,9 @@ impl<'p> Loader<'_, 'p> {
             None => Ok(()),
             Some(stop) => {
                 let what = format!("load stopped before {}", self.src.location(i));
-                self.out.stopped = Some(batches::interrupted(self.c, stop, &what));
+                let f = batches::interrupted(self.c, stop, &what);
+                self.out.output += &f.listing;
+                self.out.stopped = Some(f.error);
                 Err(Stop)
             }
         }
@@ -192,9 +265,7 @@ impl<'p> Loader<'_, 'p> {
 
     fn directive(&mut self, i: usize, d: &'p Directive) -> Result<(), Stop> {
         if let Directive::Rule(rc) = d {
-            for w in &rc.warnings {
-                eprintln!("{w}");
-            }
+            self.out.notes.extend(rc.warnings.iter().cloned());
             if !rc.delete {
                 self.pending.push(&rc.rule);
                 self.pending_lines.push(i);
@@ -279,33 +350,33 @@ impl<'p> Loader<'_, 'p> {
                     } else {
                         render_listing(&rules, key.as_deref(), Machine::host())
                     };
-                    print!("{text}");
+                    self.out.output += &text;
                 }
                 Err(e) => return Err(self.broken(i, e)),
             },
             Directive::Status { .. } => match status_cmd::read(self.c) {
-                Ok((s, f)) => print!("{}", status_cmd::render_status(&s, f.as_ref())),
+                Ok((s, f)) => self.out.output += &status_cmd::render_status(&s, f.as_ref()),
                 Err(e) => {
                     self.out.stopped = Some(e.context(self.src.location(i)));
                     return Err(Stop);
                 }
             },
             Directive::ResetLost => match self.c.reset_lost() {
-                Ok(n) => println!("lost: {n}"),
+                Ok(n) => self.out.output += &format!("lost: {n}\n"),
                 Err(e) => {
                     self.kernel(i, e, |e| format!("Error resetting lost ({})", errno(e).desc()))?
                 }
             },
             Directive::ResetBacklogWaitTimeActual => {
                 match self.c.reset_backlog_wait_time_actual() {
-                    Ok(n) => println!("backlog_wait_time_actual: {n}"),
+                    Ok(n) => self.out.output += &format!("backlog_wait_time_actual: {n}\n"),
                     Err(e) => self.kernel(i, e, |e| {
                         format!("Error resetting backlog_wait_time_actual ({})", errno(e).desc())
                     })?,
                 }
             }
             Directive::Version | Directive::Help => {}
-            Directive::Ignored(msg) => eprintln!("{msg}"),
+            Directive::Ignored(msg) => self.out.notes.push(msg.clone()),
             Directive::Unsupported(what) => self.error(
                 i,
                 code::USAGE,
@@ -421,4 +492,88 @@ impl<'p> Loader<'_, 'p> {
 
 fn errno(e: &ProtoError) -> Errno {
     e.errno().unwrap_or(Errno::UnknownErrno)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use nlaudit_proto::MsgType;
+
+    use super::*;
+    use crate::errors::Failure;
+    use crate::ruleset_cmd::source::SourceLine;
+    use crate::testsupport::{Locked, Unlocked};
+
+    fn file(name: &str, text: &str) -> Source {
+        Source {
+            files: vec![name.into()],
+            lines: text
+                .lines()
+                .enumerate()
+                .map(|(i, t)| SourceLine { text: t.to_string(), file: 0, line: i + 1 })
+                .collect(),
+            merged: None,
+        }
+    }
+
+    /// Runs load on a fake kernel (one per connection, all recording into one log); returns
+    /// the result and the message types sent.
+    fn on<T: Transport + Send + 'static>(
+        fake: impl Fn(Arc<Mutex<Vec<MsgType>>>) -> T + Send + Sync + 'static,
+        sources: &[Source],
+    ) -> (Result<Outcome>, Vec<MsgType>) {
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&sent);
+        let connect = move || Ok(Client::with_transport(fake(Arc::clone(&log))));
+        let r = run_all(connect, sources, ErrorMode::default());
+        let sent = sent.lock().expect("lock").clone();
+        (r, sent)
+    }
+
+    /// A parse error in the second file: nothing of the first is sent (issue 13's `-D`,
+    /// `-b 8192`, rule, then `-F uidd=0`): only the status is asked.
+    #[test]
+    fn a_parse_error_anywhere_sends_nothing() {
+        let good = file("a.rules", "-b 8192\n-w /etc/passwd -p wa -k k\n");
+        let bad =
+            file("b.rules", "-b 8192\n-w /etc/passwd -p wa -k k2\n-a always,exit -F uidd=0\n");
+        let fake = |sent| Unlocked(Locked { sent, ..Locked::default() });
+        let (r, sent) = on(fake, &[good, bad]);
+        let e = r.expect_err("refused");
+        let f = e.downcast_ref::<Failure>().expect("a failure");
+        assert_eq!(f.code, code::USAGE);
+        assert!(f.message.starts_with("b.rules:3: "), "{}", f.message);
+        assert!(f.message.contains("nothing was changed"), "{}", f.message);
+        assert_eq!(sent, [MsgType::AUDIT_GET]);
+    }
+
+    /// On a locked kernel load refuses before any change.
+    #[test]
+    fn a_locked_kernel_is_refused_before_any_change() {
+        let fake = |sent| Locked { sent, ..Locked::default() };
+        let (r, sent) = on(fake, &[file("a.rules", "-w /etc/passwd -p wa -k k\n")]);
+        let e = r.expect_err("refused");
+        assert_eq!(e.downcast_ref::<Failure>().map(|f| f.code), Some(code::IMMUTABLE));
+        assert_eq!(sent, [MsgType::AUDIT_GET]);
+    }
+
+    /// The `-l`/`-s` lines' output is data of the outcome, printed after the kernel calls.
+    #[test]
+    fn listing_lines_are_collected_not_printed() {
+        let fake = |sent| Unlocked(Locked { sent, ..Locked::default() });
+        let (r, sent) = on(fake, &[file("a.rules", "-w /etc/passwd -p wa -k k\n-l\n-s\n")]);
+        let o = r.expect("loaded");
+        assert_eq!(o.added, 1);
+        assert!(
+            o.output.contains("No rules") || o.output.is_empty() || o.output.contains("enabled 1"),
+            "{}",
+            o.output
+        );
+        assert!(o.output.contains("enabled 1"), "{}", o.output);
+        assert_eq!(sent.first(), Some(&MsgType::AUDIT_GET));
+        assert!(
+            sent.contains(&MsgType::AUDIT_ADD_RULE) && sent.contains(&MsgType::AUDIT_LIST_RULES)
+        );
+    }
 }

@@ -286,11 +286,31 @@ pub fn refuse_empty(path: &Path, src: &Source) -> Result<()> {
             ),
         ));
     }
+    // A line that is neither a rule, a `-D` nor a plain setting is left to the parser,
+    // whose error names it.
+    const SETTINGS: [&str; 11] = [
+        "-b",
+        "-f",
+        "-r",
+        "-e",
+        "-c",
+        "-i",
+        "-l",
+        "-s",
+        "--backlog_wait_time",
+        "--loginuid-immutable",
+        "--reset",
+    ];
     let asks = src.lines.iter().any(|l| {
         let t = split_words(&l.text);
-        t.iter()
-            .take_while(|w| !w.starts_with('#'))
-            .any(|w| ["-a", "-A", "-w", "-D"].iter().any(|o| w.starts_with(o)))
+        match t.first() {
+            None => false,
+            Some(w) if w.starts_with('#') => false,
+            Some(w) => {
+                ["-a", "-A", "-w", "-D"].iter().any(|o| w.starts_with(o))
+                    || !SETTINGS.iter().any(|o| w.starts_with(o))
+            }
+        }
     });
     if !asks {
         let what = if dir { "the *.rules files of this directory hold" } else { "this file holds" };
