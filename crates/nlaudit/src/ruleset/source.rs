@@ -286,30 +286,18 @@ pub fn refuse_empty(path: &Path, src: &Source) -> Result<()> {
             ),
         ));
     }
-    // A line that is neither a rule, a `-D` nor a plain setting is left to the parser,
-    // whose error names it.
-    const SETTINGS: [&str; 11] = [
-        "-b",
-        "-f",
-        "-r",
-        "-e",
-        "-c",
-        "-i",
-        "-l",
-        "-s",
-        "--backlog_wait_time",
-        "--loginuid-immutable",
-        "--reset",
-    ];
+    // A line that does not parse is left to the parser's error, which names it; the first
+    // rule line ends the scan, so a large set costs nothing here.
+    let ctx = rules_cmd::context(None);
     let asks = src.lines.iter().any(|l| {
         let t = split_words(&l.text);
         match t.first() {
             None => false,
             Some(w) if w.starts_with('#') => false,
-            Some(w) => {
-                ["-a", "-A", "-w", "-D"].iter().any(|o| w.starts_with(o))
-                    || !SETTINGS.iter().any(|o| w.starts_with(o))
-            }
+            Some(w) if ["-a", "-A", "-w", "-D"].iter().any(|o| w.starts_with(o)) => true,
+            Some(_) => parse_command(&t, &ctx).map_or(true, |d| {
+                d.iter().any(|x| matches!(x, Directive::Rule(_) | Directive::DeleteAll { .. }))
+            }),
         }
     });
     if !asks {
