@@ -102,12 +102,15 @@ pub fn explain(e: &ProtoError) -> (u8, String) {
     }
 }
 
+/// The inode of the initial PID namespace (include/linux/proc_ns.h).
+const PROC_PID_INIT_INO: u32 = 0xEFFF_FFFC;
+
 /// What `/proc/self` says about what confines this process, for an EPERM that the
 /// capability does not explain.
 #[derive(Debug, Default)]
 pub struct Confinement {
-    /// From `NSpid:` in /proc/self/status: more than one pid means a nested PID namespace
-    /// (`None`: not known, e.g. an old kernel).
+    /// From /proc/self/ns/pid (else `NSpid:` in /proc/self/status): whether the process is
+    /// in a nested PID namespace (`None`: not known).
     pub nested_pid_namespace: Option<bool>,
     /// `Seccomp:` in /proc/self/status is 2: a seccomp filter is installed.
     pub seccomp_filter: bool,
@@ -126,8 +129,16 @@ impl Confinement {
             .ok()
             .map(|l| l.trim_end_matches(['\0', '\n']).to_string())
             .filter(|l| !l.is_empty() && l != "unconfined");
+        // The initial PID namespace has a fixed inode (include/linux/proc_ns.h
+        // PROC_PID_INIT_INO, 0xEFFFFFFC), whatever /proc is mounted; NSpid lists one pid
+        // per level only as seen from the namespace /proc was mounted in (a container's
+        // own /proc shows one), so the link decides and NSpid is the fallback.
+        let by_link = std::fs::read_link("/proc/self/ns/pid")
+            .ok()
+            .map(|l| l.to_string_lossy() != format!("pid:[{PROC_PID_INIT_INO}]"));
+        let by_nspid = field("NSpid:").map(|v| v.split_whitespace().count() > 1);
         Confinement {
-            nested_pid_namespace: field("NSpid:").map(|v| v.split_whitespace().count() > 1),
+            nested_pid_namespace: by_link.or(by_nspid),
             seccomp_filter: field("Seccomp:").is_some_and(|v| v == "2"),
             lsm_label: label,
         }
@@ -140,8 +151,8 @@ pub fn eperm_with_capability(op: Op, c: &Confinement) -> String {
     let head = format!("cannot {op}: permission denied (EPERM) although CAP_AUDIT_CONTROL is held");
     if c.nested_pid_namespace == Some(true) {
         return format!(
-            "{head}: this process is in a nested PID namespace (NSpid in /proc/self/status), \
-             and the kernel accepts audit control only from the initial one. Run the container \
+            "{head}: this process is in a nested PID namespace (/proc/self/ns/pid), and the \
+             kernel accepts audit control only from the initial one. Run the container \
              with --pid=host (Kubernetes: hostPID: true)."
         );
     }
@@ -159,7 +170,7 @@ pub fn eperm_with_capability(op: Op, c: &Confinement) -> String {
     }
     let ns = match c.nested_pid_namespace {
         Some(false) => "this process is in the initial PID namespace, so that is not the cause",
-        _ => "the PID namespace could not be read (no NSpid in /proc/self/status)",
+        _ => "the PID namespace could not be read (/proc/self/ns/pid)",
     };
     if causes.is_empty() {
         causes.push(
