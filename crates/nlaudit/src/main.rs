@@ -10,10 +10,12 @@ mod dropin;
 mod errors;
 mod events;
 mod output;
+mod readlog;
 mod rules_cmd;
 mod ruleset_cmd;
 mod session;
 mod status_cmd;
+mod system;
 #[cfg(test)]
 mod testsupport;
 
