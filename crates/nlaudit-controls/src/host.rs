@@ -147,30 +147,50 @@ fn kind_of(ft: fs::FileType) -> EntryKind {
     }
 }
 
-/// The file operations both real hosts share.
+/// The file operations both real hosts share (one copy of the code for both).
+fn lstat_in(root: &Path, path: &str) -> Option<EntryKind> {
+    fs::symlink_metadata(on_host(root, path)).ok().map(|m| kind_of(m.file_type()))
+}
+
+fn stat_in(root: &Path, path: &str) -> io::Result<Stat> {
+    let m = fs::metadata(on_host(root, path))?;
+    Ok(Stat { kind: kind_of(m.file_type()), mode: m.mode() & 0o7777 })
+}
+
+fn read_link_in(root: &Path, path: &str) -> io::Result<String> {
+    Ok(fs::read_link(on_host(root, path))?.to_string_lossy().into_owned())
+}
+
+fn read_in(root: &Path, path: &str) -> io::Result<String> {
+    fs::read_to_string(on_host(root, path))
+}
+
+fn list_in(root: &Path, path: &str) -> io::Result<Vec<io::Result<OsString>>> {
+    Ok(fs::read_dir(on_host(root, path))?.map(|e| e.map(|e| e.file_name())).collect())
+}
+
+/// The trait methods both real hosts share. Names come from this machine's databases, for
+/// an image too (as auditctl run on this machine would resolve them).
 macro_rules! tree_files {
     () => {
         fn root(&self) -> &Path {
             &self.root
         }
         fn lstat(&self, path: &str) -> Option<EntryKind> {
-            fs::symlink_metadata(on_host(&self.root, path)).ok().map(|m| kind_of(m.file_type()))
+            lstat_in(&self.root, path)
         }
         fn stat(&self, path: &str) -> io::Result<Stat> {
-            let m = fs::metadata(on_host(&self.root, path))?;
-            Ok(Stat { kind: kind_of(m.file_type()), mode: m.mode() & 0o7777 })
+            stat_in(&self.root, path)
         }
         fn read_link(&self, path: &str) -> io::Result<String> {
-            Ok(fs::read_link(on_host(&self.root, path))?.to_string_lossy().into_owned())
+            read_link_in(&self.root, path)
         }
         fn read(&self, path: &str) -> io::Result<String> {
-            fs::read_to_string(on_host(&self.root, path))
+            read_in(&self.root, path)
         }
         fn list(&self, path: &str) -> io::Result<Vec<io::Result<OsString>>> {
-            Ok(fs::read_dir(on_host(&self.root, path))?.map(|e| e.map(|e| e.file_name())).collect())
+            list_in(&self.root, path)
         }
-        // Names come from this machine's databases, for an image too (as auditctl run on
-        // this machine would resolve them).
         fn uid(&self, name: &str) -> Option<u32> {
             id_from_db("/etc/passwd", name)
         }
