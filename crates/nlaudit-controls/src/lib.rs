@@ -10,7 +10,7 @@
 //! - [`audit`]: the rules a check looks at ([`RuleSet`], rules.d read by
 //!   [`nlaudit_rules::rules_d`]) and which of them audit a path (the semantic match that
 //!   replaces `grep`);
-//! - [`evaluate`]: the verdicts and the audit state around the rules, [`evaluate()`];
+//! - [`evaluate`](mod@evaluate): the verdicts and the audit state around the rules, [`evaluate()`];
 //! - [`json`]: the report's JSON form (schema 1, docs/docker.md);
 //! - [`ensure`]: [`plan_ensure`], what to add to the kernel and append to a rules file;
 //! - [`verify`]: what `check --verify` found (the proof itself runs in the CLI).
