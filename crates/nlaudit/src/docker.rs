@@ -1,26 +1,20 @@
 //! `nlaudit docker check|ensure`: the CIS Docker Benchmark audit controls (CIS Docker 1.6.0
 //! 1.1.3–1.1.18; Datadog's 1.2.3–1.2.12), checked and fixed without audit userspace.
 //!
-//! - [`controls`]: the one table of controls, in both numberings;
-//! - [`fsview`]: the file system (`/` or an image tree at `--root`) and symlink resolution;
-//! - [`locate`]: where each control's file really is (processes, systemd units, configs,
-//!   PATH, the benchmark's literal path);
-//! - [`audit`]: which rules audit a path (the semantic match that replaces `grep`);
-//! - [`check`]: the verdicts and the audit state around the rules;
-//! - [`report`]: text and JSON output (schema: docs/docker.md);
-//! - [`ensure`]: adding and persisting the missing watches;
+//! The controls themselves (the table, path discovery, the semantic match, the verdicts and
+//! the ensure plan) are the `nlaudit-controls` library; these modules are the glue:
+//!
+//! - [`check`]: reads the kernel, evaluates, runs `--verify`, prints;
+//! - [`report`]: the text output (the JSON form is the library's, schema: docs/docker.md);
+//! - [`ensure`]: plans with the library, executes through the kernel connector, prints;
 //! - [`verify`]: `check --verify`, the end-to-end proof that each control's rule records.
 //!
 //! Exit codes of both commands: 0 every applicable control passes; 1 one fails (for
 //! `ensure --dry-run`: something would change; for `check --verify`: also a proof that
 //! failed); 2 error.
 
-mod audit;
 mod check;
-mod controls;
 mod ensure;
-mod fsview;
-mod locate;
 mod report;
 mod verify;
 
@@ -28,11 +22,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use nlaudit_controls::{Host, RootHost, SystemHost};
 
 use crate::errors::{self, code, fail};
-
-/// The rules.d directory augenrules (and `nlaudit load`) reads, inside the root.
-pub const RULES_DIR: &str = "/etc/audit/rules.d";
 
 /// `nlaudit docker ...`.
 #[derive(Args, Debug)]
@@ -113,13 +105,15 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// The view of an image tree at `dir`, which must be a directory.
-fn image_view(dir: &Path) -> anyhow::Result<fsview::FsView> {
+/// The machine to check: this one, or the image tree at `--root DIR` (which must be a
+/// directory).
+fn host_for(root: Option<&Path>) -> anyhow::Result<Box<dyn Host>> {
+    let Some(dir) = root else { return Ok(Box::new(SystemHost::new())) };
     let canon = dir
         .canonicalize()
         .map_err(|e| fail(code::USAGE, format!("--root {}: {e}", dir.display())))?;
     if !canon.is_dir() {
         return Err(fail(code::USAGE, format!("--root {}: not a directory", dir.display())));
     }
-    Ok(fsview::FsView::image(&canon))
+    Ok(Box::new(RootHost::new(&canon)))
 }

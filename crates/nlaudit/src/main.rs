@@ -14,10 +14,12 @@ mod interrupt;
 mod lock;
 mod output;
 mod progress;
+mod readlog;
 mod rules_cmd;
 mod ruleset_cmd;
 mod session;
 mod status_cmd;
+mod system;
 #[cfg(test)]
 mod testsupport;
 

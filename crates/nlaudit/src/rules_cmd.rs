@@ -6,57 +6,15 @@ use std::process::ExitCode;
 use anyhow::Result;
 use nlaudit_proto::{Client, RuleData, Transport};
 use nlaudit_rules::{
-    json::listing_json, normalize, parse_command, render_listing, Context, Directive, Env, Machine,
-    RuleCommand,
+    json::listing_json, normalize, parse_command, render_listing, Directive, Machine, RuleCommand,
 };
 
 use crate::batches;
 use crate::cli::{DeleteArgs, ListArgs, RuleArgs};
 use crate::errors::{code, fail};
 use crate::progress::{Progress, Show};
+use crate::system::context;
 use crate::{interrupt, output, session};
-
-/// The real system: the user and group databases and the file system.
-///
-/// Names are read from `/etc/passwd` and `/etc/group` directly rather than through NSS:
-/// a static binary cannot load NSS modules anyway, and this keeps ~0.2 MB of glibc's
-/// lookup machinery out of it. (Rules naming users from LDAP/SSSD need numeric ids.)
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemEnv;
-
-/// The id of `name` in a colon-separated database (`name:x:id:...`).
-fn id_from_db(db: &str, name: &str) -> Option<u32> {
-    let text = std::fs::read_to_string(db).ok()?;
-    text.lines().find_map(|l| {
-        let mut parts = l.split(':');
-        if parts.next()? != name {
-            return None;
-        }
-        parts.nth(1)?.parse().ok()
-    })
-}
-
-impl Env for SystemEnv {
-    fn uid(&self, name: &str) -> Option<u32> {
-        id_from_db("/etc/passwd", name)
-    }
-    fn gid(&self, name: &str) -> Option<u32> {
-        id_from_db("/etc/group", name)
-    }
-    fn is_dir(&self, path: &str) -> bool {
-        std::path::Path::new(path).is_dir()
-    }
-}
-
-/// A parse context for this machine and kernel (`features` from AUDIT_GET).
-pub fn context(features: Option<u32>) -> Context<'static> {
-    static ENV: SystemEnv = SystemEnv;
-    let mut c = Context::new(&ENV);
-    if let Some(f) = features {
-        c.features = f;
-    }
-    c
-}
 
 /// Parses auditctl-style arguments that must describe exactly one rule.
 pub fn parse_rule(args: &[String], features: Option<u32>) -> Result<RuleCommand> {

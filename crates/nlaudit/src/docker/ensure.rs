@@ -1,12 +1,10 @@
 //! `nlaudit docker ensure`: adds the missing watches to the kernel and persists them in a
 //! rules file, idempotently.
 //!
-//! For every applicable control without a satisfying rule, the rule added is exactly what
-//! `auditctl -w PATH -p rwxa -k docker` sends. A control already satisfied by another rule
-//! (any key, narrower perms) is left alone. The rules file keeps its lines; a rule is
-//! appended only when no `*.rules` file of the same directory already holds one that
-//! satisfies the control, and never twice (augenrules merges the directory, and the kernel
-//! refuses a duplicate with EEXIST, which stops `auditctl -R`).
+//! Three parts: the library plans from a fresh report ([`nlaudit_controls::plan_ensure`]);
+//! [`execute`] sends the plan through the kernel connector and writes the file; [`render`]
+//! says what happened. What is added, and why nothing is added twice, is documented with
+//! the plan.
 
 use std::fs;
 use std::io::{self, Write as _};
@@ -15,53 +13,51 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
-use nlaudit_proto::{Client, Errno, Error as ProtoError, RuleData, Setting, Transport};
-use nlaudit_rules::{normalize, parse_command, split_line, Context, Directive};
+use nlaudit_controls::ensure::{
+    appended_file, Enable, EnsureOptions, EnsurePlan, KernelSide, Persist, RULES_FILE,
+};
+use nlaudit_controls::evaluate::Verdict;
+use nlaudit_controls::fsview::FsView;
+use nlaudit_controls::{evaluate, plan_ensure, Inputs, Persisted};
+use nlaudit_proto::{Client, Errno, Error as ProtoError, Setting, Transport};
 
-use super::audit::{RuleSet, ViewEnv};
-use super::check::{assess, locate_all, AuditState, Outcome, Verdict};
-use super::controls::{watch_args, watch_text};
-use super::fsview::FsView;
-use super::locate::Locator;
-use super::{EnsureArgs, RULES_DIR};
+use super::check::{build_with, open_kernel, KernelSession};
+use super::EnsureArgs;
 use crate::errors::{code, explain, fail};
-use crate::{atomic, output, rules_cmd, session};
-
-/// The default rules file (inside the root).
-pub const RULES_FILE: &str = "/etc/audit/rules.d/docker.rules";
+use crate::{atomic, output, session, system};
 
 /// Mode of the rules file (augenrules installs audit.rules 0640).
 const FILE_MODE: u32 = 0o640;
 /// Mode of directories created for it (Debian's /etc/audit and rules.d are 0750).
 const DIR_MODE: u32 = 0o750;
 
-/// A rule to add to the kernel.
-struct LiveAdd {
-    ids: String,
-    text: String,
-    rule: RuleData,
+/// Whether to change anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// Say what would be done.
+    DryRun,
+    /// Do it.
+    Apply,
 }
 
-/// A line to append to the rules file.
-struct Append {
-    ids: String,
-    title: &'static str,
-    text: String,
+/// What became of one rule of the plan.
+enum AddResult {
+    /// Sent (or, dry run, would be).
+    Sent,
+    /// The kernel already held it (EEXIST).
+    InForce,
+    /// The kernel refused it: the sentence why.
+    Failed(String),
 }
 
-/// Everything ensure would do.
-#[derive(Default)]
-struct Plan {
-    live: Vec<LiveAdd>,
-    enable: bool,
-    append: Vec<Append>,
-    volatile: Vec<(String, String)>,
-}
-
-impl Plan {
-    fn changes(&self) -> bool {
-        !self.live.is_empty() || self.enable || !self.append.is_empty()
-    }
+/// What [`execute`] did.
+struct Executed {
+    /// One per rule of `plan.live`; empty when none was sent (immutable mode).
+    adds: Vec<AddResult>,
+    /// Turning auditing on, when planned and not a dry run.
+    enabled: Option<Result<(), ProtoError>>,
+    /// Writing the rules file, when there was something to write and not a dry run.
+    persisted: Option<io::Result<()>>,
 }
 
 /// `nlaudit docker ensure`.
@@ -75,136 +71,47 @@ fn run_with<T: Transport>(
     a: EnsureArgs,
     connect: impl Fn() -> Result<Client<T>>,
 ) -> Result<ExitCode> {
-    let fs = match &a.root {
-        Some(dir) => super::image_view(dir)?,
-        None => FsView::live(),
-    };
+    let host = super::host_for(a.root.as_deref())?;
+    let fs = FsView::new(host.as_ref());
     let target = rules_file(&a, &fs)?;
     if !a.no_persist {
-        atomic::check_target(&fs.host(&target)).with_context(|| "cannot persist the rules")?;
+        atomic::check_target(&fs.on_host(&target)).with_context(|| "cannot persist the rules")?;
     }
-    let mut locator = Locator::new(fs.clone());
-    let located = locate_all(&mut locator);
-
-    let mut kernel: Option<(Client<T>, nlaudit_proto::Status)> = None;
-    let (live, features, state) = if fs.is_live() {
-        let mut c = connect()?;
-        let status = c.status()?;
-        let rules = RuleSet::kernel(c.list_rules()?);
-        let state = AuditState::kernel(&status);
-        let f = status.feature_bitmap;
-        kernel = Some((c, status));
-        (rules, f, state)
-    } else {
-        let mut rules = RuleSet::default();
-        let found = rules.add_dir(&fs, RULES_DIR, None);
-        let state = AuditState::image(&fs, &rules, RULES_DIR, found);
-        (rules, None, state)
+    let session = open_kernel(host.as_ref(), &connect)?;
+    let (kernel, mut client) = match session {
+        Some(KernelSession { kernel, client }) => (Some(kernel), Some(client)),
+        None => (None, None),
     };
-    let disk = persisted_rules(&fs, &target, features);
-    let outcomes = assess(&fs, located, &live, Some(&disk), &state);
+    let dialect = system::augenrules_dialect(None);
+    let inputs = Inputs { kernel: kernel.as_ref(), persisted: Persisted::File(&target), dialect };
+    let report = evaluate(host.as_ref(), &inputs);
+    let opts = EnsureOptions {
+        enable: if a.enable { Enable::TurnOn } else { Enable::Leave },
+        persist: if a.no_persist { Persist::Nowhere } else { Persist::To(&target) },
+    };
+    let plan = plan_ensure(&report, host.as_ref(), &opts)
+        .map_err(|e| fail(code::FAILED, e.to_string()))?;
+    let mode = if a.dry_run { Mode::DryRun } else { Mode::Apply };
 
-    let immutable = state.immutable && kernel.is_some();
-    let mut plan = Plan::default();
-    if let Some((_, status)) = &kernel {
-        plan_live(&outcomes, &live, status.feature_bitmap, &mut plan)?;
-        plan.enable = a.enable && status.enabled == 0;
+    let done = execute(client.as_mut(), &plan, mode, fs);
+    let failed = done.adds.iter().filter(|d| matches!(d, AddResult::Failed(_))).count();
+    render(&plan, done, mode, fs)?;
+    if failed > 0 {
+        return Err(fail(code::FAILED, format!("{failed} rule(s) could not be added")));
     }
-    if !a.no_persist {
-        plan_disk(&fs, &outcomes, &disk, features, &mut plan)?;
-    }
-
-    let mut out = output::stdout();
-    let (add, append) = if a.dry_run { ("would add", "would append") } else { ("add", "append") };
-    let mut errors = Vec::new();
-
-    // The kernel first: rules, then enabling, so that audit starts with every rule in.
-    if let Some((c, status)) = kernel.as_mut() {
-        if plan.changes() || status.enabled == 0 || immutable {
-            writeln!(out, "kernel:")?;
-        }
-        if immutable && !plan.live.is_empty() {
-            writeln!(
-                out,
-                "  immutable (enabled 2): {} rule{} cannot be added until reboot",
-                plan.live.len(),
-                if plan.live.len() == 1 { "" } else { "s" }
-            )?;
-        } else {
-            for l in &plan.live {
-                let r = if a.dry_run { Ok(()) } else { c.add_rule(&l.rule) };
-                match r {
-                    Ok(()) => writeln!(out, "  {add:<12} {:<13}  {}", l.ids, l.text)?,
-                    Err(ProtoError::Kernel { errno: Errno::EEXIST, .. }) => {
-                        writeln!(out, "  {:<12} {:<13}  {}", "in force", l.ids, l.text)?;
-                    }
-                    Err(e) => {
-                        let (_, msg) = explain(&e);
-                        errors.push(format!("{} ({}): {msg}", l.text, l.ids));
-                    }
-                }
-            }
-        }
-        if plan.enable && !immutable {
-            if !a.dry_run {
-                c.set(Setting::Enabled(true))?;
-            }
-            let verb = if a.dry_run { "would enable" } else { "enable" };
-            writeln!(out, "  {verb:<12} auditing (enabled 0 -> 1)")?;
-        } else if status.enabled == 0 {
-            writeln!(
-                out,
-                "  audit is disabled (enabled 0): the rules record nothing until it is turned \
-                 on; rerun with --enable"
-            )?;
-        }
-    }
-
-    if !a.no_persist && (!plan.append.is_empty() || !plan.volatile.is_empty()) {
-        writeln!(out, "{target}:")?;
-        for ap in &plan.append {
-            writeln!(out, "  {append:<12} {:<13}  {}", ap.ids, ap.text)?;
-        }
-        for (ids, why) in &plan.volatile {
-            writeln!(
-                out,
-                "  {:<12} {ids:<13}  live only: {why}; rerun `nlaudit docker ensure \
-                 --no-persist` once docker runs",
-                "skip"
-            )?;
-        }
-        if !a.dry_run && !plan.append.is_empty() {
-            persist(&fs, &target, &plan.append)
-                .with_context(|| format!("cannot write {}", fs.host(&target).display()))?;
-        }
-    }
-
-    if !plan.changes() {
-        let where_ = match (kernel.is_some(), a.no_persist) {
-            (true, false) => "in the kernel and on disk",
-            (true, true) => "in the kernel",
-            (false, _) => "on disk",
-        };
-        writeln!(out, "nothing to change: every applicable control is already audited {where_}")?;
-    }
-    for e in &errors {
-        writeln!(out, "error: {e}")?;
-    }
-    out.flush()?;
-    drop(out);
-
-    if !errors.is_empty() {
-        return Err(fail(code::FAILED, format!("{} rule(s) could not be added", errors.len())));
-    }
-    if a.dry_run {
+    if mode == Mode::DryRun {
         return Ok(ExitCode::from(u8::from(plan.changes())));
     }
     // The outcome is what `check` says now.
-    let report = super::check::build_with(a.root.as_deref(), connect)?;
-    let (pass, fail_n, na) = report.counts();
+    let report = build_with(host.as_ref(), Persisted::RulesDir, connect)?;
+    let counts = report.counts();
     let mut out = output::stdout();
-    writeln!(out, "check: {pass} pass, {fail_n} fail, {na} not applicable")?;
-    if immutable {
+    writeln!(
+        out,
+        "check: {} pass, {} fail, {} not applicable",
+        counts.pass, counts.fail, counts.not_applicable
+    )?;
+    if plan.immutable() {
         writeln!(
             out,
             "reboot needed: the audit configuration is immutable until then; the persisted \
@@ -227,12 +134,131 @@ fn run_with<T: Transport>(
         writeln!(out, "  FAIL {:<13}  {}", o.control.ids(), o.reason)?;
     }
     out.flush()?;
-    Ok(report.exit_code())
+    Ok(ExitCode::from(report.exit_code()))
+}
+
+/// Carries out the plan: the kernel first (rules, then enabling, so that audit starts with
+/// every rule in), then the file. Stops at a failure to enable; a refused rule does not stop
+/// the others.
+fn execute<T: Transport>(
+    client: Option<&mut Client<T>>,
+    plan: &EnsurePlan,
+    mode: Mode,
+    fs: FsView<'_>,
+) -> Executed {
+    let mut done = Executed { adds: Vec::new(), enabled: None, persisted: None };
+    if let Some(c) = client {
+        if !plan.immutable() {
+            for l in &plan.live {
+                let r = if mode == Mode::DryRun { Ok(()) } else { c.add_rule(&l.rule) };
+                done.adds.push(match r {
+                    Ok(()) => AddResult::Sent,
+                    Err(ProtoError::Kernel { errno: Errno::EEXIST, .. }) => AddResult::InForce,
+                    Err(e) => AddResult::Failed(explain(&e).1),
+                });
+            }
+        }
+        if plan.enable && mode == Mode::Apply {
+            let r = c.set(Setting::Enabled(true));
+            let stop = r.is_err();
+            done.enabled = Some(r);
+            if stop {
+                return done;
+            }
+        }
+    }
+    if let (Some(target), Mode::Apply) = (&plan.target, mode) {
+        if !plan.append.is_empty() {
+            done.persisted = Some(persist(fs, target, plan));
+        }
+    }
+    done
+}
+
+/// Says what [`execute`] did; returns the error that stopped it, if one did.
+fn render(plan: &EnsurePlan, done: Executed, mode: Mode, fs: FsView<'_>) -> Result<()> {
+    let mut out = output::stdout();
+    let dry = mode == Mode::DryRun;
+    let (add, append) = if dry { ("would add", "would append") } else { ("add", "append") };
+    let immutable = plan.immutable();
+    if let KernelSide::Present { enabled } = plan.kernel {
+        if plan.changes() || enabled == 0 || immutable {
+            writeln!(out, "kernel:")?;
+        }
+        if immutable && !plan.live.is_empty() {
+            writeln!(
+                out,
+                "  immutable (enabled 2): {} rule{} cannot be added until reboot",
+                plan.live.len(),
+                if plan.live.len() == 1 { "" } else { "s" }
+            )?;
+        } else {
+            for (l, d) in plan.live.iter().zip(&done.adds) {
+                match d {
+                    AddResult::Sent => writeln!(out, "  {add:<12} {:<13}  {}", l.ids, l.text)?,
+                    AddResult::InForce => {
+                        writeln!(out, "  {:<12} {:<13}  {}", "in force", l.ids, l.text)?
+                    }
+                    AddResult::Failed(_) => {}
+                }
+            }
+        }
+        if plan.enable && !immutable {
+            if let Some(Err(e)) = done.enabled {
+                out.flush()?;
+                return Err(e.into());
+            }
+            let verb = if dry { "would enable" } else { "enable" };
+            writeln!(out, "  {verb:<12} auditing (enabled 0 -> 1)")?;
+        } else if enabled == 0 {
+            writeln!(
+                out,
+                "  audit is disabled (enabled 0): the rules record nothing until it is turned \
+                 on; rerun with --enable"
+            )?;
+        }
+    }
+    if let Some(target) = &plan.target {
+        if !plan.append.is_empty() || !plan.volatile.is_empty() {
+            writeln!(out, "{target}:")?;
+            for ap in &plan.append {
+                writeln!(out, "  {append:<12} {:<13}  {}", ap.ids, ap.text)?;
+            }
+            for s in &plan.volatile {
+                writeln!(
+                    out,
+                    "  {:<12} {:<13}  live only: {}; rerun `nlaudit docker ensure \
+                     --no-persist` once docker runs",
+                    "skip", s.ids, s.why
+                )?;
+            }
+            if let Some(Err(e)) = done.persisted {
+                out.flush()?;
+                return Err(anyhow::Error::new(e)
+                    .context(format!("cannot write {}", fs.on_host(target).display())));
+            }
+        }
+    }
+    if !plan.changes() {
+        let where_ = match (plan.kernel, &plan.target) {
+            (KernelSide::Present { .. }, Some(_)) => "in the kernel and on disk",
+            (KernelSide::Present { .. }, None) => "in the kernel",
+            (KernelSide::Absent, _) => "on disk",
+        };
+        writeln!(out, "nothing to change: every applicable control is already audited {where_}")?;
+    }
+    for (l, d) in plan.live.iter().zip(&done.adds) {
+        if let AddResult::Failed(msg) = d {
+            writeln!(out, "error: {} ({}): {msg}", l.text, l.ids)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
 }
 
 /// The rules file, inside the root: `--rules-file` (absolute; relative to the current
 /// directory on the live machine) or /etc/audit/rules.d/docker.rules.
-fn rules_file(a: &EnsureArgs, fs: &FsView) -> Result<String> {
+fn rules_file(a: &EnsureArgs, fs: &FsView<'_>) -> Result<String> {
     let Some(p) = &a.rules_file else { return Ok(RULES_FILE.to_string()) };
     let abs: PathBuf = if p.is_absolute() {
         p.clone()
@@ -251,100 +277,16 @@ fn rules_file(a: &EnsureArgs, fs: &FsView) -> Result<String> {
     Ok(s.to_string())
 }
 
-/// The rules already persisted next to the target: every `*.rules` of its directory (which
-/// augenrules merges) and the target itself.
-fn persisted_rules(fs: &FsView, target: &str, features: Option<u32>) -> RuleSet {
-    let mut disk = RuleSet::default();
-    let dir = Path::new(target).parent().and_then(Path::to_str).unwrap_or("/");
-    disk.add_dir(fs, dir, features);
-    if !disk.files.iter().any(|f| f == target) {
-        disk.add_file(fs, target, features);
-    }
-    disk
-}
-
-fn plan_live(
-    outcomes: &[Outcome],
-    live: &RuleSet,
-    features: Option<u32>,
-    plan: &mut Plan,
-) -> Result<()> {
-    let mut have: Vec<RuleData> = live.entries.iter().map(|e| normalize(&e.rule)).collect();
-    for o in outcomes.iter().filter(|o| o.verdict != Verdict::NotApplicable) {
-        let Some(real) = o.located.watch_path() else { continue };
-        if o.rule_found {
-            continue;
-        }
-        // Exactly the bytes auditctl sends for `-w PATH -p rwxa -k docker`.
-        let rc = rules_cmd::parse_rule(&watch_args(real), features)?;
-        let n = normalize(&rc.rule);
-        if have.contains(&n) {
-            continue;
-        }
-        have.push(n);
-        plan.live.push(LiveAdd { ids: o.control.ids(), text: watch_text(real), rule: rc.rule });
-    }
-    Ok(())
-}
-
-fn plan_disk(
-    fs: &FsView,
-    outcomes: &[Outcome],
-    disk: &RuleSet,
-    features: Option<u32>,
-    plan: &mut Plan,
-) -> Result<()> {
-    let env = ViewEnv(fs);
-    let mut ctx = Context::new(&env);
-    if let Some(f) = features {
-        ctx.features = f;
-    }
-    let mut have: Vec<RuleData> = disk.entries.iter().map(|e| normalize(&e.rule)).collect();
-    for o in outcomes.iter().filter(|o| o.verdict != Verdict::NotApplicable) {
-        let Some(real) = o.located.watch_path() else { continue };
-        if o.persisted.is_some() {
-            continue;
-        }
-        if let Some(why) = &o.volatile {
-            plan.volatile.push((o.control.ids(), why.clone()));
-            continue;
-        }
-        let text = watch_text(real);
-        let rule = match parse_command(&split_line(&text), &ctx) {
-            Ok(d) => d.into_iter().find_map(|d| match d {
-                Directive::Rule(r) => Some(r.rule),
-                _ => None,
-            }),
-            Err(e) => return Err(fail(code::FAILED, format!("`{text}`: {}", e.message))),
-        };
-        let Some(rule) = rule.map(|r| normalize(&r)) else { continue };
-        if have.contains(&rule) {
-            continue;
-        }
-        have.push(rule);
-        plan.append.push(Append { ids: o.control.ids(), title: o.control.title, text });
-    }
-    Ok(())
-}
-
-/// Appends the lines to the rules file, atomically (the old lines are kept byte for byte).
-fn persist(fs: &FsView, target: &str, lines: &[Append]) -> io::Result<()> {
-    let path = fs.host(target);
-    let mut content = match fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            b"## CIS Docker Benchmark audit rules (nlaudit docker ensure).\n\
-              ## auditctl -R / augenrules syntax; lines are only ever appended.\n"
-                .to_vec()
-        }
+/// Appends the plan's lines to the rules file, atomically (the old lines are kept byte for
+/// byte).
+fn persist(fs: FsView<'_>, target: &str, plan: &EnsurePlan) -> io::Result<()> {
+    let path = fs.on_host(target);
+    let existing = match fs::read(&path) {
+        Ok(b) => Some(b),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(e),
     };
-    if !content.is_empty() && !content.ends_with(b"\n") {
-        content.push(b'\n');
-    }
-    for l in lines {
-        content.extend_from_slice(format!("# {} {}\n{}\n", l.ids, l.title, l.text).as_bytes());
-    }
+    let content = appended_file(existing, &plan.append);
     if let Some(dir) = path.parent() {
         create_dirs(dir)?;
     }
@@ -369,7 +311,6 @@ fn create_dirs(dir: &Path) -> io::Result<()> {
     }
     Ok(())
 }
-
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};

@@ -1,99 +1,13 @@
-//! The check's output: a table for people, JSON for programs (schema in docs/docker.md).
+//! The check's output: a table for people; JSON for programs (the library's
+//! [`check_json`], schema in docs/docker.md).
 
 use std::io::Write;
 
-use serde_json::{json, Value};
+use nlaudit_controls::evaluate::{Level, Outcome, Report, Verdict};
+use nlaudit_controls::json::check_json;
+use nlaudit_controls::verify::{Verification, VerifyStatus};
 
-use super::check::{Level, Outcome, Report, Verdict};
-use super::verify::{Verification, VerifyStatus};
 use crate::output;
-
-/// The JSON schema version (`schema` key); bumped on incompatible changes.
-pub const SCHEMA: u32 = 1;
-
-/// The JSON form of the report.
-pub fn to_json(r: &Report) -> Value {
-    let (pass, fail, na) = r.counts();
-    json!({
-        "schema": SCHEMA,
-        "target": if r.root.is_some() { "image" } else { "kernel" },
-        "root": r.root.as_ref().map(|p| p.display().to_string()),
-        "rules_dir": r.rules_dir,
-        "audit": {
-            "enabled": r.state.enabled,
-            "auditd_pid": r.state.auditd_pid,
-            "immutable": r.state.immutable,
-            "recording": r.state.recording,
-            "notes": r.state.notes.iter().map(|n| json!({
-                "level": n.level.name(),
-                "code": n.code,
-                "text": n.text,
-            })).collect::<Vec<_>>(),
-        },
-        "summary": {
-            "total": r.outcomes.len(),
-            "pass": pass,
-            "fail": fail,
-            "not_applicable": na,
-        },
-        "controls": r.outcomes.iter().map(control_json).collect::<Vec<_>>(),
-    })
-}
-
-fn control_json(o: &Outcome) -> Value {
-    let c = o.control;
-    let l = &o.located;
-    let chosen = l.path();
-    let resolved = l.resolved.as_ref().filter(|_| l.not_applicable.is_none());
-    json!({
-        "id": c.cis,
-        "ids": { "cis_docker_1_6_0": c.cis, "datadog": c.datadog },
-        "title": c.title,
-        "status": o.verdict.name(),
-        "reason": o.reason,
-        "benchmark_path": c.benchmark_path,
-        "datadog_path": c.datadog_path,
-        "path": chosen.map(|p| p.path.clone()),
-        "path_source": chosen.map(|p| p.source.clone()),
-        "watch_path": l.watch_path(),
-        "kind": resolved.and_then(|r| r.kind).map(|k| k.name()),
-        "symlinks": resolved.map(|r| r.links.iter().map(|k| json!({
-            "path": k.path,
-            "target": k.target,
-            "last": k.last,
-        })).collect::<Vec<_>>()).unwrap_or_default(),
-        "candidates": l.candidates.iter().map(|k| json!({
-            "path": k.path,
-            "source": k.source,
-            "exists": k.exists,
-            "real_path": k.real,
-        })).collect::<Vec<_>>(),
-        "notes": l.notes,
-        "rule_found": o.rule_found,
-        "evidence": o.evidence.iter().map(|e| json!({
-            "rule": e.text,
-            "origin": e.origin.to_string(),
-            "relation": e.relation.name(),
-            "satisfies": e.satisfies,
-            "notes": e.notes,
-        })).collect::<Vec<_>>(),
-        "remediation": o.remediation,
-        "persisted": o.persisted.as_ref().map(|p| p.to_string()),
-        "volatile": o.volatile,
-        "verify": o.verify.as_ref().map(verify_json),
-    })
-}
-
-fn verify_json(v: &Verification) -> Value {
-    json!({
-        "status": v.status.name(),
-        "reason": v.reason,
-        "serial": v.serial,
-        "syscall": v.syscall,
-        "path": v.path,
-        "key": v.key,
-    })
-}
 
 /// The text line of a `--verify` result: `verified: event 20 execve /usr/sbin/dockerd
 /// key=docker`, or why not.
@@ -120,7 +34,8 @@ fn verify_line(v: &Verification) -> String {
 /// Prints the JSON report.
 pub fn print_json(r: &Report) -> std::io::Result<()> {
     let mut out = output::stdout();
-    output::json(&mut out, &to_json(r))?;
+    serde_json::to_writer_pretty(&mut out, &check_json(r))?;
+    writeln!(out)?;
     out.flush()
 }
 
@@ -204,7 +119,8 @@ pub fn render_text(r: &Report) -> String {
         t += "\n";
         t += &details.join("");
     }
-    let (pass, fail, na) = r.counts();
+    let counts = r.counts();
+    let (pass, fail, na) = (counts.pass, counts.fail, counts.not_applicable);
     t += &format!(
         "\n{} controls: {pass} pass, {fail} fail, {na} not applicable\n",
         r.outcomes.len()

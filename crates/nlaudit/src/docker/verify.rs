@@ -21,7 +21,7 @@
 //! Nothing else is changed: no rule, no setting. The proof is skipped (not an error) when it
 //! cannot be made: no file, no rule, audit disabled, a rule that records neither executions
 //! nor reads, no CAP_AUDIT_READ, not the initial network namespace (the sentences come from
-//! [`events::open_reader`]).
+//! [`readlog::open_reader`]).
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -30,10 +30,12 @@ use anyhow::Result;
 use nlaudit_proto::records::{Event, ReadItem};
 use nlaudit_proto::MsgType;
 
-use super::audit::Evidence;
-use super::check::{AuditState, Outcome, Report};
+use nlaudit_controls::evaluate::{AuditState, Outcome, Report};
+use nlaudit_controls::verify::{Verification, VerifyStatus};
+use nlaudit_controls::Evidence;
+
 use crate::errors::Failure;
-use crate::events::{self, format::syscall_name};
+use crate::readlog::{self, syscall_name};
 
 /// How a probe uses the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,64 +61,6 @@ impl Probe {
 const EVENT_WAIT: Duration = Duration::from_secs(5);
 /// How long the probe may run before it is killed.
 const PROBE_WAIT: Duration = Duration::from_secs(5);
-
-/// The outcome of a proof.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VerifyStatus {
-    /// The event was read back.
-    Verified,
-    /// A rule records executions and audit is on, but no such event came.
-    Failed,
-    /// The proof could not be attempted (the reason says why and what to do).
-    Skipped,
-}
-
-impl VerifyStatus {
-    /// The JSON/text name.
-    pub fn name(self) -> &'static str {
-        match self {
-            VerifyStatus::Verified => "verified",
-            VerifyStatus::Failed => "failed",
-            VerifyStatus::Skipped => "skipped",
-        }
-    }
-}
-
-/// What `--verify` found for one control.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Verification {
-    /// Verified, failed or skipped.
-    pub status: VerifyStatus,
-    /// One sentence: the event, or why there is none.
-    pub reason: String,
-    /// The event's serial (verified only).
-    pub serial: Option<u64>,
-    /// The event's syscall name (verified only).
-    pub syscall: Option<String>,
-    /// The file executed (or that would be); `None` when there is none.
-    pub path: Option<String>,
-    /// The rule's key waited for, or the event's key once verified; `None` when the rule has
-    /// no key (or there is no rule).
-    pub key: Option<String>,
-}
-
-impl Verification {
-    fn not_verified(
-        status: VerifyStatus,
-        path: Option<&str>,
-        key: Option<&str>,
-        reason: String,
-    ) -> Verification {
-        Verification {
-            status,
-            reason,
-            serial: None,
-            syscall: None,
-            path: path.map(str::to_string),
-            key: key.map(str::to_string),
-        }
-    }
-}
 
 /// Runs the proof for every control, and records it in the report.
 pub fn run(report: &mut Report) -> Result<()> {
@@ -259,7 +203,7 @@ fn verify(
 
     // Join the group before causing the event. The reader's own checks (network namespace,
     // CAP_AUDIT_READ, audit enabled) fail with sentences that say what to do: skip with them.
-    let mut reader = match events::open_reader(None) {
+    let mut reader = match readlog::open_reader(None) {
         Ok(r) => r,
         Err(e) => match e.downcast_ref::<Failure>() {
             Some(f) => {
@@ -337,7 +281,7 @@ fn verify(
             "event {} at {}: {} of {} by the probe `{cmd}` (pid {pid}), {what}, read back from \
              the audit multicast group",
             e.stamp.serial,
-            events::format::iso_time(e.stamp.secs, e.stamp.millis),
+            readlog::iso_time(e.stamp.secs, e.stamp.millis),
             syscall.as_deref().unwrap_or("?"),
             expect.path,
         );

@@ -17,7 +17,6 @@ use nlaudit_rules::{parse_command, Context, Directive, Machine, Renderer, RuleCo
 
 use super::console::{number_to_errmsg, strerror, Console, Mode, Priority};
 use super::USAGE;
-use crate::rules_cmd;
 
 /// `setopt`: the command was eaten with a message (a `possible` action); nothing is sent.
 pub const EATEN: i32 = -3;
@@ -165,7 +164,7 @@ impl<T: Transport> Session<T> {
     /// listings, status...); a rule is left for [`Session::handle_request`].
     pub fn setopt(&mut self, args: &[String], lineno: Option<usize>) -> Parsed {
         self.pending_status = None;
-        let mut ctx = rules_cmd::context(Some(self.features()));
+        let mut ctx = crate::system::context(Some(self.features()));
         ctx.lineno = lineno;
         let directives = match parse_command(args, &ctx) {
             Ok(d) => d,

@@ -31,33 +31,7 @@ pub fn type_name(ty: MsgType) -> Cow<'static, str> {
         .map_or_else(|| Cow::Owned(format!("UNKNOWN[{}]", ty.0)), Cow::Borrowed)
 }
 
-/// The name of the event's syscall (`openat`), from its `arch` and number.
-pub fn syscall_name(e: &Event) -> Option<&'static str> {
-    Machine::from_elf(e.arch()?)?.syscall_name(e.syscall()?)
-}
-
-/// `2026-11-26T01:16:32.830Z`: the stamp's time in UTC.
-pub fn iso_time(secs: u64, millis: u32) -> String {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (H. Hinnant, "chrono-Compatible Low-Level Date
-    // Algorithms"), for years 0 to 584 billion: the input is unsigned.
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
+pub use crate::readlog::{iso_time, syscall_name};
 
 /// A value for the text line: bare when it is a plain word, else in double quotes with `"`,
 /// `\` and control characters escaped, so that an event is always one line.

@@ -2,18 +2,18 @@
 //! (merged as augenrules merges it), each line remembering its file and line number.
 
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use nlaudit_proto::consts::FieldType;
 use nlaudit_proto::{FieldValue, RuleData};
-use nlaudit_rules::merge::{self, Awk, Dialect, Merged};
+use nlaudit_rules::merge::{Awk, Dialect, Merged};
+use nlaudit_rules::rules_d::{self, Notice};
 use nlaudit_rules::{parse_command, split_words, Directive, ParseError};
 
 use crate::atomic;
 use crate::errors::{code, fail};
-use crate::rules_cmd;
+use crate::system::{self, LiveFs};
 
 /// Which awk's reading of augenrules' patterns to follow (see docs/rules-files.md).
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -33,24 +33,11 @@ pub enum AwkChoice {
 /// every other awk as white space. Trailing `\r` are stripped when the installed augenrules
 /// does so (4.x), or when none is installed (current upstream behaviour).
 pub fn dialect(choice: AwkChoice) -> Dialect {
-    let awk = match choice {
-        AwkChoice::Mawk => Awk::Mawk,
-        AwkChoice::Gawk => Awk::Gawk,
-        AwkChoice::Auto => {
-            let real = ["/usr/bin/awk", "/bin/awk"].iter().find_map(|p| fs::canonicalize(p).ok());
-            match real {
-                Some(p) if p.file_name().is_some_and(|n| n.to_string_lossy().contains("mawk")) => {
-                    Awk::Mawk
-                }
-                _ => Awk::Gawk,
-            }
-        }
-    };
-    let script = ["/usr/sbin/augenrules", "/sbin/augenrules"]
-        .iter()
-        .find_map(|p| fs::read_to_string(p).ok());
-    let strip_cr = script.map_or(true, |s| s.contains(r"sub(/\r$/"));
-    Dialect { awk, strip_cr }
+    system::augenrules_dialect(match choice {
+        AwkChoice::Auto => None,
+        AwkChoice::Mawk => Some(Awk::Mawk),
+        AwkChoice::Gawk => Some(Awk::Gawk),
+    })
 }
 
 /// One line of a rule set.
@@ -131,70 +118,49 @@ fn split_file(text: &str) -> impl Iterator<Item = &str> {
 }
 
 fn read_dir(dir: &Path, dialect: Dialect, fragments: Fragments) -> Result<Source> {
-    let mut names = Vec::new();
-    for entry in fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
-        match entry.file_name().into_string() {
-            Ok(n) => names.push(n),
-            Err(n) => {
-                eprintln!("nlaudit: {}: skipped: the name is not UTF-8", dir.join(n).display())
+    let read = rules_d::read_rules_dir(&LiveFs, dir, dialect)
+        .with_context(|| format!("cannot read {}", dir.display()))?;
+    for n in read.notices {
+        match n {
+            Notice::NotUtf8 { path } => {
+                eprintln!("nlaudit: {}: skipped: the name is not UTF-8", path.display())
             }
-        }
-    }
-    for n in names.iter().filter(|n| n.ends_with(".rules") && !n.starts_with('.')) {
-        if merge::mangled_by_shell(n) {
-            eprintln!(
+            Notice::MangledByShell { path } => eprintln!(
                 "nlaudit: {}: skipped: augenrules splits or globs this name (white space or \
                  `*?[`), so it never loads it; rename it",
-                dir.join(n).display()
-            );
-        }
-    }
-    let mut files = Vec::new();
-    let mut contents = Vec::new();
-    for name in merge::select_files(&names) {
-        let path = dir.join(&name);
-        let meta = match fs::metadata(&path) {
-            Ok(m) => m,
-            Err(e) => {
-                eprintln!(
-                    "nlaudit: {}: skipped: {e} (augenrules' cat would fail on it)",
-                    path.display()
-                );
-                continue;
-            }
-        };
-        if !meta.is_file() {
-            eprintln!(
+                path.display()
+            ),
+            Notice::Unreadable { path, error } => eprintln!(
+                "nlaudit: {}: skipped: {error} (augenrules' cat would fail on it)",
+                path.display()
+            ),
+            Notice::NotRegular { path } => eprintln!(
                 "nlaudit: {}: skipped: not a regular file (augenrules' cat would fail on it)",
                 path.display()
-            );
-            continue;
-        }
-        if meta.mode() & 0o002 != 0 {
-            let msg = format!("Error - {} is world writable", path.display());
-            match fragments {
-                Fragments::Refuse => {
-                    return Err(fail(
-                        code::FAILED,
-                        format!("{msg}: anyone could change the audit rules; nothing was changed"),
-                    ))
+            ),
+            Notice::WorldWritable { path } => {
+                let msg = format!("Error - {} is world writable", path.display());
+                match fragments {
+                    Fragments::Refuse => {
+                        return Err(fail(
+                            code::FAILED,
+                            format!(
+                                "{msg}: anyone could change the audit rules; nothing was changed"
+                            ),
+                        ))
+                    }
+                    Fragments::Warn => eprintln!("nlaudit: warning: {msg}"),
                 }
-                Fragments::Warn => eprintln!("nlaudit: warning: {msg}"),
             }
+            _ => {}
         }
-        let text =
-            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        contents.push((name, text));
-        files.push(path);
     }
-    // The header names the directory as augenrules' constant does: no trailing slash.
-    let label = dir.display().to_string();
-    let label = match label.trim_end_matches('/') {
-        "" => "/",
-        l => l,
-    };
-    let merged = merge::merge(label, &contents, dialect);
+    if let Some(f) = read.failed {
+        return Err(
+            anyhow::Error::new(f.error).context(format!("cannot read {}", f.path.display()))
+        );
+    }
+    let merged = read.merged;
     let lines = merged
         .lines
         .iter()
@@ -203,7 +169,7 @@ fn read_dir(dir: &Path, dialect: Dialect, fragments: Fragments) -> Result<Source
             Some(SourceLine { text: l.text.clone(), file: o.file, line: o.line })
         })
         .collect();
-    Ok(Source { files, lines, merged: Some(merged) })
+    Ok(Source { files: read.files, lines, merged: Some(merged) })
 }
 
 /// One parsed line: its index in [`Source::lines`] and what it asks for (or auditctl's
@@ -214,7 +180,7 @@ pub type Parsed = (usize, Result<Vec<Directive>, ParseError>);
 /// spaces (`\ ` keeps one); the first token starting with `#` makes a comment. `features`
 /// is the kernel's `feature_bitmap` (`None`: every feature of current kernels).
 pub fn parse(src: &Source, features: Option<u32>) -> Vec<Parsed> {
-    let mut ctx = rules_cmd::context(features);
+    let mut ctx = system::context(features);
     let mut out = Vec::with_capacity(src.lines.len());
     for (i, l) in src.lines.iter().enumerate() {
         let tokens = split_words(&l.text);
@@ -254,7 +220,7 @@ pub fn starts_with_delete_all(src: &Source) -> bool {
 
 /// Whether a parse made with `None` features holds for a kernel reporting `features`.
 pub fn default_features_hold(features: Option<u32>) -> bool {
-    features.map_or(true, |f| f == rules_cmd::context(None).features)
+    features.map_or(true, |f| f == system::context(None).features)
 }
 
 /// The auditctl message for a kernel error on a rule (`Error sending add rule data request
@@ -288,7 +254,7 @@ pub fn refuse_empty(path: &Path, src: &Source) -> Result<()> {
     }
     // A line that does not parse is left to the parser's error, which names it; the first
     // rule line ends the scan, so a large set costs nothing here.
-    let ctx = rules_cmd::context(None);
+    let ctx = system::context(None);
     let asks = src.lines.iter().any(|l| {
         let t = split_words(&l.text);
         match t.first() {

@@ -6,15 +6,19 @@
 //! inside the directory, a watch on the benchmark's path when the real file is elsewhere)
 //! are reported as evidence that does not satisfy the control.
 
-use std::fs;
+use std::ffi::OsString;
+use std::io;
+use std::path::Path;
 
 use nlaudit_proto::RuleData;
+use nlaudit_rules::merge::Dialect;
+use nlaudit_rules::rules_d::{self, FileKind, FileStat, Notice, RulesFs};
 use nlaudit_rules::watch::{path_audit, PathAudit};
 use nlaudit_rules::{parse_command, split_line, Context, Directive, Env, Machine, Renderer};
 
-use super::fsview::FsView;
-use super::locate::Located;
-use crate::rules_cmd::SystemEnv;
+use crate::fsview::FsView;
+use crate::host::{EntryKind, Host};
+use crate::locate::Located;
 
 /// `AUDIT_PERM_*` bits.
 const PERM_EXEC: u32 = 1;
@@ -68,6 +72,9 @@ pub struct RuleSet {
     pub problems: Vec<String>,
     /// The files read.
     pub files: Vec<String>,
+    /// Files of a rules.d directory that augenrules skips (or reads although anyone may
+    /// write them), one sentence each; not reported, kept for programs.
+    pub notices: Vec<String>,
     /// [`RuleSet::path_rules`], once computed (the set is not changed afterwards).
     indexed: std::sync::OnceLock<Vec<(RuleEntry, PathAudit, String)>>,
 }
@@ -85,7 +92,7 @@ impl RuleSet {
 
     /// The rules that audit a path, with what the kernel watches for each (computed once:
     /// resolving the parent directory reads the file system).
-    fn path_rules(&self, fs: &FsView) -> &[(RuleEntry, PathAudit, String)] {
+    fn path_rules(&self, fs: &FsView<'_>) -> &[(RuleEntry, PathAudit, String)] {
         self.indexed.get_or_init(|| {
             self.entries
                 .iter()
@@ -99,107 +106,129 @@ impl RuleSet {
     }
 
     /// Adds the rules of one rules file (auditctl -R syntax). A missing file adds nothing.
-    pub fn add_file(&mut self, fs: &FsView, path: &str, features: Option<u32>) {
-        let Ok(text) = fs::read_to_string(fs.host(path)) else { return };
+    pub fn add_file(&mut self, fs: &FsView<'_>, path: &str, features: Option<u32>) {
+        let Ok(text) = fs.host().read(path) else { return };
         self.indexed.take();
         self.files.push(path.to_string());
-        let env = ViewEnv(fs);
         for (i, raw) in text.lines().enumerate() {
-            let line = raw.trim_end_matches('\r');
-            let words = split_line(line);
-            if words.first().map_or(true, |w| w.starts_with('#')) {
-                continue;
-            }
-            let mut ctx = Context::new(&env);
-            ctx.lineno = Some(i + 1);
-            if let Some(f) = features {
-                ctx.features = f;
-            }
-            match parse_command(&words, &ctx) {
-                Ok(directives) => {
-                    for d in directives {
-                        match d {
-                            Directive::Rule(rc) if !rc.delete => {
-                                let text = Renderer::new(Machine::host()).rule(&rc.rule);
-                                self.entries.push(RuleEntry {
-                                    rule: rc.rule,
-                                    text,
-                                    origin: Origin::File { path: path.to_string(), line: i + 1 },
-                                });
-                            }
-                            Directive::Enabled(v) => self.enabled = Some(v),
-                            _ => {}
-                        }
-                    }
-                }
-                Err(e) => self.problems.push(format!(
-                    "{path}:{}: {}",
-                    i + 1,
-                    e.message.lines().last().unwrap_or_default()
-                )),
-            }
+            self.add_line(fs, path, i + 1, raw.trim_end_matches('\r'), features);
         }
     }
 
-    /// Adds every `*.rules` file of a rules.d directory, in augenrules' order (`ls -v`).
-    pub fn add_dir(&mut self, fs: &FsView, dir: &str, features: Option<u32>) -> bool {
-        let Ok(rd) = fs::read_dir(fs.host(dir)) else { return false };
-        let mut names: Vec<String> = rd
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".rules") && !n.starts_with('.'))
-            .collect();
-        names.sort_by(|a, b| version_cmp(a, b));
-        for n in names {
-            self.add_file(fs, &format!("{}/{n}", dir.trim_end_matches('/')), features);
+    /// Adds the rules a rules.d directory loads at boot: its `*.rules` files in augenrules'
+    /// order, merged as augenrules merges them (the one reader `nlaudit merge` and `load`
+    /// use, [`rules_d::read_rules_dir`]). Returns whether the directory exists.
+    pub fn add_dir(
+        &mut self,
+        fs: &FsView<'_>,
+        dir: &str,
+        features: Option<u32>,
+        dialect: Dialect,
+    ) -> bool {
+        let Ok(read) = rules_d::read_rules_dir(&HostFs(fs.host()), Path::new(dir), dialect) else {
+            return false;
+        };
+        self.indexed.take();
+        let files: Vec<String> = read.files.iter().map(|p| p.display().to_string()).collect();
+        for l in &read.merged.lines {
+            let Some(o) = l.origin else { continue };
+            let Some(path) = files.get(o.file) else { continue };
+            self.add_line(fs, path, o.line, &l.text, features);
+        }
+        self.files.extend(files);
+        self.notices.extend(read.notices.iter().map(notice_text));
+        if let Some(f) = read.failed {
+            self.notices.push(format!("{}: cannot read: {}", f.path.display(), f.error));
         }
         true
     }
+
+    /// Adds what one line of a rules file asks for (a rule, `-e`), or its parse error.
+    fn add_line(
+        &mut self,
+        fs: &FsView<'_>,
+        path: &str,
+        line: usize,
+        text: &str,
+        features: Option<u32>,
+    ) {
+        let words = split_line(text);
+        if words.first().map_or(true, |w| w.starts_with('#')) {
+            return;
+        }
+        let env = ViewEnv(*fs);
+        let mut ctx = Context::new(&env);
+        ctx.lineno = Some(line);
+        if let Some(f) = features {
+            ctx.features = f;
+        }
+        match parse_command(&words, &ctx) {
+            Ok(directives) => {
+                for d in directives {
+                    match d {
+                        Directive::Rule(rc) if !rc.delete => {
+                            let text = Renderer::new(Machine::host()).rule(&rc.rule);
+                            self.entries.push(RuleEntry {
+                                rule: rc.rule,
+                                text,
+                                origin: Origin::File { path: path.to_string(), line },
+                            });
+                        }
+                        Directive::Enabled(v) => self.enabled = Some(v),
+                        _ => {}
+                    }
+                }
+            }
+            Err(e) => self
+                .problems
+                .push(format!("{path}:{line}: {}", e.message.lines().last().unwrap_or_default())),
+        }
+    }
 }
 
-/// `sort -V` for file names: digit runs compare as numbers.
-pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    fn chunks(s: &str) -> Vec<(bool, &str)> {
-        let mut out = Vec::new();
-        let mut start = 0;
-        let b = s.as_bytes();
-        for i in 1..=b.len() {
-            let boundary = i == b.len()
-                || b.get(i).map(u8::is_ascii_digit) != b.get(i - 1).map(u8::is_ascii_digit);
-            if boundary {
-                let c = &s[start..i];
-                out.push((c.as_bytes().first().is_some_and(u8::is_ascii_digit), c));
-                start = i;
-            }
-        }
-        out
+/// A notice of the rules.d reader, as a sentence.
+fn notice_text(n: &Notice) -> String {
+    match n {
+        Notice::NotUtf8 { path } => format!("{}: skipped: the name is not UTF-8", path.display()),
+        Notice::MangledByShell { path } => format!(
+            "{}: skipped: augenrules splits or globs this name, so it never loads it",
+            path.display()
+        ),
+        Notice::Unreadable { path, error } => format!("{}: skipped: {error}", path.display()),
+        Notice::NotRegular { path } => format!("{}: skipped: not a regular file", path.display()),
+        Notice::WorldWritable { path } => format!("{}: world writable", path.display()),
+        _ => String::new(),
     }
-    let (ca, cb) = (chunks(a), chunks(b));
-    for (x, y) in ca.iter().zip(cb.iter()) {
-        let o = match (x, y) {
-            ((true, x), (true, y)) => {
-                let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
-                x.len().cmp(&y.len()).then_with(|| x.cmp(y))
-            }
-            ((_, x), (_, y)) => x.cmp(y),
-        };
-        if o.is_ne() {
-            return o;
-        }
+}
+
+/// A host's files as the rules.d reader sees them: paths inside the root, looked up as
+/// `nlaudit merge ROOT/DIR` looks them up.
+struct HostFs<'h>(&'h dyn Host);
+
+impl RulesFs for HostFs<'_> {
+    fn list(&self, dir: &Path) -> io::Result<Vec<io::Result<OsString>>> {
+        self.0.list(&dir.to_string_lossy())
     }
-    ca.len().cmp(&cb.len()).then_with(|| a.cmp(b))
+    fn stat(&self, path: &Path) -> io::Result<FileStat> {
+        let s = self.0.stat(&path.to_string_lossy())?;
+        let kind = if s.kind == EntryKind::File { FileKind::Regular } else { FileKind::Other };
+        Ok(FileStat { kind, mode: s.mode })
+    }
+    fn read(&self, path: &Path) -> io::Result<String> {
+        self.0.read(&path.to_string_lossy())
+    }
 }
 
 /// A parse environment whose directories are those of a [`FsView`] (`-w` becomes a `dir`
 /// rule when the path is a directory there); names come from this machine's databases.
-pub struct ViewEnv<'a>(pub &'a FsView);
+pub struct ViewEnv<'h>(pub FsView<'h>);
 
 impl Env for ViewEnv<'_> {
     fn uid(&self, name: &str) -> Option<u32> {
-        SystemEnv.uid(name)
+        self.0.host().uid(name)
     }
     fn gid(&self, name: &str) -> Option<u32> {
-        SystemEnv.gid(name)
+        self.0.host().gid(name)
     }
     fn is_dir(&self, path: &str) -> bool {
         self.0.is_dir(path)
@@ -254,7 +283,7 @@ pub struct Evidence {
 }
 
 /// Every rule related to the located file of a control, satisfying ones first.
-pub fn evidence(fs: &FsView, located: &Located, rules: &RuleSet) -> Vec<Evidence> {
+pub fn evidence(fs: &FsView<'_>, located: &Located, rules: &RuleSet) -> Vec<Evidence> {
     let Some(real) = located.watch_path() else { return Vec::new() };
     let mut others: Vec<&str> = located.candidates.iter().map(|c| c.path.as_str()).collect();
     if let Some(r) = &located.resolved {
@@ -394,8 +423,9 @@ fn letters(perms: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::docker::fsview::Resolved;
-    use crate::docker::locate::Candidate;
+    use crate::fsview::Resolved;
+    use crate::host::RootHost;
+    use crate::locate::Candidate;
     use nlaudit_rules::NoEnv;
 
     /// A rule parsed as auditctl would, with /d a directory.
@@ -446,7 +476,8 @@ mod tests {
     /// One case: rules (`;`-separated, in kernel order), control path, expected (relation,
     /// satisfies, note fragment) of the best evidence.
     fn check(text: &str, real: &str, want: Option<(&str, bool, &str)>) {
-        let fs = FsView::image(std::path::Path::new("/nonexistent-root"));
+        let host = RootHost::new(std::path::Path::new("/nonexistent-root"));
+        let fs = FsView::new(&host);
         let entries = text.split(';').map(|t| rule(t.trim())).collect();
         let rules = RuleSet { entries, ..RuleSet::default() };
         let ev = evidence(&fs, &located(real, &["/usr/bin/dockerd"]), &rules);
@@ -556,14 +587,16 @@ mod tests {
             ("-a never,exit -F path=/usr/sbin/dockerd -F perm=x", false, false),
             ("-w /usr/bin/dockerd -p rwxa -k docker", false, false),
         ] {
-            let fs = FsView::image(std::path::Path::new("/nonexistent-root"));
+            let host = RootHost::new(std::path::Path::new("/nonexistent-root"));
+            let fs = FsView::new(&host);
             let rules = RuleSet { entries: vec![rule(text)], ..RuleSet::default() };
             let ev = evidence(&fs, &located(p, &["/usr/bin/dockerd"]), &rules);
             let got = ev.first().map(|e| (e.records_exec, e.records_read));
             assert_eq!(got, Some((exec, read)), "{text}");
         }
         let keys = |text| {
-            let fs = FsView::image(std::path::Path::new("/nonexistent-root"));
+            let host = RootHost::new(std::path::Path::new("/nonexistent-root"));
+            let fs = FsView::new(&host);
             let rules = RuleSet { entries: vec![rule(text)], ..RuleSet::default() };
             evidence(&fs, &located(p, &[]), &rules).remove(0).keys
         };
@@ -573,8 +606,8 @@ mod tests {
 
     #[test]
     fn rules_files_in_augenrules_order() {
-        let mut names = vec!["99-finalize.rules", "docker.rules", "10-base.rules", "9-x.rules"];
-        names.sort_by(|a, b| version_cmp(a, b));
+        let names = ["99-finalize.rules", "docker.rules", "10-base.rules", "9-x.rules"];
+        let names = nlaudit_rules::merge::select_files(&names);
         assert_eq!(names, ["9-x.rules", "10-base.rules", "99-finalize.rules", "docker.rules"]);
     }
 }

@@ -4,10 +4,10 @@
 //! Paths handed around are always the ones inside the root (`/usr/sbin/dockerd`), never
 //! `DIR/usr/sbin/dockerd`.
 
-use std::fs;
 use std::io;
-use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
+
+use crate::host::{EntryKind, Host, Target};
 
 /// Linux's `MAXSYMLINKS`.
 const MAX_SYMLINKS: usize = 40;
@@ -60,43 +60,48 @@ pub struct Resolved {
     pub kind: Option<Kind>,
 }
 
-/// A file system root.
-#[derive(Clone, Debug)]
-pub struct FsView {
-    root: PathBuf,
-    live: bool,
+/// A host's file system, with symbolic links resolved inside its root.
+#[derive(Clone, Copy)]
+pub struct FsView<'h> {
+    host: &'h dyn Host,
 }
 
-impl FsView {
-    /// The running machine.
-    pub fn live() -> FsView {
-        FsView { root: PathBuf::from("/"), live: true }
+impl std::fmt::Debug for FsView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FsView").field("root", &self.host.root()).finish()
+    }
+}
+
+impl<'h> FsView<'h> {
+    /// The view of `host`.
+    pub fn new(host: &'h dyn Host) -> FsView<'h> {
+        FsView { host }
     }
 
-    /// An image tree mounted at `dir`.
-    pub fn image(dir: &Path) -> FsView {
-        FsView { root: dir.to_path_buf(), live: false }
+    /// The host seen.
+    pub fn host(&self) -> &'h dyn Host {
+        self.host
     }
 
     /// Whether this is the running machine (processes, kernel and mounts belong to it).
     pub fn is_live(&self) -> bool {
-        self.live
+        self.host.target() == Target::Live
     }
 
     /// The root directory (`/` or DIR).
     pub fn root(&self) -> &Path {
-        &self.root
+        self.host.root()
     }
 
     /// Where `path` (inside the root) is on this machine.
-    pub fn host(&self, path: &str) -> PathBuf {
-        self.root.join(path.trim_start_matches('/'))
+    pub fn on_host(&self, path: &str) -> PathBuf {
+        self.host.root().join(path.trim_start_matches('/'))
     }
 
     /// Reads a file inside the root (following links inside the root).
     pub fn read_to_string(&self, path: &str) -> io::Result<String> {
         let r = self.resolve(path);
-        fs::read_to_string(self.host(&r.real))
+        self.host.read(&r.real)
     }
 
     /// Whether `path` is a directory (following links inside the root).
@@ -130,15 +135,15 @@ impl FsView {
                 done = cand;
                 continue;
             }
-            match fs::symlink_metadata(self.host(&logical)) {
-                Ok(m) if m.file_type().is_symlink() => {
+            match self.host.lstat(&logical) {
+                Some(EntryKind::Symlink) => {
                     if links.len() >= MAX_SYMLINKS {
                         kind = None;
                         done = cand;
                         continue;
                     }
-                    let target = match fs::read_link(self.host(&logical)) {
-                        Ok(t) => t.to_string_lossy().into_owned(),
+                    let target = match self.host.read_link(&logical) {
+                        Ok(t) => t,
                         Err(_) => {
                             kind = None;
                             done = cand;
@@ -155,20 +160,16 @@ impl FsView {
                     }
                     todo.extend(components(&target).into_iter().rev());
                 }
-                Ok(m) => {
-                    let ft = m.file_type();
-                    kind = Some(if ft.is_dir() {
-                        Kind::Dir
-                    } else if ft.is_file() {
-                        Kind::File
-                    } else if ft.is_socket() {
-                        Kind::Socket
-                    } else {
-                        Kind::Other
+                Some(k) => {
+                    kind = Some(match k {
+                        EntryKind::Dir => Kind::Dir,
+                        EntryKind::File => Kind::File,
+                        EntryKind::Socket => Kind::Socket,
+                        EntryKind::Symlink | EntryKind::Other => Kind::Other,
                     });
                     done = cand;
                 }
-                Err(_) => {
+                None => {
                     kind = None;
                     done = cand;
                 }
@@ -212,10 +213,10 @@ impl FsView {
                  would fail (ENOENT) when the rules load at boot and stop the load"
             ));
         }
-        if !self.live {
+        if !self.is_live() {
             return None;
         }
-        let mounts = fs::read_to_string("/proc/self/mountinfo").ok()?;
+        let mounts = self.host.mountinfo()?;
         let (point, fstype) = mount_of(&mounts, parent)?;
         if matches!(fstype.as_str(), "tmpfs" | "ramfs") && point != parent {
             return Some(format!(
@@ -279,9 +280,11 @@ fn join(parts: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::RootHost;
+    use std::fs;
     use std::os::unix::fs::symlink;
 
-    fn tree() -> (PathBuf, FsView) {
+    fn tree() -> (PathBuf, RootHost) {
         let dir = std::env::temp_dir().join(format!(
             "nlaudit-fsview-{}-{:?}",
             std::process::id(),
@@ -297,11 +300,11 @@ mod tests {
         symlink("/run", dir.join("varrun")).expect("run link");
         symlink("loop2", dir.join("loop1")).expect("loop");
         symlink("loop1", dir.join("loop2")).expect("loop");
-        let v = FsView::image(&dir);
+        let v = RootHost::new(&dir);
         (dir, v)
     }
 
-    fn check(v: &FsView, path: &str, real: &str, kind: Option<Kind>, links: &[(&str, bool)]) {
+    fn check(v: &FsView<'_>, path: &str, real: &str, kind: Option<Kind>, links: &[(&str, bool)]) {
         let r = v.resolve(path);
         assert_eq!(r.real, real, "{path}");
         assert_eq!(r.kind, kind, "{path}");
@@ -311,7 +314,8 @@ mod tests {
 
     #[test]
     fn resolves_inside_the_root() {
-        let (dir, v) = tree();
+        let (dir, h) = tree();
+        let v = FsView::new(&h);
         check(&v, "/usr/sbin/runc", "/usr/sbin/runc", Some(Kind::File), &[]);
         check(&v, "/usr/bin/runc", "/usr/sbin/runc", Some(Kind::File), &[("/usr/bin/runc", true)]);
         check(
@@ -336,7 +340,8 @@ mod tests {
 
     #[test]
     fn volatile_paths() {
-        let v = FsView::image(Path::new("/nonexistent"));
+        let h = RootHost::new(Path::new("/nonexistent"));
+        let v = FsView::new(&h);
         for (path, volatile) in [
             ("/run/containerd", false),
             ("/run/containerd/containerd.sock", true),

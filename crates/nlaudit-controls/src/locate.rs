@@ -3,11 +3,10 @@
 //! configuration, PATH, and last the benchmark's literal path.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::process::{Command, Stdio};
 
-use super::controls::{Control, Source};
-use super::fsview::{FsView, Kind, Resolved};
+use crate::controls::{Control, Source};
+use crate::fsview::{FsView, Kind, Resolved};
+pub use crate::host::Proc;
 
 /// The PATH systemd gives services, used for an image tree (and when PATH is unset).
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -34,19 +33,6 @@ const UNIT_DIRS: &[&str] = &[
 const CONTAINERD_CONFIG: &str = "/etc/containerd/config.toml";
 /// Docker's default daemon.json.
 const DAEMON_JSON: &str = "/etc/docker/daemon.json";
-
-/// A running process of interest.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Proc {
-    /// Its pid.
-    pub pid: u32,
-    /// `/proc/PID/exe` (without the ` (deleted)` mark).
-    pub exe: String,
-    /// The executable was replaced or removed on disk since the process started.
-    pub replaced: bool,
-    /// `/proc/PID/cmdline`.
-    pub args: Vec<String>,
-}
 
 /// A systemd unit as found on disk.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -104,35 +90,30 @@ impl Located {
 
 /// What the locator knows about the machine or image.
 #[derive(Debug)]
-pub struct Locator {
-    fs: FsView,
+pub struct Locator<'h> {
+    fs: FsView<'h>,
     procs: Vec<Proc>,
     path_dirs: Vec<String>,
     units: BTreeMap<String, Unit>,
-    systemd_running: bool,
 }
 
-impl Locator {
+impl<'h> Locator<'h> {
     /// A locator for `fs`: on the live machine it reads /proc and uses PATH; for an image it
-    /// uses only files under the root.
-    pub fn new(fs: FsView) -> Locator {
-        let (procs, path) = if fs.is_live() {
-            (processes(), std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_string()))
-        } else {
-            (Vec::new(), DEFAULT_PATH.to_string())
-        };
+    /// uses only files under the root (and systemd's default PATH).
+    pub fn new(fs: FsView<'h>) -> Locator<'h> {
+        let host = fs.host();
+        let procs = host.processes();
+        let path = host.path_var().unwrap_or_else(|| DEFAULT_PATH.to_string());
         let path_dirs =
             path.split(':').filter(|d| d.starts_with('/')).map(str::to_string).collect();
-        // systemd's own test for "booted with systemd" (sd_booted).
-        let systemd_running = fs.is_live() && fs.is_dir("/run/systemd/system");
-        Locator { fs, procs, path_dirs, units: BTreeMap::new(), systemd_running }
+        Locator { fs, procs, path_dirs, units: BTreeMap::new() }
     }
 
     /// A locator with given processes and PATH (tests).
     #[cfg(test)]
-    pub fn with(fs: FsView, procs: Vec<Proc>, path: &str) -> Locator {
+    pub fn with(fs: FsView<'h>, procs: Vec<Proc>, path: &str) -> Locator<'h> {
         let path_dirs = path.split(':').map(str::to_string).collect();
-        Locator { fs, procs, path_dirs, units: BTreeMap::new(), systemd_running: false }
+        Locator { fs, procs, path_dirs, units: BTreeMap::new() }
     }
 
     /// Finds a control's file.
@@ -294,8 +275,7 @@ impl Locator {
     }
 
     fn executable(&self, real: &str) -> bool {
-        use std::os::unix::fs::PermissionsExt;
-        fs::metadata(self.fs.host(real)).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+        self.fs.host().stat(real).is_ok_and(|s| s.mode & 0o111 != 0)
     }
 
     /// The daemon.json dockerd reads: `--config-file` of a running dockerd or of
@@ -363,19 +343,7 @@ impl Locator {
     }
 
     fn systemctl_show(&self, name: &str) -> Option<Unit> {
-        if !self.systemd_running {
-            return None;
-        }
-        let out = Command::new("systemctl")
-            .args(["show", "--property=FragmentPath", "--property=DropInPaths", "--", name])
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .output()
-            .ok()?;
-        if !out.status.success() {
-            return None;
-        }
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = self.fs.host().unit_properties(name)?;
         let mut u = Unit { how: "systemctl show".to_string(), ..Unit::default() };
         for line in text.lines() {
             if let Some(f) = line.strip_prefix("FragmentPath=").filter(|f| !f.is_empty()) {
@@ -400,13 +368,13 @@ impl Locator {
             }
             seen_dirs.push(real);
             let p = format!("{dir}/{name}");
-            if u.fragment.is_none() && fs::symlink_metadata(self.fs.host(&p)).is_ok() {
+            if u.fragment.is_none() && self.fs.host().lstat(&p).is_some() {
                 u.fragment = Some(p);
                 u.how = format!("first in systemd's unit path, {dir}");
             }
-            if let Ok(rd) = fs::read_dir(self.fs.host(&format!("{dir}/{name}.d"))) {
-                for e in rd.flatten() {
-                    let f = e.file_name().to_string_lossy().into_owned();
+            if let Ok(rd) = self.fs.host().list(&format!("{dir}/{name}.d")) {
+                for e in rd.into_iter().flatten() {
+                    let f = e.to_string_lossy().into_owned();
                     if f.ends_with(".conf") {
                         dropins.entry(f.clone()).or_insert(format!("{dir}/{name}.d/{f}"));
                     }
@@ -446,37 +414,6 @@ impl Locator {
         }
         Some((args, file))
     }
-}
-
-/// The running processes in this mount namespace (others' `/proc/PID/exe` names a file in
-/// another file system view).
-fn processes() -> Vec<Proc> {
-    let my_ns = fs::read_link("/proc/self/ns/mnt").ok();
-    let Ok(rd) = fs::read_dir("/proc") else { return Vec::new() };
-    let mut out = Vec::new();
-    for e in rd.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(exe) = fs::read_link(format!("/proc/{pid}/exe")) else { continue };
-        if my_ns.is_some() && fs::read_link(format!("/proc/{pid}/ns/mnt")).ok() != my_ns {
-            continue;
-        }
-        let exe = exe.to_string_lossy().into_owned();
-        let (exe, replaced) = match exe.strip_suffix(" (deleted)") {
-            Some(e) => (e.to_string(), true),
-            None => (exe, false),
-        };
-        let args = fs::read(format!("/proc/{pid}/cmdline"))
-            .map(|b| {
-                b.split(|c| *c == 0)
-                    .filter(|a| !a.is_empty())
-                    .map(|a| String::from_utf8_lossy(a).into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        out.push(Proc { pid, exe, replaced, args });
-    }
-    out.sort_by_key(|p| p.pid);
-    out
 }
 
 fn base(path: &str) -> &str {
@@ -602,7 +539,9 @@ pub fn toml_value(text: &str, table: &str, key: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::docker::controls::CONTROLS;
+    use crate::controls::CONTROLS;
+    use crate::host::RootHost;
+    use std::fs;
     use std::path::PathBuf;
 
     #[test]
@@ -694,7 +633,7 @@ mod tests {
         dir
     }
 
-    fn located(l: &mut Locator, cis: &str) -> Located {
+    fn located(l: &mut Locator<'_>, cis: &str) -> Located {
         let c = CONTROLS.iter().find(|c| c.cis == cis).expect("control");
         l.locate(c)
     }
@@ -712,7 +651,8 @@ mod tests {
                 "/etc/containerd/config.toml".into(),
             ],
         }];
-        let mut l = Locator::with(FsView::image(&dir), procs, "/usr/local/bin:/usr/bin:/usr/sbin");
+        let host = RootHost::new(&dir);
+        let mut l = Locator::with(FsView::new(&host), procs, "/usr/local/bin:/usr/bin:/usr/sbin");
         for (cis, path, source) in [
             ("1.1.3", Some("/usr/sbin/dockerd"), "docker.service ExecStart"),
             ("1.1.5", Some("/srv/docker"), "docker.service ExecStart --data-root"),
@@ -743,7 +683,7 @@ mod tests {
         fs::remove_file(dir.join("etc/systemd/system/docker.socket")).expect("rm");
         std::os::unix::fs::symlink("/dev/null", dir.join("etc/systemd/system/docker.socket"))
             .expect("mask");
-        let mut l = Locator::with(FsView::image(&dir), vec![], "/usr/bin");
+        let mut l = Locator::with(FsView::new(&host), vec![], "/usr/bin");
         let sock = located(&mut l, "1.1.9");
         assert!(sock.not_applicable.as_deref().is_some_and(|r| r.contains("masked")), "{sock:?}");
         let _ = fs::remove_dir_all(dir);
