@@ -486,13 +486,13 @@ pub fn setting_changes(
     push(SettingKind::Failure, want.failure, Some(now.failure));
     push(SettingKind::RateLimit, want.rate_limit, Some(now.rate_limit));
     push(SettingKind::BacklogWaitTime, want.backlog_wait_time, now.backlog_wait_time);
-    push(SettingKind::Enabled, want.enabled, Some(now.enabled));
+    push(SettingKind::Enabled, want.enabled, Some(now.enabled.raw()));
     if want.loginuid_immutable && loginuid != Some((true, true)) {
         let from = loginuid.map(|(on, _)| u32::from(on));
         out.push(SettingChange { kind: SettingKind::LoginuidImmutable, to: 1, from });
     }
-    if want.lock && now.enabled != 2 {
-        out.push(SettingChange { kind: SettingKind::Lock, to: 2, from: Some(now.enabled) });
+    if want.lock && !now.enabled.is_locked() {
+        out.push(SettingChange { kind: SettingKind::Lock, to: 2, from: Some(now.enabled.raw()) });
     }
     out
 }
@@ -836,7 +836,7 @@ mod tests {
     #[test]
     fn settings_that_differ() {
         let now = Status {
-            enabled: 1,
+            enabled: nlaudit_proto::AuditEnabled::Enabled,
             failure: 1,
             backlog_limit: 64,
             backlog_wait_time: Some(60000),

@@ -4,7 +4,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use nlaudit_proto::{BatchOp, Client, Errno, Error as ProtoError, Op, RuleData};
+use nlaudit_proto::{
+    BatchOp, Client, Errno, Error as ProtoError, ItemResult, OnError, Op, RuleData,
+};
 use nlaudit_rules::{
     json::listing_json, normalize, parse_command, render_listing, Context, Directive, Env, Machine,
     RuleCommand,
@@ -155,19 +157,19 @@ pub fn delete_all(c: &mut Client, key: Option<&str>) -> Result<(usize, usize)> {
         .into_iter()
         .filter(|r| nlaudit_rules::render::key_matches(r, key))
         .collect();
-    let results = c.batch(BatchOp::Delete, &rules, false)?;
+    let results = c.batch(BatchOp::Delete, &rules, OnError::Continue)?;
     let mut deleted = 0;
     let mut failed = 0;
     for res in results {
         match res {
-            Some(Ok(())) | Some(Err(Errno::ENOENT)) => deleted += 1,
-            Some(Err(e)) => {
+            ItemResult::Done | ItemResult::Refused(Errno::ENOENT) => deleted += 1,
+            ItemResult::Refused(e) => {
                 if e == Errno::EPERM {
                     return Err(ProtoError::Kernel { op: Op::DeleteRule, errno: e }.into());
                 }
                 failed += 1
             }
-            None => failed += 1,
+            ItemResult::NotReached => failed += 1,
         }
     }
     Ok((deleted, failed))

@@ -29,21 +29,28 @@ impl Transport for Locked {
             self.sent.lock().map_err(|_| io::Error::other("poisoned"))?.push(ty);
             let mut out = Vec::new();
             let ack = Ack { error: 0, request_seq: seq, request_type: ty };
-            encode_message(&mut out, MsgType::NLMSG_ERROR, 0, seq, &ack.encode());
+            encode_message(&mut out, MsgType::NLMSG_ERROR, 0, seq, &ack.encode()).expect("encodes");
             if ty == MsgType::AUDIT_GET {
-                let s = Status { enabled: 2, failure: 1, backlog_limit: 64, ..Status::default() };
-                encode_message(&mut out, MsgType::AUDIT_GET, 0, seq, &s.encode());
+                let s = Status {
+                    enabled: nlaudit_proto::AuditEnabled::Locked,
+                    failure: 1,
+                    backlog_limit: 64,
+                    ..Status::default()
+                };
+                encode_message(&mut out, MsgType::AUDIT_GET, 0, seq, &s.encode()).expect("encodes");
             }
             self.replies.push_back(out);
             if ty == MsgType::AUDIT_LIST_RULES {
                 for r in &self.rules {
                     let mut out = Vec::new();
                     let bytes = r.encode().map_err(io::Error::other)?;
-                    encode_message(&mut out, MsgType::AUDIT_LIST_RULES, NLM_F_MULTI, seq, &bytes);
+                    encode_message(&mut out, MsgType::AUDIT_LIST_RULES, NLM_F_MULTI, seq, &bytes)
+                        .expect("encodes");
                     self.replies.push_back(out);
                 }
                 let mut out = Vec::new();
-                encode_message(&mut out, MsgType::NLMSG_DONE, NLM_F_MULTI, seq, &[0; 4]);
+                encode_message(&mut out, MsgType::NLMSG_DONE, NLM_F_MULTI, seq, &[0; 4])
+                    .expect("encodes");
                 self.replies.push_back(out);
             }
         }

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use nlaudit_proto::{Client, Status as KernelStatus, Transport};
+use nlaudit_proto::{AuditEnabled, Client, Status as KernelStatus, Transport};
 
 use super::audit::{evidence, Evidence, Origin, RuleSet};
 use super::controls::{watch_text, Control, CONTROLS};
@@ -88,7 +88,7 @@ impl AuditState {
     /// The state of the running kernel.
     pub fn kernel(s: &KernelStatus) -> AuditState {
         let mut notes = Vec::new();
-        match s.enabled {
+        match s.enabled.raw() {
             0 => notes.push(Note {
                 level: Level::Fail,
                 code: "audit-disabled",
@@ -146,10 +146,10 @@ impl AuditState {
             });
         }
         AuditState {
-            enabled: Some(s.enabled),
+            enabled: Some(s.enabled.raw()),
             auditd_pid: Some(s.pid),
-            immutable: s.enabled == 2,
-            recording: s.enabled != 0,
+            immutable: s.enabled.is_locked(),
+            recording: s.enabled != AuditEnabled::Disabled,
             notes,
         }
     }

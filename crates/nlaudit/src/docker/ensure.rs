@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
-use nlaudit_proto::{Client, Errno, Error as ProtoError, RuleData, Setting, Transport};
+use nlaudit_proto::{
+    AuditEnabled, Client, Errno, Error as ProtoError, RuleData, Setting, Switch, Transport,
+};
 use nlaudit_rules::{normalize, parse_command, split_line, Context, Directive};
 
 use super::audit::{RuleSet, ViewEnv};
@@ -108,7 +110,7 @@ fn run_with<T: Transport>(
     let mut plan = Plan::default();
     if let Some((_, status)) = &kernel {
         plan_live(&outcomes, &live, status.feature_bitmap, &mut plan)?;
-        plan.enable = a.enable && status.enabled == 0;
+        plan.enable = a.enable && status.enabled == AuditEnabled::Disabled;
     }
     if !a.no_persist {
         plan_disk(&fs, &outcomes, &disk, features, &mut plan)?;
@@ -120,7 +122,7 @@ fn run_with<T: Transport>(
 
     // The kernel first: rules, then enabling, so that audit starts with every rule in.
     if let Some((c, status)) = kernel.as_mut() {
-        if plan.changes() || status.enabled == 0 || immutable {
+        if plan.changes() || status.enabled == AuditEnabled::Disabled || immutable {
             writeln!(out, "kernel:")?;
         }
         if immutable && !plan.live.is_empty() {
@@ -147,11 +149,11 @@ fn run_with<T: Transport>(
         }
         if plan.enable && !immutable {
             if !a.dry_run {
-                c.set(Setting::Enabled(true))?;
+                c.set(Setting::Enabled(Switch::On))?;
             }
             let verb = if a.dry_run { "would enable" } else { "enable" };
             writeln!(out, "  {verb:<12} auditing (enabled 0 -> 1)")?;
-        } else if status.enabled == 0 {
+        } else if status.enabled == AuditEnabled::Disabled {
             writeln!(
                 out,
                 "  audit is disabled (enabled 0): the rules record nothing until it is turned \

@@ -19,8 +19,8 @@ use nlaudit_proto::consts::{
     Action, FieldType, FilterList, Operator, AUDIT_FEATURE_LOGINUID_IMMUTABLE, AUDIT_FILTER_PREPEND,
 };
 use nlaudit_proto::{
-    BatchOp, Client, Errno, Error as ProtoError, FieldData, FieldValue, Op, RuleData, Setting,
-    Transport,
+    BatchOp, Client, EncodeError, Errno, Error as ProtoError, FeatureLock, FieldData, FieldValue,
+    ItemResult, OnError, Op, Refusal, RuleData, Setting, Switch, Transport,
 };
 use nlaudit_rules::normalize::{class_selection, with_classes};
 use nlaudit_rules::plan::{
@@ -69,7 +69,7 @@ where
     let mut parsed = source::parse(&src, None);
     let (mut c, status, mut current) =
         kernel.join().map_err(|_| anyhow::anyhow!("the kernel connection thread panicked"))??;
-    let locked = status.enabled == 2;
+    let locked = status.enabled.is_locked();
     if !source::default_features_hold(status.feature_bitmap) {
         parsed = source::parse(&src, status.feature_bitmap);
     }
@@ -250,16 +250,21 @@ fn learn_classes<T: Transport>(
     let selections: Vec<u32> = selections.iter().copied().collect();
     let probes: Vec<RuleData> =
         selections.iter().map(|&bits| class_probe(bits, &format!("{prefix}{bits:08x}"))).collect();
-    let listed: Result<Vec<RuleData>> = match c.batch(BatchOp::Add, &probes, true) {
+    let listed: Result<Vec<RuleData>> = match c.batch(BatchOp::Add, &probes, OnError::Stop) {
         Err(e) => Err(e.into()),
-        Ok(r) => match r.iter().find_map(|x| x.and_then(|x| x.err())) {
-            Some(errno) => Err(ProtoError::Kernel { op: Op::AddRule, errno }.into()),
+        Ok(r) => match r.first_refusal() {
+            Some(Refusal { errno, .. }) => {
+                Err(ProtoError::Kernel { op: Op::AddRule, errno }.into())
+            }
             None => c.list_rules().map_err(Into::into),
         },
     };
     // Whatever happened, no probe stays.
-    let left = match c.batch(BatchOp::Delete, &probes, false) {
-        Ok(r) => r.iter().filter(|x| !matches!(x, Some(Ok(()) | Err(Errno::ENOENT)))).count(),
+    let left = match c.batch(BatchOp::Delete, &probes, OnError::Continue) {
+        Ok(r) => r
+            .iter()
+            .filter(|x| !matches!(x, ItemResult::Done | ItemResult::Refused(Errno::ENOENT)))
+            .count(),
         Err(_) => probes.len(),
     };
     if left > 0 {
@@ -419,14 +424,18 @@ fn change_setting<T: Transport>(
         SettingKind::Failure => c.set(Setting::Failure(ch.to)),
         SettingKind::RateLimit => c.set(Setting::RateLimit(ch.to)),
         SettingKind::BacklogWaitTime => c.set(Setting::BacklogWaitTime(ch.to)),
-        SettingKind::Enabled => c.set(Setting::Enabled(ch.to == 1)),
+        SettingKind::Enabled => {
+            c.set(Setting::Enabled(if ch.to == 1 { Switch::On } else { Switch::Off }))
+        }
         SettingKind::LoginuidImmutable => {
-            c.set_feature(AUDIT_FEATURE_LOGINUID_IMMUTABLE, true, true)
+            c.set_feature(AUDIT_FEATURE_LOGINUID_IMMUTABLE, Switch::On, FeatureLock::Locked)
         }
         SettingKind::Lock => c.lock_configuration_until_reboot(),
         other => Err(ProtoError::Invalid {
             op: Op::SetStatus,
-            msg: format!("setting {other:?} is not known to this nlaudit"),
+            source: EncodeError::NotReversible(format!(
+                "setting {other:?} is not known to this nlaudit"
+            )),
         }),
     }
 }
@@ -464,13 +473,15 @@ fn execute<T: Transport>(
             steps[i..i + n].iter().map(|s| step_rule(s, current, target)).collect();
         let (what, op) =
             if add { (BatchOp::Add, Op::AddRule) } else { (BatchOp::Delete, Op::DeleteRule) };
-        let results = c.batch(what, &rules, true).map_err(|e| (i, e))?;
+        let results = c.batch(what, &rules, OnError::Stop).map_err(|e| (i, e))?;
         for (k, r) in results.iter().enumerate() {
             match r {
                 // A rule someone else deleted meanwhile is gone all the same.
-                Some(Ok(())) | None => {}
-                Some(Err(Errno::ENOENT)) if !add => {}
-                Some(Err(errno)) => return Err((i + k, ProtoError::Kernel { op, errno: *errno })),
+                ItemResult::Done | ItemResult::NotReached => {}
+                ItemResult::Refused(Errno::ENOENT) if !add => {}
+                ItemResult::Refused(errno) => {
+                    return Err((i + k, ProtoError::Kernel { op, errno: *errno }))
+                }
             }
         }
         i += n;

@@ -10,7 +10,10 @@
 
 use anyhow::Result;
 use nlaudit_proto::consts::AUDIT_FEATURE_LOGINUID_IMMUTABLE;
-use nlaudit_proto::{BatchOp, Client, Errno, Error as ProtoError, Op, RuleData, Setting};
+use nlaudit_proto::{
+    BatchOp, BatchOutcome, Client, Errno, Error as ProtoError, FeatureLock, ItemResult, OnError,
+    Op, RuleData, Setting, Switch,
+};
 use nlaudit_rules::plan::ErrorMode;
 use nlaudit_rules::render::key_matches;
 use nlaudit_rules::{normalize, render_listing, Directive, Machine, Renderer};
@@ -181,7 +184,7 @@ impl<'p> Loader<'_, 'p> {
                 let r = if *n == 2 {
                     self.c.lock_configuration_until_reboot()
                 } else {
-                    self.c.set(Setting::Enabled(*n == 1))
+                    self.c.set(Setting::Enabled(if *n == 1 { Switch::On } else { Switch::Off }))
                 };
                 self.setting(i, r, "enable")?;
             }
@@ -206,7 +209,11 @@ impl<'p> Loader<'_, 'p> {
                 self.setting(i, r, "backlog wait time")?;
             }
             Directive::LoginuidImmutable => {
-                let r = self.c.set_feature(AUDIT_FEATURE_LOGINUID_IMMUTABLE, true, true);
+                let r = self.c.set_feature(
+                    AUDIT_FEATURE_LOGINUID_IMMUTABLE,
+                    Switch::On,
+                    FeatureLock::Locked,
+                );
                 self.setting(i, r, "loginuid immutable")?;
             }
             Directive::IgnoreErrors => self.mode.ignore_errors = true,
@@ -277,14 +284,15 @@ impl<'p> Loader<'_, 'p> {
         let rules = std::mem::take(&mut self.pending);
         let lines = std::mem::take(&mut self.pending_lines);
         let stops = self.mode.stops();
-        let results = match self.c.batch(BatchOp::Add, &rules, stops) {
+        let on_error = if stops { OnError::Stop } else { OnError::Continue };
+        let results = match self.c.batch(BatchOp::Add, &rules, on_error) {
             Ok(r) => r,
             Err(e) => return Err(self.broken(lines[0], e)),
         };
         for (k, res) in results.iter().enumerate() {
             match res {
-                Some(Ok(())) => self.out.added += 1,
-                Some(Err(errno)) if stops => {
+                ItemResult::Done => self.out.added += 1,
+                ItemResult::Refused(errno) if stops => {
                     let msg = rule_error(false, *errno);
                     let (code, _) = explain(&ProtoError::Kernel { op: Op::AddRule, errno: *errno });
                     let undone = self.roll_back(&rules, &results, k + 1);
@@ -292,14 +300,14 @@ impl<'p> Loader<'_, 'p> {
                     self.out.stopped = Some(fail(code, text));
                     return Err(Stop);
                 }
-                Some(Err(errno)) => {
+                ItemResult::Refused(errno) => {
                     let errno = *errno;
                     // Not stopping: report and go on (the kernel went on too).
                     let msg = rule_error(false, errno);
                     let (code, _) = explain(&ProtoError::Kernel { op: Op::AddRule, errno });
                     self.error(lines[k], code, msg)?;
                 }
-                None => {}
+                ItemResult::NotReached => {}
             }
         }
         Ok(())
@@ -316,10 +324,10 @@ impl<'p> Loader<'_, 'p> {
         let rules: Vec<RuleData> = rules.into_iter().filter(|r| key_matches(r, key)).collect();
         let mut deleted = 0;
         let mut failed = 0;
-        for r in self.c.batch(BatchOp::Delete, &rules, false)? {
+        for r in self.c.batch(BatchOp::Delete, &rules, OnError::Continue)? {
             match r {
-                Some(Ok(())) | Some(Err(Errno::ENOENT)) => deleted += 1,
-                Some(Err(Errno::EPERM)) => {
+                ItemResult::Done | ItemResult::Refused(Errno::ENOENT) => deleted += 1,
+                ItemResult::Refused(Errno::EPERM) => {
                     return Err(ProtoError::Kernel { op: Op::DeleteRule, errno: Errno::EPERM })
                 }
                 _ => failed += 1,
@@ -330,23 +338,18 @@ impl<'p> Loader<'_, 'p> {
 
     /// Deletes the rules of `rules[from..]` that the kernel added after the batch's first
     /// failure (it processes a whole datagram). Returns a note for the message.
-    fn roll_back(
-        &mut self,
-        rules: &[&RuleData],
-        results: &[Option<Result<(), Errno>>],
-        from: usize,
-    ) -> String {
+    fn roll_back(&mut self, rules: &[&RuleData], results: &BatchOutcome, from: usize) -> String {
         let added: Vec<RuleData> = (from..rules.len())
-            .filter(|&j| matches!(results.get(j), Some(Some(Ok(())))))
+            .filter(|&j| results.get(j) == Some(ItemResult::Done))
             .map(|j| normalize(rules[j]))
             .collect();
         if added.is_empty() {
             return String::new();
         }
-        match self.c.batch(BatchOp::Delete, &added, false) {
-            Ok(r) if r.iter().all(|x| matches!(x, Some(Ok(())))) => String::new(),
+        match self.c.batch(BatchOp::Delete, &added, OnError::Continue) {
+            Ok(r) if r.all_done() => String::new(),
             Ok(r) => {
-                let left = r.iter().filter(|x| !matches!(x, Some(Ok(())))).count();
+                let left = r.len() - r.counts().done;
                 format!(
                     " ({left} rules after this line were already added and could not be \
                      taken back: check `nlaudit list`)"
