@@ -78,7 +78,7 @@ pub enum DecodeError {
 #[non_exhaustive]
 pub enum EncodeError {
     /// More fields than `struct audit_rule_data` has slots for.
-    #[error("{count} fields; the kernel takes at most {max}", max = crate::consts::AUDIT_MAX_FIELDS)]
+    #[error("{count} fields; the kernel takes at most {}", crate::consts::AUDIT_MAX_FIELDS)]
     TooManyFields {
         /// The rule's field count.
         count: usize,

@@ -189,7 +189,8 @@ pub struct ParsePosition {
 
 /// A refused command: the message auditctl prints (one or more stderr lines), what kind of
 /// mistake it is, and where. `Display` prints exactly the message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct ParseError {
     /// What was wrong, naming the token, in auditctl's words (preceded by the warnings
     /// auditctl prints before it).
@@ -228,14 +229,6 @@ impl ParseError {
         self
     }
 }
-
-impl std::fmt::Display for ParseError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for ParseError {}
 
 use ParseErrorKind as K;
 
@@ -1505,6 +1498,64 @@ mod tests {
         let k = ParseError::kernel_refusal("why").at_line(3);
         assert_eq!((k.kind, k.position.line), (K::KernelRefusal, Some(3)));
         assert_eq!(k.to_string(), "the kernel would refuse this rule: why");
+    }
+
+    /// Arguments that combine into valid and invalid commands of every kind.
+    const TOKENS: &[&str] = &[
+        "-a",
+        "-A",
+        "-d",
+        "always,exit",
+        "exit,never",
+        "task,always",
+        "-F",
+        "uid=0",
+        "foo=1",
+        "arch=b64",
+        "-S",
+        "open",
+        "all",
+        "-k",
+        "key",
+        "-w",
+        "/etc/passwd",
+        "-p",
+        "rwxa",
+        "-e",
+        "1",
+        "-l",
+        "-D",
+        "-s",
+        "-i",
+        "--",
+        "stray",
+        "-C",
+        "uid!=euid",
+        "-Fkey=x",
+        "--backlog_wait_time",
+        "60000",
+        "-X",
+        "perm=wz",
+    ];
+
+    proptest::proptest! {
+        /// Every refusal has a message, and its position points at an argument of the command
+        /// (the one it names as its token).
+        #[test]
+        fn errors_point_into_the_command(
+            picks in proptest::collection::vec(0..TOKENS.len(), 0..8),
+        ) {
+            let env = NoEnv;
+            let ctx = Context::new(&env);
+            let args: Vec<&str> = picks.iter().filter_map(|&i| TOKENS.get(i).copied()).collect();
+            if let Err(e) = parse_command(&args, &ctx) {
+                proptest::prop_assert!(!e.message.is_empty());
+                let at = e.position.token;
+                proptest::prop_assert!(at.map_or(true, |i| i < args.len()), "{e:?}");
+                let named = at.and_then(|i| args.get(i).copied());
+                proptest::prop_assert_eq!(e.token.as_deref(), named);
+            }
+        }
     }
 
     #[test]
