@@ -3,7 +3,7 @@
 //! - [`parse`]: text → kernel rule data (and the control directives of rules files), as
 //!   auditctl 3.0.9 builds them, with auditctl's error messages;
 //! - [`render`]: kernel rule data → the exact text `auditctl -l` prints; its dual;
-//! - [`normalize`]: what the kernel rewrites between add and list, in one place;
+//! - [`normalize`](mod@normalize): what the kernel rewrites between add and list, in one place;
 //! - [`json`]: the lossless JSON form;
 //! - [`tables`]: the name tables (generated from libaudit by `cargo xtask codegen`).
 //!

@@ -72,7 +72,7 @@ impl ErrorMode {
 pub struct TargetRule {
     /// The rule to send (as parsed, without the prepend flag: the plan decides).
     pub rule: RuleData,
-    /// The rule as the kernel will list it ([`normalize`]d): what comparisons use.
+    /// The rule as the kernel will list it ([`normalize()`]d): what comparisons use.
     pub normal: RuleData,
     /// The line that added it (an index chosen by the caller).
     pub source: usize,
