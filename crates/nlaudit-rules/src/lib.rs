@@ -26,5 +26,5 @@ pub use normalize::normalize;
 pub use parse::{
     parse_command, split_line, split_words, Context, Directive, Env, NoEnv, ParseError, RuleCommand,
 };
-pub use render::{render_listing, Renderer};
+pub use render::{render_listing, Renderer, Style};
 pub use tables::Machine;

@@ -38,8 +38,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
-use nlaudit_proto::consts::AUDIT_FILTER_PREPEND;
-use nlaudit_proto::{RuleData, Status};
+use nlaudit_proto::{Position, RuleData, Status};
 
 use crate::parse::{Directive, ParseError};
 use crate::render::key_matches;
@@ -196,7 +195,7 @@ pub fn target_checked(
                     }
                     held.insert(normal.clone(), source);
                     let mut rule = rc.rule.clone();
-                    rule.flags &= !AUDIT_FILTER_PREPEND;
+                    rule.set_position(Position::Append);
                     let list = lists.entry(normal.list().0).or_default();
                     let entry = TargetRule { rule, normal, source };
                     if rc.rule.prepend() {
@@ -273,12 +272,12 @@ pub enum DeleteReason {
 /// One kernel operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
-    /// AUDIT_ADD_RULE of `desired[index]`, at the list's head when `prepend`.
+    /// AUDIT_ADD_RULE of `desired[index]`, at the list's head or tail.
     Add {
         /// Index into the desired rules.
         index: usize,
-        /// Send with `AUDIT_FILTER_PREPEND`.
-        prepend: bool,
+        /// [`Position::Prepend`]: send with `AUDIT_FILTER_PREPEND`.
+        position: Position,
         /// The rule was deleted just before (a re-add).
         readd: bool,
     },
@@ -386,7 +385,7 @@ fn plan_list(
         }
     }
 
-    let mut emit = |j: usize, prepend: bool| {
+    let mut emit = |j: usize, position: Position| {
         let readd = match readd_copies.get(&j) {
             Some(copies) => {
                 for &ci in copies {
@@ -398,7 +397,7 @@ fn plan_list(
             }
             None => false,
         };
-        p.steps.push(Step::Add { index: d[j], prepend, readd });
+        p.steps.push(Step::Add { index: d[j], position, readd });
         if readd {
             p.readded += 1;
         } else {
@@ -406,10 +405,10 @@ fn plan_list(
         }
     };
     for j in (0..best_start).rev() {
-        emit(j, true);
+        emit(j, Position::Prepend);
     }
     for j in best_start + best_len..d.len() {
-        emit(j, false);
+        emit(j, Position::Append);
     }
 }
 
@@ -499,12 +498,12 @@ pub fn setting_changes(
 
 /// A rule as a plan line shows it: auditctl's `-l` text, with `-A` for a prepend (a watch
 /// has no `-A` form: a note says where it goes).
-pub fn rule_text(rule: &RuleData, prepend: bool, host: Machine) -> String {
+pub fn rule_text(rule: &RuleData, position: Position, host: Machine) -> String {
     let text = Renderer::new(host).rule(rule);
-    match (prepend, text.strip_prefix("-a ")) {
-        (false, _) => text,
-        (true, Some(rest)) => format!("-A {rest}"),
-        (true, None) => format!("{text}  # at the head of its list"),
+    match (position, text.strip_prefix("-a ")) {
+        (Position::Append, _) => text,
+        (Position::Prepend, Some(rest)) => format!("-A {rest}"),
+        (Position::Prepend, None) => format!("{text}  # at the head of its list"),
     }
 }
 
@@ -518,8 +517,8 @@ pub fn plan_lines(
     plan.steps
         .iter()
         .map(|s| match *s {
-            Step::Add { index, prepend, readd } => {
-                let t = rule_text(&desired[index], prepend, host);
+            Step::Add { index, position, readd } => {
+                let t = rule_text(&desired[index], position, host);
                 if readd {
                     format!("+ {t}  # re-add")
                 } else {
@@ -527,7 +526,7 @@ pub fn plan_lines(
                 }
             }
             Step::Delete { index, reason } => {
-                let t = rule_text(&current[index], false, host);
+                let t = rule_text(&current[index], Position::Append, host);
                 match reason {
                     DeleteReason::Obsolete => format!("- {t}"),
                     DeleteReason::Readd => format!("- {t}  # re-add: deleted, then added back"),
@@ -542,6 +541,7 @@ pub fn plan_lines(
 mod tests {
     use super::*;
     use crate::parse::{parse_command, split_line, Context, NoEnv};
+    use nlaudit_proto::consts::AUDIT_FILTER_PREPEND;
 
     fn parse_lines(text: &str) -> Vec<(usize, Result<Vec<Directive>, ParseError>)> {
         let env = NoEnv;
@@ -599,9 +599,9 @@ mod tests {
         fn listing(&self) -> Vec<RuleData> {
             self.lists.values().flatten().cloned().collect()
         }
-        fn add(&mut self, r: &RuleData, prepend: bool) {
+        fn add(&mut self, r: &RuleData, position: Position) {
             let l = self.lists.entry(r.list().0).or_default();
-            if prepend {
+            if position == Position::Prepend {
                 l.insert(0, r.clone());
             } else {
                 assert!(!l.contains(r), "EEXIST: append of held rule {}", name(r));
@@ -624,8 +624,8 @@ mod tests {
         let mut in_readd: Option<RuleData> = None;
         for s in &p.steps {
             match *s {
-                Step::Add { index, prepend, readd } => {
-                    k.add(&want[index], prepend);
+                Step::Add { index, position, readd } => {
+                    k.add(&want[index], position);
                     if readd {
                         assert_eq!(in_readd.take().as_ref(), Some(&want[index]));
                     }

@@ -17,6 +17,16 @@ use crate::tables::{self, Machine, AUDIT_ARCH_64BIT};
 /// `AUDIT_OPERATORS`: operator bits that legacy kernels kept in the field word.
 const AUDIT_OPERATORS: u32 = 0x7800_0000;
 
+/// How values are printed: `auditctl -l` or `auditctl -l -i`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Style {
+    /// `-l`: numbers as auditctl prints them (`b64`, `-1`).
+    #[default]
+    Plain,
+    /// `-l -i`: machine names for arch, `unset` for -1 ids.
+    Interpreted,
+}
+
 /// Renders rules one after another, like one `auditctl -l` run.
 #[derive(Debug, Clone)]
 pub struct Renderer {
@@ -31,9 +41,9 @@ impl Renderer {
         Renderer { host, elf: 0, interpret: false }
     }
 
-    /// `-l -i`: machine names for arch, `unset` for -1 ids.
-    pub fn interpret(mut self, on: bool) -> Self {
-        self.interpret = on;
+    /// The [`Style`] of values (default [`Style::Plain`]).
+    pub fn style(mut self, style: Style) -> Self {
+        self.interpret = style == Style::Interpreted;
         self
     }
 

@@ -14,7 +14,7 @@ use nlaudit_proto::{
     RuleData, Setting, Status, Switch, Transport,
 };
 use nlaudit_rules::render::key_matches;
-use nlaudit_rules::{parse_command, Context, Directive, Machine, Renderer, RuleCommand};
+use nlaudit_rules::{parse_command, Context, Directive, Machine, Renderer, RuleCommand, Style};
 
 use super::console::{number_to_errmsg, strerror, Console, Mode, Priority};
 use super::USAGE;
@@ -526,7 +526,8 @@ impl<T: Transport> Session<T> {
         if rules.is_empty() {
             return "No rules\n".to_string();
         }
-        let mut r = Renderer::new(self.host).interpret(self.interpret);
+        let style = if self.interpret { Style::Interpreted } else { Style::Plain };
+        let mut r = Renderer::new(self.host).style(style);
         let mut out = String::new();
         for rule in rules.iter().filter(|x| key_matches(x, key)) {
             out.push_str(&r.rule(rule));

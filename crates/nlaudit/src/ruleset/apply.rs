@@ -16,11 +16,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use nlaudit_proto::consts::{
-    Action, FieldType, FilterList, Operator, AUDIT_FEATURE_LOGINUID_IMMUTABLE, AUDIT_FILTER_PREPEND,
+    Action, FieldType, FilterList, Operator, AUDIT_FEATURE_LOGINUID_IMMUTABLE,
 };
 use nlaudit_proto::{
     BatchOp, Client, EncodeError, Errno, Error as ProtoError, FeatureLock, FieldData, FieldValue,
-    ItemResult, OnError, Op, Refusal, RuleData, Setting, Switch, Transport,
+    ItemResult, OnError, Op, Position, Refusal, RuleData, Setting, Switch, Transport,
 };
 use nlaudit_rules::normalize::{class_selection, with_classes};
 use nlaudit_rules::plan::{
@@ -443,11 +443,9 @@ fn change_setting<T: Transport>(
 /// The rule a step sends.
 fn step_rule(s: &Step, current: &[RuleData], target: &Target) -> RuleData {
     match *s {
-        Step::Add { index, prepend, .. } => {
+        Step::Add { index, position, .. } => {
             let mut r = target.rules[index].rule.clone();
-            if prepend {
-                r.flags |= AUDIT_FILTER_PREPEND;
-            }
+            r.set_position(position);
             r
         }
         Step::Delete { index, .. } => current[index].clone(),
@@ -498,12 +496,16 @@ fn step_line(
     host: Machine,
 ) -> String {
     match plan.steps.get(i) {
-        Some(Step::Add { index, prepend, .. }) => {
+        Some(Step::Add { index, position, .. }) => {
             let t = &target.rules[*index];
-            format!("+ {} ({})", plan::rule_text(&t.normal, *prepend, host), src.location(t.source))
+            format!(
+                "+ {} ({})",
+                plan::rule_text(&t.normal, *position, host),
+                src.location(t.source)
+            )
         }
         Some(Step::Delete { index, .. }) => {
-            format!("- {}", plan::rule_text(&current[*index], false, host))
+            format!("- {}", plan::rule_text(&current[*index], Position::Append, host))
         }
         None => "?".to_string(),
     }
@@ -561,12 +563,13 @@ fn report_failure<T: Transport>(
             for t in missing {
                 msg += &format!(
                     "\n  missing: {} ({})",
-                    plan::rule_text(&t.normal, false, host),
+                    plan::rule_text(&t.normal, Position::Append, host),
                     src.location(t.source)
                 );
             }
             for r in extra {
-                msg += &format!("\n  not in the set: {}", plan::rule_text(r, false, host));
+                msg +=
+                    &format!("\n  not in the set: {}", plan::rule_text(r, Position::Append, host));
             }
         }
         Err(le) => {
@@ -581,7 +584,10 @@ fn report_failure<T: Transport>(
         v["error"] = json!(msg);
         v["in_force"] = match &listed {
             Ok(now) => {
-                json!(now.iter().map(|r| plan::rule_text(r, false, host)).collect::<Vec<_>>())
+                json!(now
+                    .iter()
+                    .map(|r| plan::rule_text(r, Position::Append, host))
+                    .collect::<Vec<_>>())
             }
             Err(_) => Value::Null,
         };
@@ -614,12 +620,12 @@ impl Report<'_> {
             .steps
             .iter()
             .map(|s| match *s {
-                Step::Add { index, prepend, readd } => {
+                Step::Add { index, position, readd } => {
                     let t = &target.rules[index];
                     json!({
                         "op": "add",
-                        "rule": plan::rule_text(&t.normal, prepend, host),
-                        "prepend": prepend,
+                        "rule": plan::rule_text(&t.normal, position, host),
+                        "prepend": position == Position::Prepend,
                         "readd": readd,
                         "reason": Value::Null,
                         "source": src.location(t.source),
@@ -627,7 +633,7 @@ impl Report<'_> {
                 }
                 Step::Delete { index, reason } => json!({
                     "op": "delete",
-                    "rule": plan::rule_text(&self.current[index], false, host),
+                    "rule": plan::rule_text(&self.current[index], Position::Append, host),
                     "prepend": false,
                     "readd": reason == DeleteReason::Readd,
                     "reason": match reason {

@@ -16,7 +16,7 @@ use nlaudit_proto::{
 };
 use nlaudit_rules::plan::ErrorMode;
 use nlaudit_rules::render::key_matches;
-use nlaudit_rules::{normalize, render_listing, Directive, Machine, Renderer};
+use nlaudit_rules::{normalize, render_listing, Directive, Machine, Renderer, Style};
 
 use super::source::{rule_error, Parsed, Source};
 use crate::errors::{code, explain, fail};
@@ -221,7 +221,7 @@ impl<'p> Loader<'_, 'p> {
             Directive::List { key, interpret } => match self.c.list_rules() {
                 Ok(rules) => {
                     let text = if *interpret {
-                        let mut r = Renderer::new(Machine::host()).interpret(true);
+                        let mut r = Renderer::new(Machine::host()).style(Style::Interpreted);
                         rules.iter().map(|x| r.rule(x) + "\n").collect()
                     } else {
                         render_listing(&rules, key.as_deref(), Machine::host())
