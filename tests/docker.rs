@@ -638,6 +638,7 @@ fn clear_docker_rules() {
 
 fn set_enabled(on: bool) {
     let mut c = nlaudit_proto::Client::open().expect("open");
+    let on = if on { nlaudit_proto::Switch::On } else { nlaudit_proto::Switch::Off };
     c.set(nlaudit_proto::Setting::Enabled(on)).expect("set enabled");
 }
 

@@ -9,6 +9,8 @@ mod dist;
 mod fuzz;
 mod golden;
 mod test;
+#[cfg(test)]
+mod tidy;
 mod util;
 
 use std::process::ExitCode;
@@ -22,7 +24,8 @@ tasks:
   container-test         run the kernel integration suite inside Docker containers (root)
   bench                  benchmark nlaudit against auditctl, write docs/benchmarks.md (root)
   fuzz [SECONDS]         run every fuzz target for SECONDS each (nightly, cargo-fuzz)
-  test [--no-containers] what CI runs: all workspace tests, codegen --check, container-test
+  test [--no-containers] what CI runs: fmt --check, clippy -D warnings, doc -D warnings,
+                         all workspace tests (tidy included), codegen --check, container-test
 ";
 
 fn main() -> ExitCode {

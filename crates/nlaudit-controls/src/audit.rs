@@ -20,12 +20,10 @@ use crate::fsview::FsView;
 use crate::host::{EntryKind, Host};
 use crate::locate::Located;
 
-/// `AUDIT_PERM_*` bits.
-const PERM_EXEC: u32 = 1;
-const PERM_WRITE: u32 = 2;
-const PERM_READ: u32 = 4;
-const PERM_ATTR: u32 = 8;
-const PERM_ALL: u32 = PERM_READ | PERM_WRITE | PERM_EXEC | PERM_ATTR;
+use nlaudit_proto::consts::{
+    AUDIT_PERM_ALL as PERM_ALL, AUDIT_PERM_ATTR as PERM_ATTR, AUDIT_PERM_EXEC as PERM_EXEC,
+    AUDIT_PERM_READ as PERM_READ, AUDIT_PERM_WRITE as PERM_WRITE,
+};
 
 /// Where a rule is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,7 +96,7 @@ impl RuleSet {
                 .iter()
                 .filter_map(|e| {
                     let pa = path_audit(&e.rule)?;
-                    let target = fs.kernel_target(&pa.path);
+                    let target = fs.kernel_target(&pa.path.to_string_lossy());
                     Some((e.clone(), pa, target))
                 })
                 .collect()
@@ -331,7 +329,7 @@ pub fn evidence(fs: &FsView<'_>, located: &Located, rules: &RuleSet) -> Vec<Evid
                  would wrongly match it)"
             );
             (Relation::Below, false, vec![note])
-        } else if others.iter().any(|o| *o == pa.path || *o == target) {
+        } else if others.iter().any(|o| std::path::Path::new(o) == pa.path || *o == target) {
             let r = fs.resolve(target);
             let note = if r.real == real && r.links.last().is_some_and(|l| l.last) {
                 format!(

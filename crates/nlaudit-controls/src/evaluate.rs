@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use nlaudit_proto::AuditEnabled;
 use nlaudit_proto::{RuleData, Status as KernelStatus};
 use nlaudit_rules::merge::Dialect;
 
@@ -90,7 +91,7 @@ impl AuditState {
     /// The state of the running kernel (`host` names the registered daemon).
     pub fn kernel(s: &KernelStatus, host: &dyn Host) -> AuditState {
         let mut notes = Vec::new();
-        match s.enabled {
+        match s.enabled.raw() {
             0 => notes.push(Note {
                 level: Level::Fail,
                 code: "audit-disabled",
@@ -146,10 +147,10 @@ impl AuditState {
             });
         }
         AuditState {
-            enabled: Some(s.enabled),
+            enabled: Some(s.enabled.raw()),
             auditd_pid: Some(s.pid),
-            immutable: s.enabled == 2,
-            recording: s.enabled != 0,
+            immutable: s.enabled.is_locked(),
+            recording: s.enabled != AuditEnabled::Disabled,
             notes,
         }
     }

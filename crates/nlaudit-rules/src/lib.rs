@@ -3,7 +3,7 @@
 //! - [`parse`]: text → kernel rule data (and the control directives of rules files), as
 //!   auditctl 3.0.9 builds them, with auditctl's error messages;
 //! - [`render`]: kernel rule data → the exact text `auditctl -l` prints; its dual;
-//! - [`normalize`]: what the kernel rewrites between add and list, in one place;
+//! - [`normalize`](mod@normalize): what the kernel rewrites between add and list, in one place;
 //! - [`merge`] and [`rules_d`]: augenrules' merge of a rules.d directory, and its one reader;
 //! - [`json`]: the lossless JSON form;
 //! - [`tables`]: the name tables (generated from libaudit by `cargo xtask codegen`).
@@ -28,5 +28,5 @@ pub use normalize::normalize;
 pub use parse::{
     parse_command, split_line, split_words, Context, Directive, Env, NoEnv, ParseError, RuleCommand,
 };
-pub use render::{render_listing, Renderer};
+pub use render::{render_listing, Renderer, Style};
 pub use tables::Machine;

@@ -38,8 +38,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
-use nlaudit_proto::consts::AUDIT_FILTER_PREPEND;
-use nlaudit_proto::{RuleData, Status};
+use nlaudit_proto::{Position, RuleData, Status};
 
 use crate::parse::{Directive, ParseError};
 use crate::render::key_matches;
@@ -72,7 +71,7 @@ impl ErrorMode {
 pub struct TargetRule {
     /// The rule to send (as parsed, without the prepend flag: the plan decides).
     pub rule: RuleData,
-    /// The rule as the kernel will list it ([`normalize`]d): what comparisons use.
+    /// The rule as the kernel will list it ([`normalize()`]d): what comparisons use.
     pub normal: RuleData,
     /// Where it comes from: a line of the set, or the kernel (a rule in force that the set
     /// keeps because it has no `-D`).
@@ -243,7 +242,7 @@ pub fn target_on(
                     }
                     let normal = normalize(&rc.rule);
                     let mut rule = rc.rule.clone();
-                    rule.flags &= !AUDIT_FILTER_PREPEND;
+                    rule.set_position(Position::Append);
                     let list = lists.entry(normal.list().0).or_default();
                     match held.get(&normal) {
                         Some(Origin::Line(first)) => {
@@ -347,12 +346,12 @@ pub enum DeleteReason {
 /// One kernel operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
-    /// AUDIT_ADD_RULE of `desired[index]`, at the list's head when `prepend`.
+    /// AUDIT_ADD_RULE of `desired[index]`, at the list's head or tail.
     Add {
         /// Index into the desired rules.
         index: usize,
-        /// Send with `AUDIT_FILTER_PREPEND`.
-        prepend: bool,
+        /// [`Position::Prepend`]: send with `AUDIT_FILTER_PREPEND`.
+        position: Position,
         /// The rule was deleted just before (a re-add).
         readd: bool,
     },
@@ -460,7 +459,7 @@ fn plan_list(
         }
     }
 
-    let mut emit = |j: usize, prepend: bool| {
+    let mut emit = |j: usize, position: Position| {
         let readd = match readd_copies.get(&j) {
             Some(copies) => {
                 for &ci in copies {
@@ -472,7 +471,7 @@ fn plan_list(
             }
             None => false,
         };
-        p.steps.push(Step::Add { index: d[j], prepend, readd });
+        p.steps.push(Step::Add { index: d[j], position, readd });
         if readd {
             p.readded += 1;
         } else {
@@ -480,10 +479,10 @@ fn plan_list(
         }
     };
     for j in (0..best_start).rev() {
-        emit(j, true);
+        emit(j, Position::Prepend);
     }
     for j in best_start + best_len..d.len() {
-        emit(j, false);
+        emit(j, Position::Append);
     }
 }
 
@@ -560,25 +559,25 @@ pub fn setting_changes(
     push(SettingKind::Failure, want.failure, Some(now.failure));
     push(SettingKind::RateLimit, want.rate_limit, Some(now.rate_limit));
     push(SettingKind::BacklogWaitTime, want.backlog_wait_time, now.backlog_wait_time);
-    push(SettingKind::Enabled, want.enabled, Some(now.enabled));
+    push(SettingKind::Enabled, want.enabled, Some(now.enabled.raw()));
     if want.loginuid_immutable && loginuid != Some((true, true)) {
         let from = loginuid.map(|(on, _)| u32::from(on));
         out.push(SettingChange { kind: SettingKind::LoginuidImmutable, to: 1, from });
     }
-    if want.lock && now.enabled != 2 {
-        out.push(SettingChange { kind: SettingKind::Lock, to: 2, from: Some(now.enabled) });
+    if want.lock && !now.enabled.is_locked() {
+        out.push(SettingChange { kind: SettingKind::Lock, to: 2, from: Some(now.enabled.raw()) });
     }
     out
 }
 
 /// A rule as a plan line shows it: auditctl's `-l` text, with `-A` for a prepend (a watch
 /// has no `-A` form: a note says where it goes).
-pub fn rule_text(rule: &RuleData, prepend: bool, host: Machine) -> String {
+pub fn rule_text(rule: &RuleData, position: Position, host: Machine) -> String {
     let text = Renderer::new(host).rule(rule);
-    match (prepend, text.strip_prefix("-a ")) {
-        (false, _) => text,
-        (true, Some(rest)) => format!("-A {rest}"),
-        (true, None) => format!("{text}  # at the head of its list"),
+    match (position, text.strip_prefix("-a ")) {
+        (Position::Append, _) => text,
+        (Position::Prepend, Some(rest)) => format!("-A {rest}"),
+        (Position::Prepend, None) => format!("{text}  # at the head of its list"),
     }
 }
 
@@ -592,8 +591,8 @@ pub fn plan_lines(
     plan.steps
         .iter()
         .map(|s| match *s {
-            Step::Add { index, prepend, readd } => {
-                let t = rule_text(&desired[index], prepend, host);
+            Step::Add { index, position, readd } => {
+                let t = rule_text(&desired[index], position, host);
                 if readd {
                     format!("+ {t}  # re-add")
                 } else {
@@ -601,7 +600,7 @@ pub fn plan_lines(
                 }
             }
             Step::Delete { index, reason } => {
-                let t = rule_text(&current[index], false, host);
+                let t = rule_text(&current[index], Position::Append, host);
                 match reason {
                     DeleteReason::Obsolete => format!("- {t}"),
                     DeleteReason::Readd => format!("- {t}  # re-add: deleted, then added back"),
@@ -616,6 +615,7 @@ pub fn plan_lines(
 mod tests {
     use super::*;
     use crate::parse::{parse_command, split_line, Context, NoEnv};
+    use nlaudit_proto::consts::AUDIT_FILTER_PREPEND;
 
     fn parse_lines(text: &str) -> Vec<(usize, Result<Vec<Directive>, ParseError>)> {
         let env = NoEnv;
@@ -673,9 +673,9 @@ mod tests {
         fn listing(&self) -> Vec<RuleData> {
             self.lists.values().flatten().cloned().collect()
         }
-        fn add(&mut self, r: &RuleData, prepend: bool) {
+        fn add(&mut self, r: &RuleData, position: Position) {
             let l = self.lists.entry(r.list().0).or_default();
-            if prepend {
+            if position == Position::Prepend {
                 l.insert(0, r.clone());
             } else {
                 assert!(!l.contains(r), "EEXIST: append of held rule {}", name(r));
@@ -698,8 +698,8 @@ mod tests {
         let mut in_readd: Option<RuleData> = None;
         for s in &p.steps {
             match *s {
-                Step::Add { index, prepend, readd } => {
-                    k.add(&want[index], prepend);
+                Step::Add { index, position, readd } => {
+                    k.add(&want[index], position);
                     if readd {
                         assert_eq!(in_readd.take().as_ref(), Some(&want[index]));
                     }
@@ -950,7 +950,7 @@ mod tests {
     #[test]
     fn settings_that_differ() {
         let now = Status {
-            enabled: 1,
+            enabled: nlaudit_proto::AuditEnabled::Enabled,
             failure: 1,
             backlog_limit: 64,
             backlog_wait_time: Some(60000),

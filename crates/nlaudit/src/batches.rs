@@ -4,7 +4,9 @@
 
 use std::borrow::Borrow;
 
-use nlaudit_proto::{BatchOp, Client, Errno, RuleData, Transport};
+use nlaudit_proto::{
+    BatchOp, BatchOutcome, Client, Errno, ItemResult, OnError, RuleData, Transport,
+};
 
 use crate::interrupt::{self, Stop};
 use crate::progress::Progress;
@@ -14,18 +16,6 @@ use crate::progress::Progress;
 const DELETE_CHUNK: usize = 32;
 /// Adds per chunk (fast: tens of microseconds each).
 const ADD_CHUNK: usize = 512;
-
-/// One rule's result: the kernel's answer, or `None` when it was never sent.
-pub type ItemResult = Option<Result<(), Errno>>;
-
-/// Whether the first failure stops the batch (no later chunk is sent).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OnFailure {
-    /// Send nothing after a chunk with a failure.
-    Stop,
-    /// Send everything; report each result.
-    Continue,
-}
 
 /// Whether a pending SIGINT/SIGTERM may stop the batch before a chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,8 +29,8 @@ pub enum Interruptible {
 /// What a batch did.
 #[derive(Debug)]
 pub struct Sent {
-    /// One result per rule, in order.
-    pub results: Vec<ItemResult>,
+    /// One result per rule, in order (rules not sent are `NotReached`).
+    pub results: BatchOutcome,
     /// The signal that stopped it before every rule was sent.
     pub interrupted: Option<Stop>,
 }
@@ -50,7 +40,7 @@ pub fn send<T: Transport>(
     c: &mut Client<T>,
     op: BatchOp,
     rules: &[impl Borrow<RuleData>],
-    on_failure: OnFailure,
+    on_error: OnError,
     progress: &mut Progress,
     interruptible: Interruptible,
 ) -> nlaudit_proto::Result<Sent> {
@@ -58,25 +48,25 @@ pub fn send<T: Transport>(
         BatchOp::Delete => DELETE_CHUNK,
         _ => ADD_CHUNK,
     };
-    let stop = on_failure == OnFailure::Stop;
     let mut results: Vec<ItemResult> = Vec::with_capacity(rules.len());
+    let mut interrupted = None;
     for part in rules.chunks(chunk) {
         if interruptible == Interruptible::Yes {
-            if let Some(sig) = interrupt::pending() {
-                results.resize(rules.len(), None);
-                return Ok(Sent { results, interrupted: Some(sig) });
+            interrupted = interrupt::pending();
+            if interrupted.is_some() {
+                break;
             }
         }
-        let r = c.batch(op, part, stop)?;
-        let failed = r.iter().any(|x| matches!(x, Some(Err(_))));
+        let r = c.batch(op, part, on_error)?;
+        let refused = r.first_refusal().is_some();
         results.extend(r);
         progress.advance(part.len());
-        if failed && stop {
+        if refused && on_error == OnError::Stop {
             break;
         }
     }
-    results.resize(rules.len(), None);
-    Ok(Sent { results, interrupted: None })
+    results.resize(rules.len(), ItemResult::NotReached);
+    Ok(Sent { results: BatchOutcome::from_items(results), interrupted })
 }
 
 /// What `-D [-k KEY]` did.
@@ -107,21 +97,21 @@ pub fn delete_all<T: Transport>(
         rules.into_iter().filter(|r| nlaudit_rules::render::key_matches(r, key)).collect();
     let mut progress = progress(rules.len());
     let sent =
-        send(c, BatchOp::Delete, &rules, OnFailure::Continue, &mut progress, Interruptible::Yes)?;
+        send(c, BatchOp::Delete, &rules, OnError::Continue, &mut progress, Interruptible::Yes)?;
     progress.finish();
     let mut out = DeleteAll { interrupted: sent.interrupted, ..DeleteAll::default() };
     for r in sent.results {
         match r {
-            Some(Ok(())) | Some(Err(Errno::ENOENT)) => out.deleted += 1,
-            Some(Err(Errno::EPERM)) => {
+            ItemResult::Done | ItemResult::Refused(Errno::ENOENT) => out.deleted += 1,
+            ItemResult::Refused(Errno::EPERM) => {
                 return Err(nlaudit_proto::Error::Kernel {
                     op: nlaudit_proto::Op::DeleteRule,
                     errno: Errno::EPERM,
                 })
             }
-            Some(Err(_)) => out.failed += 1,
-            None if out.interrupted.is_some() => {}
-            None => out.failed += 1,
+            ItemResult::Refused(_) => out.failed += 1,
+            ItemResult::NotReached if out.interrupted.is_some() => {}
+            ItemResult::NotReached => out.failed += 1,
         }
     }
     Ok(out)

@@ -1,4 +1,4 @@
-//! `nlaudit auditctl ARGS`, and nlaudit installed as `auditctl` (a symlink: argv[0]):
+//! `nlaudit auditctl ARGS`, and nlaudit installed as `auditctl` (a symlink: `argv[0]`):
 //! Debian's auditctl 3.0.9 for the options that manage rules and status, with its stdout,
 //! stderr and exit codes, for scripts (CIS scanners, hardening scripts, augenrules) that
 //! shell out to `auditctl` on systems that have none. docs/dropin.md says how to install it.
@@ -68,7 +68,7 @@ pub const USAGE: &str = "usage: auditctl [options]
     --reset_backlog_wait_time_actual  Reset the actual backlog wait time counter
 ";
 
-/// Runs auditctl's command line `args` (without argv[0]) against the kernel.
+/// Runs auditctl's command line `args` (without `argv[0]`) against the kernel.
 pub fn auditctl_dropin(args: Vec<String>) -> anyhow::Result<ExitCode> {
     let privileged =
         has_capability(CAP_AUDIT_CONTROL).unwrap_or_else(|| nix::unistd::geteuid().is_root());

@@ -15,7 +15,7 @@ use std::os::fd::AsFd;
 use anyhow::Result;
 use nix::errno::Errno;
 use nlaudit_proto::records::{Event, EventReader};
-use nlaudit_proto::Client;
+use nlaudit_proto::{AuditEnabled, Client};
 use nlaudit_rules::tables::Machine;
 
 use crate::errors::{code, fail, has_capability, CAP_AUDIT_READ};
@@ -108,7 +108,7 @@ pub fn open_reader(buffer: Option<usize>) -> Result<EventReader> {
     }
     // AUDIT_GET needs CAP_AUDIT_CONTROL, which a reader may lack: then the check is skipped.
     if let Ok(status) = Client::open().and_then(|mut c| c.status()) {
-        if status.enabled == 0 {
+        if status.enabled == AuditEnabled::Disabled {
             return Err(fail(
                 code::FAILED,
                 "audit is disabled (enabled 0): the kernel produces no records to read. \

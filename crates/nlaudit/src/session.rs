@@ -21,7 +21,7 @@ pub fn mutable<T: Transport>(mut c: Client<T>) -> Result<(Client<T>, Status)> {
 
 /// The immutable-mode check every changing command makes before sending anything.
 pub fn refuse_if_immutable(s: &Status) -> Result<()> {
-    if s.enabled == 2 {
+    if s.enabled.is_locked() {
         return Err(fail(
             code::IMMUTABLE,
             "the audit configuration is locked (enabled 2, immutable mode): no rule or \
@@ -38,11 +38,15 @@ mod tests {
 
     #[test]
     fn immutable_is_refused_before_any_change() {
-        let locked = Status { enabled: 2, ..Status::default() };
+        let locked = Status { enabled: nlaudit_proto::AuditEnabled::Locked, ..Status::default() };
         let e = refuse_if_immutable(&locked).expect_err("refused");
         let f = e.downcast_ref::<Failure>().expect("a failure");
         assert_eq!(f.code, code::IMMUTABLE);
         assert!(f.message.contains("immutable") && f.message.contains("reboot"));
-        assert!(refuse_if_immutable(&Status { enabled: 1, ..Status::default() }).is_ok());
+        assert!(refuse_if_immutable(&Status {
+            enabled: nlaudit_proto::AuditEnabled::Enabled,
+            ..Status::default()
+        })
+        .is_ok());
     }
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use nlaudit_proto::consts::AUDIT_FEATURE_LOGINUID_IMMUTABLE;
-use nlaudit_proto::{Client, Features, Setting, Status, Transport};
+use nlaudit_proto::{Client, FeatureLock, Features, Setting, Status, Switch, Transport};
 use serde_json::json;
 
 use crate::cli::{SetArgs, StatusArgs};
@@ -40,7 +40,7 @@ pub fn render_status(s: &Status, f: Option<&Features>) -> String {
 pub fn status_json(s: &Status, f: Option<&Features>) -> serde_json::Value {
     let bit = AUDIT_FEATURE_LOGINUID_IMMUTABLE;
     json!({
-        "enabled": s.enabled,
+        "enabled": s.enabled.raw(),
         "failure": s.failure,
         "pid": s.pid,
         "rate_limit": s.rate_limit,
@@ -86,7 +86,7 @@ pub fn set_with<T: Transport>(
     let (mut c, _) = session::mutable(connect()?)?;
     let mut changes = Vec::new();
     if let Some(v) = a.enabled {
-        changes.push(Setting::Enabled(v == 1));
+        changes.push(Setting::Enabled(if v == 1 { Switch::On } else { Switch::Off }));
     }
     if let Some(v) = a.failure {
         changes.push(Setting::Failure(v));
@@ -109,7 +109,7 @@ pub fn set_with<T: Transport>(
         writeln!(out, "lost: {old}")?;
     }
     if a.loginuid_immutable {
-        c.set_feature(AUDIT_FEATURE_LOGINUID_IMMUTABLE, true, true)?;
+        c.set_feature(AUDIT_FEATURE_LOGINUID_IMMUTABLE, Switch::On, FeatureLock::Locked)?;
     }
     if a.lock_until_reboot_irreversibly {
         c.lock_configuration_until_reboot()?;

@@ -19,7 +19,7 @@ use nlaudit_controls::ensure::{
 use nlaudit_controls::evaluate::Verdict;
 use nlaudit_controls::fsview::FsView;
 use nlaudit_controls::{evaluate, plan_ensure, Inputs, Persisted};
-use nlaudit_proto::{Client, Errno, Error as ProtoError, Setting, Transport};
+use nlaudit_proto::{Client, Errno, Error as ProtoError, Setting, Switch, Transport};
 
 use super::check::{build_with, open_kernel, KernelSession};
 use super::EnsureArgs;
@@ -159,7 +159,7 @@ fn execute<T: Transport>(
             }
         }
         if plan.enable && mode == Mode::Apply {
-            let r = c.set(Setting::Enabled(true));
+            let r = c.set(Setting::Enabled(Switch::On));
             let stop = r.is_err();
             done.enabled = Some(r);
             if stop {

@@ -10,10 +10,11 @@
 
 use nlaudit_proto::consts::{feature_bitmap, AUDIT_FEATURE_LOGINUID_IMMUTABLE};
 use nlaudit_proto::{
-    BatchOp, Client, Errno, Error as ProtoError, FieldType, RuleData, Setting, Status, Transport,
+    BatchOp, Client, Errno, Error as ProtoError, FeatureLock, FieldType, OnError, Refusal,
+    RuleData, Setting, Status, Switch, Transport,
 };
 use nlaudit_rules::render::key_matches;
-use nlaudit_rules::{parse_command, Context, Directive, Machine, Renderer, RuleCommand};
+use nlaudit_rules::{parse_command, Context, Directive, Machine, Renderer, RuleCommand, Style};
 
 use super::console::{number_to_errmsg, strerror, Console, Mode, Priority};
 use super::USAGE;
@@ -316,7 +317,7 @@ impl<T: Transport> Session<T> {
             Directive::Enabled(n) => {
                 let r = self.kernel(|c| match n {
                     2 => c.lock_configuration_until_reboot(),
-                    n => c.set(Setting::Enabled(n == 1)),
+                    n => c.set(Setting::Enabled(if n == 1 { Switch::On } else { Switch::Off })),
                 });
                 match r {
                     Ok(()) => {
@@ -368,8 +369,9 @@ impl<T: Transport> Session<T> {
                 )
             }
             Directive::LoginuidImmutable => {
-                let r =
-                    self.kernel(|c| c.set_feature(AUDIT_FEATURE_LOGINUID_IMMUTABLE, true, true));
+                let r = self.kernel(|c| {
+                    c.set_feature(AUDIT_FEATURE_LOGINUID_IMMUTABLE, Switch::On, FeatureLock::Locked)
+                });
                 match r {
                     Ok(()) => Step::Return(DONE),
                     Err(e) => {
@@ -523,7 +525,8 @@ impl<T: Transport> Session<T> {
         if rules.is_empty() {
             return "No rules\n".to_string();
         }
-        let mut r = Renderer::new(self.host).interpret(self.interpret);
+        let style = if self.interpret { Style::Interpreted } else { Style::Plain };
+        let mut r = Renderer::new(self.host).style(style);
         let mut out = String::new();
         for rule in rules.iter().filter(|x| key_matches(x, key)) {
             out.push_str(&r.rule(rule));
@@ -545,9 +548,9 @@ impl<T: Transport> Session<T> {
         let doomed: Vec<RuleData> = rules.into_iter().filter(|r| key_matches(r, key)).collect();
         // Batched, stopping after the datagram that holds the first failure (auditctl sends
         // them one by one and stops at the first failure).
-        match self.kernel(|c| c.batch(BatchOp::Delete, &doomed, true)) {
+        match self.kernel(|c| c.batch(BatchOp::Delete, &doomed, OnError::Stop)) {
             Ok(results) => {
-                if let Some(errno) = results.iter().find_map(|r| r.and_then(|r| r.err())) {
+                if let Some(Refusal { errno, .. }) = results.first_refusal() {
                     self.errno = Some(errno);
                     self.refused |= errno == Errno::ECONNREFUSED;
                     let text = format!("Error deleting rule ({})", strerror(errno as i32));
@@ -572,7 +575,7 @@ impl<T: Transport> Session<T> {
             return true;
         }
         match self.kernel(|c| c.status()) {
-            Ok(s) if s.enabled == 2 => {
+            Ok(s) if s.enabled.is_locked() => {
                 self.console.msg(
                     Priority::Err,
                     "The audit system is in immutable mode, no rule changes allowed",
@@ -678,7 +681,7 @@ fn error_text(e: &ProtoError) -> String {
 /// failure. `backlog_wait_time_actual` only when the kernel sent the full structure.
 pub fn render_status(s: &Status, interpret: bool) -> String {
     let mut t = if interpret {
-        let enabled = match s.enabled {
+        let enabled = match s.enabled.raw() {
             0 => "disable",
             1 => "enabled",
             2 => "enabled+immutable",
@@ -797,7 +800,7 @@ mod tests {
     #[test]
     fn status_block_plain_and_interpreted() {
         let s = Status {
-            enabled: 1,
+            enabled: nlaudit_proto::AuditEnabled::Enabled,
             failure: 2,
             pid: 7,
             rate_limit: 3,
@@ -813,7 +816,12 @@ mod tests {
             "enabled 1\nfailure 2\npid 7\nrate_limit 3\nbacklog_limit 8192\nlost 4\nbacklog 5\n\
              backlog_wait_time 60000\nbacklog_wait_time_actual 6\n"
         );
-        let old = Status { backlog_wait_time_actual: None, enabled: 0, failure: 0, ..s };
+        let old = Status {
+            backlog_wait_time_actual: None,
+            enabled: nlaudit_proto::AuditEnabled::Disabled,
+            failure: 0,
+            ..s
+        };
         assert!(render_status(&old, true).starts_with("enabled disable\nfailure silent\n"));
         assert!(!render_status(&old, true).contains("actual"));
     }

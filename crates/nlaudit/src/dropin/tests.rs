@@ -35,7 +35,7 @@ impl Transport for FakeKernel {
             let (ty, seq) = (m.header.ty, m.header.seq);
             let mut reply = |t: MsgType, payload: &[u8]| {
                 let mut v = Vec::new();
-                encode_message(&mut v, t, 0, seq, payload);
+                encode_message(&mut v, t, 0, seq, payload).expect("encodes");
                 self.replies.push_back(v);
             };
             let ack = |error: i32| Ack { error, request_seq: seq, request_type: ty }.encode();
@@ -113,7 +113,7 @@ struct Outcome {
 
 fn status() -> Status {
     Status {
-        enabled: 1,
+        enabled: nlaudit_proto::AuditEnabled::Enabled,
         failure: 1,
         backlog_limit: 64,
         feature_bitmap: Some(0x7f),
@@ -165,7 +165,7 @@ fn enabled_2_locks_the_configuration_and_prints_the_status() {
     let o = run_fake("-e 2", status(), None);
     assert_eq!(o.code, 0, "{}", o.err);
     assert_eq!(o.sets.len(), 1);
-    assert_eq!((o.sets[0].mask, o.sets[0].enabled), (status_mask::ENABLED, 2));
+    assert_eq!((o.sets[0].mask, o.sets[0].enabled.raw()), (status_mask::ENABLED, 2));
     assert!(o.out.starts_with("enabled 2\nfailure 1\n"), "{}", o.out);
 }
 
@@ -191,7 +191,7 @@ fn options_before_a_bad_one_take_effect_as_in_auditctl() {
         (255, "Failure must be 0, 1, or 2 was 3\n", "")
     );
     assert_eq!(o.sets.len(), 1);
-    assert_eq!((o.sets[0].mask, o.sets[0].enabled), (status_mask::ENABLED, 0));
+    assert_eq!((o.sets[0].mask, o.sets[0].enabled.raw()), (status_mask::ENABLED, 0));
     // A terminal option prints before the stray word is reported.
     let o = run_fake("-v -l", status(), None);
     assert_eq!((o.code, o.out.as_str()), (255, "auditctl version 3.0.9\n"));
@@ -208,7 +208,7 @@ fn the_status_printed_is_the_one_after_the_first_setting() {
 
 #[test]
 fn immutable_mode_refuses_rules_with_exit_0() {
-    let locked = Status { enabled: 2, ..status() };
+    let locked = Status { enabled: nlaudit_proto::AuditEnabled::Locked, ..status() };
     let o = run_fake("-w /etc/passwd -k x", locked, None);
     assert_eq!(o.code, 0);
     assert_eq!(o.err, "The audit system is in immutable mode, no rule changes allowed\n");

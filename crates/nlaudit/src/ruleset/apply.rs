@@ -22,11 +22,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use nlaudit_proto::consts::{
-    Action, FieldType, FilterList, Operator, AUDIT_FEATURE_LOGINUID_IMMUTABLE, AUDIT_FILTER_PREPEND,
+    Action, FieldType, FilterList, Operator, AUDIT_FEATURE_LOGINUID_IMMUTABLE,
 };
 use nlaudit_proto::{
-    BatchOp, Client, Errno, Error as ProtoError, FieldData, FieldValue, Op, RuleData, Setting,
-    Transport,
+    BatchOp, Client, EncodeError, Errno, Error as ProtoError, FeatureLock, FieldData, FieldValue,
+    ItemResult, OnError, Op, Position, Refusal, RuleData, Setting, Switch, Transport,
 };
 use nlaudit_rules::normalize::{class_selection, with_classes};
 use nlaudit_rules::plan::{
@@ -37,7 +37,7 @@ use nlaudit_rules::{render_listing, Machine};
 use serde::Serialize;
 
 use super::source::{self, rule_error, Source};
-use crate::batches::{self, Interruptible, OnFailure};
+use crate::batches::{self, Interruptible};
 use crate::errors::{code, fail};
 use crate::interrupt::{self, Stop};
 use crate::progress::{Progress, Show};
@@ -106,7 +106,7 @@ where
     let mut parsed = source::parse(&src, None);
     let (mut c, status, mut current) =
         kernel.join().map_err(|_| anyhow::anyhow!("the kernel connection thread panicked"))??;
-    let locked = status.enabled == 2;
+    let locked = status.enabled.is_locked();
     if !source::default_features_hold(status.feature_bitmap) {
         parsed = source::parse(&src, status.feature_bitmap);
     }
@@ -387,16 +387,21 @@ fn learn_classes<T: Transport>(
     let selections: Vec<u32> = selections.iter().copied().collect();
     let probes: Vec<RuleData> =
         selections.iter().map(|&bits| class_probe(bits, &format!("{prefix}{bits:08x}"))).collect();
-    let listed: Result<Vec<RuleData>> = match c.batch(BatchOp::Add, &probes, true) {
+    let listed: Result<Vec<RuleData>> = match c.batch(BatchOp::Add, &probes, OnError::Stop) {
         Err(e) => Err(e.into()),
-        Ok(r) => match r.iter().find_map(|x| x.and_then(|x| x.err())) {
-            Some(errno) => Err(ProtoError::Kernel { op: Op::AddRule, errno }.into()),
+        Ok(r) => match r.first_refusal() {
+            Some(Refusal { errno, .. }) => {
+                Err(ProtoError::Kernel { op: Op::AddRule, errno }.into())
+            }
             None => c.list_rules().map_err(Into::into),
         },
     };
     // Whatever happened, no probe stays.
-    let left = match c.batch(BatchOp::Delete, &probes, false) {
-        Ok(r) => r.iter().filter(|x| !matches!(x, Some(Ok(()) | Err(Errno::ENOENT)))).count(),
+    let left = match c.batch(BatchOp::Delete, &probes, OnError::Continue) {
+        Ok(r) => r
+            .iter()
+            .filter(|x| !matches!(x, ItemResult::Done | ItemResult::Refused(Errno::ENOENT)))
+            .count(),
         Err(_) => probes.len(),
     };
     if left > 0 {
@@ -554,14 +559,18 @@ fn change_setting<T: Transport>(
         SettingKind::Failure => c.set(Setting::Failure(ch.to)),
         SettingKind::RateLimit => c.set(Setting::RateLimit(ch.to)),
         SettingKind::BacklogWaitTime => c.set(Setting::BacklogWaitTime(ch.to)),
-        SettingKind::Enabled => c.set(Setting::Enabled(ch.to == 1)),
+        SettingKind::Enabled => {
+            c.set(Setting::Enabled(if ch.to == 1 { Switch::On } else { Switch::Off }))
+        }
         SettingKind::LoginuidImmutable => {
-            c.set_feature(AUDIT_FEATURE_LOGINUID_IMMUTABLE, true, true)
+            c.set_feature(AUDIT_FEATURE_LOGINUID_IMMUTABLE, Switch::On, FeatureLock::Locked)
         }
         SettingKind::Lock => c.lock_configuration_until_reboot(),
         other => Err(ProtoError::Invalid {
             op: Op::SetStatus,
-            msg: format!("setting {other:?} is not known to this nlaudit"),
+            source: EncodeError::NotReversible(format!(
+                "setting {other:?} is not known to this nlaudit"
+            )),
         }),
     }
 }
@@ -569,11 +578,9 @@ fn change_setting<T: Transport>(
 /// The rule a step sends.
 fn step_rule(s: &Step, current: &[RuleData], target: &Target) -> RuleData {
     match *s {
-        Step::Add { index, prepend, .. } => {
+        Step::Add { index, position, .. } => {
             let mut r = target.rules[index].rule.clone();
-            if prepend {
-                r.flags |= AUDIT_FILTER_PREPEND;
-            }
+            r.set_position(position);
             r
         }
         Step::Delete { index, .. } => current[index].clone(),
@@ -623,20 +630,20 @@ fn run_steps<T: Transport>(
         let rules: Vec<RuleData> = run.iter().map(|s| step_rule(s, current, target)).collect();
         let (what, op) =
             if add { (BatchOp::Add, Op::AddRule) } else { (BatchOp::Delete, Op::DeleteRule) };
-        let sent = batches::send(c, what, &rules, OnFailure::Stop, progress, interruptible)
+        let sent = batches::send(c, what, &rules, OnError::Stop, progress, interruptible)
             .map_err(|e| Halt::Failed(i, e))?;
         for (k, r) in sent.results.iter().enumerate() {
             match r {
                 // A rule someone else deleted meanwhile is gone all the same.
-                Some(Ok(())) | None => {}
-                Some(Err(Errno::ENOENT)) if !add => {}
-                Some(Err(errno)) => {
+                ItemResult::Done | ItemResult::NotReached => {}
+                ItemResult::Refused(Errno::ENOENT) if !add => {}
+                ItemResult::Refused(errno) => {
                     return Err(Halt::Failed(i + k, ProtoError::Kernel { op, errno: *errno }))
                 }
             }
         }
         if let Some(stop) = sent.interrupted {
-            let done = sent.results.iter().take_while(|r| r.is_some()).count();
+            let done = sent.results.iter().take_while(|r| **r != ItemResult::NotReached).count();
             return Err(Halt::Interrupted { stop, done: i + done });
         }
         i += n;
@@ -653,16 +660,16 @@ fn step_line(
     host: Machine,
 ) -> String {
     match plan.steps.get(i) {
-        Some(Step::Add { index, prepend, .. }) => {
+        Some(Step::Add { index, position, .. }) => {
             let t = &target.rules[*index];
             format!(
                 "+ {} ({})",
-                plan::rule_text(&t.normal, *prepend, host),
+                plan::rule_text(&t.normal, *position, host),
                 location(src, t.origin)
             )
         }
         Some(Step::Delete { index, .. }) => {
-            format!("- {}", plan::rule_text(&current[*index], false, host))
+            format!("- {}", plan::rule_text(&current[*index], Position::Append, host))
         }
         None => "?".to_string(),
     }
@@ -709,7 +716,7 @@ fn report_in_force<T: Transport>(
             for t in missing.iter().take(SHOWN) {
                 msg += &format!(
                     "\n  missing: {} ({})",
-                    plan::rule_text(&t.normal, false, host),
+                    plan::rule_text(&t.normal, Position::Append, host),
                     location(src, t.origin)
                 );
             }
@@ -717,7 +724,8 @@ fn report_in_force<T: Transport>(
                 msg += &format!("\n  ... and {} more missing", missing.len() - SHOWN);
             }
             for r in extra.iter().take(SHOWN) {
-                msg += &format!("\n  not in the set: {}", plan::rule_text(r, false, host));
+                msg +=
+                    &format!("\n  not in the set: {}", plan::rule_text(r, Position::Append, host));
             }
             if extra.len() > SHOWN {
                 msg += &format!("\n  ... and {} more not in the set", extra.len() - SHOWN);
@@ -735,7 +743,9 @@ fn report_in_force<T: Transport>(
         r.in_sync = Some(false);
         r.error = Some(msg.clone());
         r.in_force = match listed {
-            Some(Ok(now)) => Some(now.iter().map(|x| plan::rule_text(x, false, host)).collect()),
+            Some(Ok(now)) => {
+                Some(now.iter().map(|x| plan::rule_text(x, Position::Append, host)).collect())
+            }
             _ => None,
         };
         // The error goes to stderr as well; a JSON that cannot be written changes nothing.
@@ -853,14 +863,14 @@ impl ApplyReport {
             .steps
             .iter()
             .map(|s| match *s {
-                Step::Add { index, prepend, readd } => {
+                Step::Add { index, position, readd } => {
                     let t = &target.rules[index];
                     StepJson {
                         op: "add",
-                        prepend,
+                        prepend: position == Position::Prepend,
                         readd,
                         reason: None,
-                        rule: plan::rule_text(&t.normal, prepend, host),
+                        rule: plan::rule_text(&t.normal, position, host),
                         source: Some(location(src, t.origin)),
                     }
                 }
@@ -873,7 +883,7 @@ impl ApplyReport {
                         DeleteReason::Readd => "readd",
                         DeleteReason::SurplusCopy => "surplus-copy",
                     }),
-                    rule: plan::rule_text(&p.current[index], false, host),
+                    rule: plan::rule_text(&p.current[index], Position::Append, host),
                     source: None,
                 },
             })

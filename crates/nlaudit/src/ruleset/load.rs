@@ -11,13 +11,14 @@
 use anyhow::Result;
 use nlaudit_proto::consts::AUDIT_FEATURE_LOGINUID_IMMUTABLE;
 use nlaudit_proto::{
-    BatchOp, Client, Errno, Error as ProtoError, Op, RuleData, Setting, Transport,
+    BatchOp, BatchOutcome, Client, Errno, Error as ProtoError, FeatureLock, ItemResult, OnError,
+    Op, RuleData, Setting, Switch, Transport,
 };
 use nlaudit_rules::plan::ErrorMode;
-use nlaudit_rules::{normalize, render_listing, Directive, Machine, Renderer};
+use nlaudit_rules::{normalize, render_listing, Directive, Machine, Renderer, Style};
 
 use super::source::{self, rule_error, Parsed, Source};
-use crate::batches::{self, Interruptible, OnFailure};
+use crate::batches::{self, Interruptible};
 use crate::errors::{code, explain, fail};
 use crate::interrupt;
 use crate::progress::Progress;
@@ -312,7 +313,7 @@ impl<'p, T: Transport> Loader<'_, 'p, T> {
                 let r = if *n == 2 {
                     self.c.lock_configuration_until_reboot()
                 } else {
-                    self.c.set(Setting::Enabled(*n == 1))
+                    self.c.set(Setting::Enabled(if *n == 1 { Switch::On } else { Switch::Off }))
                 };
                 self.setting(i, r, "enable")?;
             }
@@ -337,7 +338,11 @@ impl<'p, T: Transport> Loader<'_, 'p, T> {
                 self.setting(i, r, "backlog wait time")?;
             }
             Directive::LoginuidImmutable => {
-                let r = self.c.set_feature(AUDIT_FEATURE_LOGINUID_IMMUTABLE, true, true);
+                let r = self.c.set_feature(
+                    AUDIT_FEATURE_LOGINUID_IMMUTABLE,
+                    Switch::On,
+                    FeatureLock::Locked,
+                );
                 self.setting(i, r, "loginuid immutable")?;
             }
             Directive::IgnoreErrors => self.mode.ignore_errors = true,
@@ -345,7 +350,7 @@ impl<'p, T: Transport> Loader<'_, 'p, T> {
             Directive::List { key, interpret } => match self.c.list_rules() {
                 Ok(rules) => {
                     let text = if *interpret {
-                        let mut r = Renderer::new(Machine::host()).interpret(true);
+                        let mut r = Renderer::new(Machine::host()).style(Style::Interpreted);
                         rules.iter().map(|x| r.rule(x) + "\n").collect()
                     } else {
                         render_listing(&rules, key.as_deref(), Machine::host())
@@ -408,13 +413,13 @@ impl<'p, T: Transport> Loader<'_, 'p, T> {
         let rules = std::mem::take(&mut self.pending);
         let lines = std::mem::take(&mut self.pending_lines);
         let stops = self.mode.stops();
-        let on_failure = if stops { OnFailure::Stop } else { OnFailure::Continue };
+        let on_error = if stops { OnError::Stop } else { OnError::Continue };
         let mut progress = Progress::hidden();
         let sent = batches::send(
             self.c,
             BatchOp::Add,
             &rules,
-            on_failure,
+            on_error,
             &mut progress,
             Interruptible::Yes,
         );
@@ -424,8 +429,8 @@ impl<'p, T: Transport> Loader<'_, 'p, T> {
         };
         for (k, res) in results.iter().enumerate() {
             match res {
-                Some(Ok(())) => self.out.added += 1,
-                Some(Err(errno)) if stops => {
+                ItemResult::Done => self.out.added += 1,
+                ItemResult::Refused(errno) if stops => {
                     let msg = rule_error(false, *errno);
                     let (code, _) = explain(&ProtoError::Kernel { op: Op::AddRule, errno: *errno });
                     let undone = self.roll_back(&rules, &results, k + 1);
@@ -433,18 +438,21 @@ impl<'p, T: Transport> Loader<'_, 'p, T> {
                     self.out.stopped = Some(fail(code, text));
                     return Err(Stop);
                 }
-                Some(Err(errno)) => {
+                ItemResult::Refused(errno) => {
                     let errno = *errno;
                     // Not stopping: report and go on (the kernel went on too).
                     let msg = rule_error(false, errno);
                     let (code, _) = explain(&ProtoError::Kernel { op: Op::AddRule, errno });
                     self.error(lines[k], code, msg)?;
                 }
-                None => {}
+                ItemResult::NotReached => {}
             }
         }
         if interrupted.is_some() {
-            let next = results.iter().position(Option::is_none).and_then(|k| lines.get(k));
+            let next = results
+                .iter()
+                .position(|r| *r == ItemResult::NotReached)
+                .and_then(|k| lines.get(k));
             self.safe_point(next.copied().unwrap_or(lines[0]))?;
         }
         Ok(())
@@ -460,23 +468,18 @@ impl<'p, T: Transport> Loader<'_, 'p, T> {
 
     /// Deletes the rules of `rules[from..]` that the kernel added after the batch's first
     /// failure (it processes a whole datagram). Returns a note for the message.
-    fn roll_back(
-        &mut self,
-        rules: &[&RuleData],
-        results: &[Option<Result<(), Errno>>],
-        from: usize,
-    ) -> String {
+    fn roll_back(&mut self, rules: &[&RuleData], results: &BatchOutcome, from: usize) -> String {
         let added: Vec<RuleData> = (from..rules.len())
-            .filter(|&j| matches!(results.get(j), Some(Some(Ok(())))))
+            .filter(|&j| results.get(j) == Some(ItemResult::Done))
             .map(|j| normalize(rules[j]))
             .collect();
         if added.is_empty() {
             return String::new();
         }
-        match self.c.batch(BatchOp::Delete, &added, false) {
-            Ok(r) if r.iter().all(|x| matches!(x, Some(Ok(())))) => String::new(),
+        match self.c.batch(BatchOp::Delete, &added, OnError::Continue) {
+            Ok(r) if r.all_done() => String::new(),
             Ok(r) => {
-                let left = r.iter().filter(|x| !matches!(x, Some(Ok(())))).count();
+                let left = r.len() - r.counts().done;
                 format!(
                     " ({left} rules after this line were already added and could not be \
                      taken back: check `nlaudit list`)"

@@ -200,9 +200,7 @@ fn refuse_kernel_einval(d: Vec<Directive>) -> Result<Vec<Directive>, ParseError>
     for x in &d {
         if let Directive::Rule(r) = x {
             if let Some(why) = nlaudit_rules::validate::kernel_refusal(&r.rule) {
-                return Err(ParseError {
-                    message: format!("the kernel would refuse this rule: {why}"),
-                });
+                return Err(ParseError::kernel_refusal(why));
             }
         }
     }
