@@ -7,25 +7,11 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// The CLI's command modules: `src/NAME.rs` and everything under `src/NAME/`. A command
-/// module may use shared services (`errors`, `output`, `session`, `cli`, the libraries) but
-/// never another command module. `ruleset_cmd`'s files are `ruleset_cmd.rs` and `ruleset/`.
-const COMMAND_MODULES: &[Command] = &[
-    Command { name: "status_cmd", dirs: &[] },
-    Command { name: "rules_cmd", dirs: &[] },
-    Command { name: "ruleset_cmd", dirs: &["ruleset"] },
-    Command { name: "docker", dirs: &[] },
-    Command { name: "events", dirs: &[] },
-    Command { name: "dropin", dirs: &[] },
-];
-
-/// Today's imports of one command module by another, each to be replaced by a shared
-/// service (issue 14, point 2). The lead empties this list as the CLI is re-layered; an
-/// entry that no longer occurs fails the test, so the list only shrinks.
-const KNOWN_COMMAND_IMPORTS: &[Allowed] = &[
-    // `status_cmd::read`/`render_status` for `-s` lines of a rules file.
-    Allowed { file: "crates/nlaudit/src/ruleset/load.rs", uses: "status_cmd" },
-];
+/// The CLI's layers: `src/cmd/NAME.rs` or `src/cmd/NAME/` is one command module; it may use
+/// `crate::cli`, `crate::support` and the libraries, never another command module.
+/// `src/support/` serves them all and never uses `crate::cmd`.
+const CMD_DIR: &str = "crates/nlaudit/src/cmd";
+const SUPPORT_DIR: &str = "crates/nlaudit/src/support";
 
 /// `unwrap()`/`expect(` in library code that no input can reach. Empty today; an entry
 /// needs the file, the line's text and why it cannot fail.
@@ -50,17 +36,6 @@ const IO_PATTERNS: &[&str] = &[
 
 /// The macros a library may not call outside tests: it returns values, the CLI prints.
 const PRINT_MACROS: &[&str] = &["println!", "eprintln!", "print!", "eprint!", "dbg!"];
-
-struct Command {
-    name: &'static str,
-    /// Directories under `src/` that belong to it besides `src/NAME.rs` and `src/NAME/`.
-    dirs: &'static [&'static str],
-}
-
-struct Allowed {
-    file: &'static str,
-    uses: &'static str,
-}
 
 struct Unreachable {
     file: &'static str,
@@ -343,43 +318,57 @@ fn libraries_deny_missing_docs() {
     fail_if_any("library crates without #![deny(missing_docs)]", &problems);
 }
 
-/// The command module that owns `file` (a path under `crates/nlaudit/src`), if any.
-fn owner(modules: &[Command], src: &Path, file: &Path) -> Option<&'static str> {
-    let rel = file.strip_prefix(src).ok()?;
-    let first = rel.components().next()?.as_os_str().to_str()?;
-    let stem = first.strip_suffix(".rs").unwrap_or(first);
-    modules.iter().find(|m| m.name == stem || m.dirs.contains(&stem)).map(|m| m.name)
+/// The command modules: the entries of `src/cmd` (`NAME.rs`, `NAME/`), but `mod.rs`.
+fn command_modules() -> Vec<String> {
+    let dir = workspace().join(CMD_DIR);
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .expect("read src/cmd")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .map(|n| n.strip_suffix(".rs").map(str::to_string).unwrap_or(n))
+        .filter(|n| n != "mod")
+        .collect();
+    names.sort();
+    names
 }
 
-/// The top-level modules a line names: `crate::x`, `crate::{x, y::z}`, and (in a file
-/// directly under src/) `super::x`.
-fn crate_paths(line: &str, top_level_file: bool) -> Vec<String> {
+/// The command module that owns `file` (a path under `src/cmd`), and how deep below
+/// `src/cmd` its module sits (1: `cmd/NAME.rs` or `cmd/NAME/mod.rs`; 2: `cmd/NAME/x.rs`).
+fn owner(cmd: &Path, file: &Path) -> Option<(String, usize)> {
+    let rel = file.strip_prefix(cmd).ok()?;
+    let parts: Vec<&str> = rel.components().filter_map(|c| c.as_os_str().to_str()).collect();
+    let first = parts.first()?;
+    let name = first.strip_suffix(".rs").unwrap_or(first).to_string();
+    let depth = match parts.as_slice() {
+        [_] | [_, "mod.rs"] => 1,
+        other => other.len(),
+    };
+    Some((name, depth))
+}
+
+/// The command modules a line names: `crate::cmd::x`, `crate::cmd::{x, y::z}`, and the
+/// `super::` path that reaches `cmd` from a module `depth` levels below it.
+fn cmd_paths(line: &str, depth: usize) -> Vec<String> {
     let mut out = Vec::new();
-    let mut prefixes = vec!["crate::"];
-    if top_level_file {
-        prefixes.push("super::");
-    }
-    for prefix in prefixes {
+    let supers = "super::".repeat(depth);
+    for prefix in ["crate::cmd::", supers.as_str()] {
         for (at, _) in line.match_indices(prefix) {
-            if line[..at].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            if line[..at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':')
+            {
                 continue;
             }
             let rest = &line[at + prefix.len()..];
+            let word = |s: &str| -> String {
+                s.trim().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect()
+            };
             if let Some(group) = rest.strip_prefix('{') {
                 let inner = group.split('}').next().unwrap_or("");
-                for item in inner.split(',') {
-                    let name: String = item
-                        .trim()
-                        .chars()
-                        .take_while(|c| c.is_alphanumeric() || *c == '_')
-                        .collect();
-                    if !name.is_empty() {
-                        out.push(name);
-                    }
-                }
+                out.extend(inner.split(',').map(word).filter(|n| !n.is_empty()));
             } else {
-                let name: String =
-                    rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                let name = word(rest);
                 if !name.is_empty() {
                     out.push(name);
                 }
@@ -391,25 +380,25 @@ fn crate_paths(line: &str, top_level_file: bool) -> Vec<String> {
 
 /// Every use of one command module by another, as (file, line, module used); grouped
 /// imports spread over several lines are read as one.
-fn command_imports(modules: &[Command]) -> Vec<(String, usize, &'static str)> {
-    let src = workspace().join("crates/nlaudit/src");
+fn command_imports() -> Vec<(String, usize, String)> {
+    let cmd = workspace().join(CMD_DIR);
+    let modules = command_modules();
     let mut out = Vec::new();
-    for p in rust_files(&src) {
-        let Some(me) = owner(modules, &src, &p) else { continue };
-        let top_level = p.parent().is_some_and(|d| d == src);
+    for p in rust_files(&cmd) {
+        let Some((me, depth)) = owner(&cmd, &p) else { continue };
         let text = fs::read_to_string(&p).expect("read source");
         let lines = non_test_lines(&text);
         let mut k = 0;
         while k < lines.len() {
             let (n, mut l) = lines[k].clone();
-            // `use crate::{a,\n b};`: join until the group closes.
-            while l.contains("crate::{") && !l.contains('}') && k + 1 < lines.len() {
+            // `use crate::cmd::{a,\n b};`: join until the group closes.
+            while l.contains("::{") && !l.contains('}') && k + 1 < lines.len() {
                 k += 1;
                 l.push_str(&lines[k].1);
             }
-            for name in crate_paths(&l, top_level) {
-                if let Some(other) = modules.iter().find(|m| m.name == name && m.name != me) {
-                    out.push((relative(&p), n, other.name));
+            for name in cmd_paths(&l, depth) {
+                if name != me && modules.contains(&name) {
+                    out.push((relative(&p), n, name));
                 }
             }
             k += 1;
@@ -420,25 +409,32 @@ fn command_imports(modules: &[Command]) -> Vec<(String, usize, &'static str)> {
 
 #[test]
 fn no_command_module_imports_another() {
-    let found = command_imports(COMMAND_MODULES);
-    let mut problems = Vec::new();
-    for (file, n, used) in &found {
-        if !KNOWN_COMMAND_IMPORTS.iter().any(|a| a.file == file && a.uses == *used) {
-            problems.push(format!(
-                "{file}:{n}: uses the command module `{used}`: move what it needs into a \
-                 shared module (errors, output, session, a library crate)"
-            ));
-        }
-    }
-    for a in KNOWN_COMMAND_IMPORTS {
-        if !found.iter().any(|(file, _, used)| file == a.file && *used == a.uses) {
-            problems.push(format!(
-                "{}: no longer uses `{}`: remove it from KNOWN_COMMAND_IMPORTS",
-                a.file, a.uses
-            ));
-        }
-    }
+    let modules = command_modules();
+    assert!(modules.len() >= 6, "src/cmd lists {modules:?}");
+    let problems: Vec<String> = command_imports()
+        .iter()
+        .map(|(file, n, used)| {
+            format!(
+                "{file}:{n}: uses the command module `{used}`: move what it needs into \
+                 crates/nlaudit/src/support or a library crate"
+            )
+        })
+        .collect();
     fail_if_any("command modules import each other", &problems);
+}
+
+#[test]
+fn support_never_uses_a_command() {
+    let mut problems = Vec::new();
+    for p in rust_files(&workspace().join(SUPPORT_DIR)) {
+        let text = fs::read_to_string(&p).expect("read source");
+        for (n, l) in non_test_lines(&text) {
+            if l.contains("crate::cmd") {
+                problems.push(format!("{}:{n}: support uses a command module", relative(&p)));
+            }
+        }
+    }
+    fail_if_any("support modules import commands", &problems);
 }
 
 #[test]
@@ -451,8 +447,10 @@ fn the_scanner_sees_code_not_text() {
     assert!(!text.iter().any(|l| l.contains("unwrap")), "{text:?}");
     assert!(text.iter().any(|l| l.contains("fn g")), "{text:?}");
     assert!(text.iter().any(|l| l.contains("'a: loop")), "{text:?}");
-    assert_eq!(crate_paths("use crate::{output, rules_cmd::x};", false), ["output", "rules_cmd"]);
-    assert_eq!(crate_paths("use super::events;", true), ["events"]);
-    assert!(crate_paths("use super::events;", false).is_empty());
+    assert_eq!(cmd_paths("use crate::cmd::{status, rules::x};", 1), ["status", "rules"]);
+    assert_eq!(cmd_paths("use super::events;", 1), ["events"]);
+    assert_eq!(cmd_paths("use super::super::events;", 2), ["events"]);
+    assert!(cmd_paths("use super::source;", 2).is_empty());
+    assert!(cmd_paths("use crate::support::output;", 1).is_empty());
     assert!(has_word("eprint!(x)", "eprint!") && !has_word("eprint!(x)", "print!"));
 }

@@ -12,6 +12,7 @@ pub mod client;
 pub mod codec;
 pub mod consts;
 pub mod error;
+pub mod probe;
 pub mod records;
 pub mod rule;
 pub mod status;

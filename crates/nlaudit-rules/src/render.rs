@@ -7,10 +7,11 @@
 
 use std::fmt::Write as _;
 
+use nlaudit_proto::consts::AUDIT_FEATURE_LOGINUID_IMMUTABLE;
 use nlaudit_proto::consts::{
     FieldType as F, FilterList, AUDIT_PERM_ATTR, AUDIT_PERM_EXEC, AUDIT_PERM_READ, AUDIT_PERM_WRITE,
 };
-use nlaudit_proto::{split_keys, FieldValue, RuleData};
+use nlaudit_proto::{split_keys, Features, FieldValue, RuleData, Status};
 
 use crate::tables::{self, Machine, AUDIT_ARCH_64BIT};
 
@@ -264,4 +265,100 @@ pub fn key_matches(r: &RuleData, key: Option<&str>) -> bool {
         f.field == F::AUDIT_FILTERKEY
             && matches!(&f.value, FieldValue::Str(s) if String::from_utf8_lossy(s).contains(key))
     })
+}
+
+/// `auditctl -s`'s status block (audit-userspace `audit_print_reply`, AUDIT_GET): one
+/// `name value` per line; `backlog_wait_time` always (auditctl prints its struct field,
+/// 0 when the kernel sent none), `backlog_wait_time_actual` only when the kernel sent the
+/// full structure. [`Style::Interpreted`] (`-s -i`) words `enabled` and `failure`. The one
+/// implementation for `nlaudit status`, a rules file's `-s` line and the drop-in.
+pub fn status_text(s: &Status, style: Style) -> String {
+    let mut t = match style {
+        Style::Interpreted => {
+            let enabled = match s.enabled.raw() {
+                0 => "disable",
+                1 => "enabled",
+                2 => "enabled+immutable",
+                _ => "unknown",
+            };
+            let failure = match s.failure {
+                0 => "silent",
+                1 => "printk",
+                2 => "panic",
+                _ => "unknown",
+            };
+            format!("enabled {enabled}\nfailure {failure}\n")
+        }
+        Style::Plain => format!("enabled {}\nfailure {}\n", s.enabled.raw(), s.failure),
+    };
+    let _ = write!(
+        t,
+        "pid {}\nrate_limit {}\nbacklog_limit {}\nlost {}\nbacklog {}\nbacklog_wait_time {}\n",
+        s.pid,
+        s.rate_limit,
+        s.backlog_limit,
+        s.lost,
+        s.backlog,
+        s.backlog_wait_time.unwrap_or(0)
+    );
+    if let Some(w) = s.backlog_wait_time_actual {
+        let _ = writeln!(t, "backlog_wait_time_actual {w}");
+    }
+    t
+}
+
+/// What `auditctl -s` prints: the status block, then the loginuid line when
+/// AUDIT_GET_FEATURE answered (`features`).
+pub fn status_listing(s: &Status, features: Option<&Features>) -> String {
+    let mut t = status_text(s, Style::Plain);
+    if let Some(f) = features {
+        t += &loginuid_text(f);
+    }
+    t
+}
+
+/// The `loginuid_immutable ON LOCKED` line auditctl prints from AUDIT_GET_FEATURE.
+pub fn loginuid_text(f: &Features) -> String {
+    let bit = AUDIT_FEATURE_LOGINUID_IMMUTABLE;
+    format!(
+        "loginuid_immutable {} {}\n",
+        u32::from(f.is_on(bit)),
+        if f.is_locked(bit) { "locked" } else { "unlocked" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_block_plain_and_interpreted() {
+        let s = Status {
+            enabled: nlaudit_proto::AuditEnabled::Enabled,
+            failure: 2,
+            pid: 7,
+            rate_limit: 3,
+            backlog_limit: 8192,
+            lost: 4,
+            backlog: 5,
+            backlog_wait_time: Some(60000),
+            backlog_wait_time_actual: Some(6),
+            ..Status::default()
+        };
+        assert_eq!(
+            status_text(&s, Style::Plain),
+            "enabled 1\nfailure 2\npid 7\nrate_limit 3\nbacklog_limit 8192\nlost 4\nbacklog 5\n\
+             backlog_wait_time 60000\nbacklog_wait_time_actual 6\n"
+        );
+        let old = Status {
+            backlog_wait_time_actual: None,
+            enabled: nlaudit_proto::AuditEnabled::Disabled,
+            failure: 0,
+            ..s
+        };
+        assert!(
+            status_text(&old, Style::Interpreted).starts_with("enabled disable\nfailure silent\n")
+        );
+        assert!(!status_text(&old, Style::Interpreted).contains("actual"));
+    }
 }

@@ -3,23 +3,9 @@
 //! `main` only maps the outcome of [`run`] to an exit code; every command lives in its own
 //! module and returns `anyhow::Result<ExitCode>`.
 
-mod atomic;
-mod batches;
 mod cli;
-mod docker;
-mod dropin;
-mod errors;
-mod events;
-mod interrupt;
-mod lock;
-mod output;
-mod progress;
-mod readlog;
-mod rules_cmd;
-mod ruleset_cmd;
-mod session;
-mod status_cmd;
-mod system;
+mod cmd;
+mod support;
 #[cfg(test)]
 mod testsupport;
 
@@ -34,13 +20,13 @@ fn main() -> ExitCode {
         std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
     let argv0 = words.first().map(std::path::Path::new).and_then(|p| p.file_name());
     if argv0.is_some_and(|n| n == "auditctl") {
-        return errors::finish(dropin(words.iter().skip(1).cloned().collect()));
+        return support::errors::finish(dropin(words.iter().skip(1).cloned().collect()));
     }
     if words.get(1).is_some_and(|w| w == "auditctl") {
-        return errors::finish(dropin(words.iter().skip(2).cloned().collect()));
+        return support::errors::finish(dropin(words.iter().skip(2).cloned().collect()));
     }
     let cli = cli::Cli::parse();
-    errors::finish(run(cli))
+    support::errors::finish(run(cli))
 }
 
 /// The auditctl drop-in, holding the change lock unless the options only read.
@@ -50,9 +36,9 @@ fn dropin(args: Vec<String>) -> anyhow::Result<ExitCode> {
         None | Some("-l" | "-s" | "-v" | "-h" | "--help" | "-m" | "-t" | "-q")
     );
     if !reads_only {
-        lock::for_change()?;
+        support::lock::for_change()?;
     }
-    dropin::auditctl_dropin(args)
+    cmd::dropin::auditctl_dropin(args)
 }
 
 /// Whether the command changes the kernel's rules or settings (and so takes the lock).
@@ -62,7 +48,7 @@ fn changes_kernel(c: &cli::Command) -> bool {
         C::Set(_) | C::Add(_) | C::Delete(_) | C::Load(_) => true,
         C::Apply(a) => !a.dry_run,
         C::Docker(d) => {
-            matches!(&d.command, docker::DockerCommand::Ensure(e) if !e.dry_run && e.root.is_none())
+            matches!(&d.command, cli::DockerCommand::Ensure(e) if !e.dry_run && e.root.is_none())
         }
         C::Status(_) | C::List(_) | C::Merge(_) | C::Events(_) | C::Auditctl(_) => false,
     }
@@ -71,19 +57,19 @@ fn changes_kernel(c: &cli::Command) -> bool {
 fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     use cli::Command as C;
     if changes_kernel(&cli.command) {
-        lock::for_change()?;
+        support::lock::for_change()?;
     }
     match cli.command {
-        C::Status(a) => status_cmd::status(a),
-        C::Set(a) => status_cmd::set(a),
-        C::List(a) => rules_cmd::list(a),
-        C::Add(a) => rules_cmd::add(a),
-        C::Delete(a) => rules_cmd::delete(a),
-        C::Load(a) => ruleset_cmd::load(a),
-        C::Merge(a) => ruleset_cmd::merge(a),
-        C::Apply(a) => ruleset_cmd::apply(a),
-        C::Docker(a) => docker::run(a),
-        C::Events(a) => events::run(a),
+        C::Status(a) => cmd::status::status(a),
+        C::Set(a) => cmd::status::set(a),
+        C::List(a) => cmd::rules::list(a),
+        C::Add(a) => cmd::rules::add(a),
+        C::Delete(a) => cmd::rules::delete(a),
+        C::Load(a) => cmd::ruleset::load(a),
+        C::Merge(a) => cmd::ruleset::merge(a),
+        C::Apply(a) => cmd::ruleset::apply(a),
+        C::Docker(a) => cmd::docker::run(a),
+        C::Events(a) => cmd::events::run(a),
         C::Auditctl(a) => dropin(a.args),
     }
 }

@@ -9,7 +9,7 @@ use nlaudit_controls::{evaluate, Host, Inputs, Kernel, Persisted, Report};
 use nlaudit_proto::{Client, Transport};
 
 use super::{report, verify, CheckArgs};
-use crate::{session, system};
+use crate::support::{session, system};
 
 /// The kernel as read, and the client that read it (to change it with).
 pub struct KernelSession<T: Transport> {

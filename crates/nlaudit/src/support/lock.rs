@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::errors::{code, fail};
+use crate::support::errors::{code, fail};
 
 /// How long a second run waits by default.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(60);

@@ -34,8 +34,8 @@ use nlaudit_controls::evaluate::{AuditState, Outcome, Report};
 use nlaudit_controls::verify::{Verification, VerifyStatus};
 use nlaudit_controls::Evidence;
 
-use crate::errors::Failure;
-use crate::readlog::{self, syscall_name};
+use crate::support::errors::Failure;
+use crate::support::readlog::{self, syscall_name};
 
 /// How a probe uses the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

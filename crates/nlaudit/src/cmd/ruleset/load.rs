@@ -15,14 +15,15 @@ use nlaudit_proto::{
     Op, RuleData, Setting, Switch, Transport,
 };
 use nlaudit_rules::plan::ErrorMode;
+use nlaudit_rules::render::status_listing;
 use nlaudit_rules::{normalize, render_listing, Directive, Machine, Renderer, Style};
 
 use super::source::{self, rule_error, Parsed, Source};
-use crate::batches::{self, Interruptible};
-use crate::errors::{code, explain, fail};
-use crate::interrupt;
-use crate::progress::Progress;
-use crate::{session, status_cmd};
+use crate::support::batches::{self, Interruptible};
+use crate::support::errors::{code, explain, fail};
+use crate::support::interrupt;
+use crate::support::progress::Progress;
+use crate::support::session;
 
 /// What a load did.
 #[derive(Debug, Default)]
@@ -359,8 +360,8 @@ impl<'p, T: Transport> Loader<'_, 'p, T> {
                 }
                 Err(e) => return Err(self.broken(i, e)),
             },
-            Directive::Status { .. } => match status_cmd::read(self.c) {
-                Ok((s, f)) => self.out.output += &status_cmd::render_status(&s, f.as_ref()),
+            Directive::Status { .. } => match session::read_status(self.c) {
+                Ok(r) => self.out.output += &status_listing(&r.status, r.features.as_ref()),
                 Err(e) => {
                     self.out.stopped = Some(e.context(self.src.location(i)));
                     return Err(Stop);
@@ -462,7 +463,7 @@ impl<'p, T: Transport> Loader<'_, 'p, T> {
     fn delete_all(&mut self, key: Option<&str>) -> nlaudit_proto::Result<batches::DeleteAll> {
         let listed = self.listed.take();
         batches::delete_all(self.c, key, listed, |n| {
-            Progress::new("load: rules deleted", n, n, crate::progress::Show::OnTerminal)
+            Progress::new("load: rules deleted", n, n, crate::support::progress::Show::OnTerminal)
         })
     }
 
@@ -504,8 +505,8 @@ mod tests {
     use nlaudit_proto::MsgType;
 
     use super::*;
-    use crate::errors::Failure;
-    use crate::ruleset_cmd::source::SourceLine;
+    use crate::cmd::ruleset::source::SourceLine;
+    use crate::support::errors::Failure;
     use crate::testsupport::{Locked, Unlocked};
 
     fn file(name: &str, text: &str) -> Source {

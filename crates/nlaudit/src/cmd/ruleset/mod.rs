@@ -8,76 +8,21 @@
 //! docs/rules-files.md describes the semantics.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
-use clap::Args;
 use nlaudit_rules::plan::ErrorMode;
 
-use crate::errors::{code, fail};
-use crate::{interrupt, output, session};
+use crate::cli::{ApplyArgs, LoadArgs, MergeArgs};
+use crate::support::errors::{code, fail};
+use crate::support::{interrupt, output, session};
 
-#[path = "ruleset/apply.rs"]
 mod apply;
-#[path = "ruleset/load.rs"]
 mod load;
-#[path = "ruleset/source.rs"]
 pub mod source;
 
-use source::{AwkChoice, Fragments};
-
-/// `nlaudit load FILE|DIR...`.
-#[derive(Args, Debug)]
-pub struct LoadArgs {
-    /// Rules files (run as `auditctl -R` runs them) or rules.d directories (merged as
-    /// augenrules merges them, then run).
-    #[arg(required = true)]
-    pub paths: Vec<PathBuf>,
-    /// Continue after an error and fail at the end (as a `-c` line).
-    #[arg(short = 'c', long)]
-    pub continue_on_error: bool,
-    /// Ignore errors (as an `-i` line).
-    #[arg(short = 'i', long)]
-    pub ignore_errors: bool,
-    /// How augenrules' awk reads `\s` when merging a directory.
-    #[arg(long, value_enum, default_value_t)]
-    pub awk: AwkChoice,
-}
-
-/// `nlaudit merge DIR`.
-#[derive(Args, Debug)]
-pub struct MergeArgs {
-    /// The rules.d directory.
-    pub dir: PathBuf,
-    /// How augenrules' awk reads `\s` (auto: the awk this machine's augenrules runs).
-    #[arg(long, value_enum, default_value_t)]
-    pub awk: AwkChoice,
-}
-
-/// `nlaudit apply [DIR|FILE]`.
-#[derive(Args, Debug)]
-pub struct ApplyArgs {
-    /// Rules file or rules.d directory.
-    #[arg(default_value = "/etc/audit/rules.d")]
-    pub path: PathBuf,
-    /// Print the plan and change nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Skip lines that fail (parse errors, duplicates) and exit 1 (as a `-c` line).
-    #[arg(short = 'c', long)]
-    pub continue_on_error: bool,
-    /// Skip lines that fail (as an `-i` line).
-    #[arg(short = 'i', long)]
-    pub ignore_errors: bool,
-    /// How augenrules' awk reads `\s` when merging a directory.
-    #[arg(long, value_enum, default_value_t)]
-    pub awk: AwkChoice,
-    /// Report the plan and the outcome as one JSON object on standard output.
-    #[arg(long)]
-    pub json: bool,
-}
+use source::Fragments;
 
 pub fn load(a: LoadArgs) -> Result<ExitCode> {
     let start = Instant::now();

@@ -8,8 +8,8 @@ use nlaudit_proto::{
     BatchOp, BatchOutcome, Client, Errno, ItemResult, OnError, RuleData, Transport,
 };
 
-use crate::interrupt::{self, Stop};
-use crate::progress::Progress;
+use crate::support::interrupt::{self, Stop};
+use crate::support::progress::Progress;
 
 /// Deletes per chunk: each costs the kernel an RCU grace period (about 12 ms), so a signal
 /// is acted on within half a second.
@@ -142,7 +142,7 @@ pub fn interrupted<T: Transport>(c: &mut Client<T>, stop: Stop, what: &str) -> I
             (String::new(), format!("could not list the rules in force ({e}): run `nlaudit list`"))
         }
     };
-    let error = crate::errors::fail(
+    let error = crate::support::errors::fail(
         stop.exit_code(),
         format!("{what}: interrupted by {}; {state}", stop.name()),
     );

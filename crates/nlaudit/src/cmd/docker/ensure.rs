@@ -23,8 +23,8 @@ use nlaudit_proto::{Client, Errno, Error as ProtoError, Setting, Switch, Transpo
 
 use super::check::{build_with, open_kernel, KernelSession};
 use super::EnsureArgs;
-use crate::errors::{code, explain, fail};
-use crate::{atomic, output, session, system};
+use crate::support::errors::{code, explain, fail};
+use crate::support::{atomic, output, session, system};
 
 /// Mode of the rules file (augenrules installs audit.rules 0640).
 const FILE_MODE: u32 = 0o640;

@@ -13,7 +13,7 @@ use nlaudit_proto::{
     BatchOp, Client, Errno, Error as ProtoError, FeatureLock, FieldType, OnError, Refusal,
     RuleData, Setting, Status, Switch, Transport,
 };
-use nlaudit_rules::render::key_matches;
+use nlaudit_rules::render::{key_matches, loginuid_text, status_text};
 use nlaudit_rules::{parse_command, Context, Directive, Machine, Renderer, RuleCommand, Style};
 
 use super::console::{number_to_errmsg, strerror, Console, Mode, Priority};
@@ -165,7 +165,7 @@ impl<T: Transport> Session<T> {
     /// listings, status...); a rule is left for [`Session::handle_request`].
     pub fn setopt(&mut self, args: &[String], lineno: Option<usize>) -> Parsed {
         self.pending_status = None;
-        let mut ctx = crate::system::context(Some(self.features()));
+        let mut ctx = crate::support::system::context(Some(self.features()));
         ctx.lineno = lineno;
         let directives = match parse_command(args, &ctx) {
             Ok(d) => d,
@@ -459,7 +459,8 @@ impl<T: Transport> Session<T> {
     fn report_status(&mut self) -> i32 {
         match self.kernel(|c| c.status()) {
             Ok(s) => {
-                let text = render_status(&s, self.interpret);
+                let text =
+                    status_text(&s, if self.interpret { Style::Interpreted } else { Style::Plain });
                 self.console.print(&text);
             }
             Err(e) => {
@@ -475,11 +476,7 @@ impl<T: Transport> Session<T> {
             Ok(f) => {
                 let bit = 1u32 << AUDIT_FEATURE_LOGINUID_IMMUTABLE;
                 if f.mask & bit != 0 {
-                    self.console.print(&format!(
-                        "loginuid_immutable {} {}\n",
-                        u32::from(f.features & bit != 0),
-                        if f.lock & bit != 0 { "locked" } else { "unlocked" }
-                    ));
+                    self.console.print(&loginuid_text(&f));
                 }
             }
             Err(e) => {
@@ -596,7 +593,10 @@ impl<T: Transport> Session<T> {
         match p.retval {
             REPLY => {
                 if let Some(s) = self.pending_status.take() {
-                    let text = render_status(&s, self.interpret);
+                    let text = status_text(
+                        &s,
+                        if self.interpret { Style::Interpreted } else { Style::Plain },
+                    );
                     self.console.print(&text);
                 }
                 0
@@ -675,41 +675,6 @@ fn error_text(e: &ProtoError) -> String {
         Some(errno) => strerror(errno as i32),
         None => e.to_string(),
     }
-}
-
-/// auditctl's status block (`audit_print_reply`, AUDIT_GET); `-s -i` words enabled and
-/// failure. `backlog_wait_time_actual` only when the kernel sent the full structure.
-pub fn render_status(s: &Status, interpret: bool) -> String {
-    let mut t = if interpret {
-        let enabled = match s.enabled.raw() {
-            0 => "disable",
-            1 => "enabled",
-            2 => "enabled+immutable",
-            _ => "unknown",
-        };
-        let failure = match s.failure {
-            0 => "silent",
-            1 => "printk",
-            2 => "panic",
-            _ => "unknown",
-        };
-        format!("enabled {enabled}\nfailure {failure}\n")
-    } else {
-        format!("enabled {}\nfailure {}\n", s.enabled, s.failure)
-    };
-    t += &format!(
-        "pid {}\nrate_limit {}\nbacklog_limit {}\nlost {}\nbacklog {}\nbacklog_wait_time {}\n",
-        s.pid,
-        s.rate_limit,
-        s.backlog_limit,
-        s.lost,
-        s.backlog,
-        s.backlog_wait_time.unwrap_or(0)
-    );
-    if let Some(w) = s.backlog_wait_time_actual {
-        t += &format!("backlog_wait_time_actual {w}\n");
-    }
-    t
 }
 
 /// Whether auditctl had started a rule (`add`/`del` set) by the time a command failed to
@@ -795,34 +760,5 @@ mod tests {
         ] {
             assert_eq!(rule_started(&words(line)), want, "{line}");
         }
-    }
-
-    #[test]
-    fn status_block_plain_and_interpreted() {
-        let s = Status {
-            enabled: nlaudit_proto::AuditEnabled::Enabled,
-            failure: 2,
-            pid: 7,
-            rate_limit: 3,
-            backlog_limit: 8192,
-            lost: 4,
-            backlog: 5,
-            backlog_wait_time: Some(60000),
-            backlog_wait_time_actual: Some(6),
-            ..Status::default()
-        };
-        assert_eq!(
-            render_status(&s, false),
-            "enabled 1\nfailure 2\npid 7\nrate_limit 3\nbacklog_limit 8192\nlost 4\nbacklog 5\n\
-             backlog_wait_time 60000\nbacklog_wait_time_actual 6\n"
-        );
-        let old = Status {
-            backlog_wait_time_actual: None,
-            enabled: nlaudit_proto::AuditEnabled::Disabled,
-            failure: 0,
-            ..s
-        };
-        assert!(render_status(&old, true).starts_with("enabled disable\nfailure silent\n"));
-        assert!(!render_status(&old, true).contains("actual"));
     }
 }

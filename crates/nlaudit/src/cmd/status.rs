@@ -6,35 +6,12 @@ use std::process::ExitCode;
 use anyhow::Result;
 use nlaudit_proto::consts::AUDIT_FEATURE_LOGINUID_IMMUTABLE;
 use nlaudit_proto::{Client, FeatureLock, Features, Setting, Status, Switch, Transport};
+use nlaudit_rules::render::status_listing;
 use serde_json::json;
 
 use crate::cli::{SetArgs, StatusArgs};
-use crate::{output, session};
-
-/// The text `auditctl -s` prints (audit-userspace `audit_print_reply`): one `name value` per
-/// line; `backlog_wait_time_actual` only when the kernel sent it; `loginuid_immutable` when
-/// AUDIT_GET_FEATURE answered.
-pub fn render_status(s: &Status, f: Option<&Features>) -> String {
-    let mut t = format!(
-        "enabled {}\nfailure {}\npid {}\nrate_limit {}\nbacklog_limit {}\nlost {}\nbacklog {}\n",
-        s.enabled, s.failure, s.pid, s.rate_limit, s.backlog_limit, s.lost, s.backlog
-    );
-    if let Some(w) = s.backlog_wait_time {
-        t += &format!("backlog_wait_time {w}\n");
-    }
-    if let Some(w) = s.backlog_wait_time_actual {
-        t += &format!("backlog_wait_time_actual {w}\n");
-    }
-    if let Some(f) = f {
-        let bit = AUDIT_FEATURE_LOGINUID_IMMUTABLE;
-        t += &format!(
-            "loginuid_immutable {} {}\n",
-            u32::from(f.is_on(bit)),
-            if f.is_locked(bit) { "locked" } else { "unlocked" }
-        );
-    }
-    t
-}
+use crate::support::session::StatusRead;
+use crate::support::{output, session};
 
 /// The JSON form of the status.
 pub fn status_json(s: &Status, f: Option<&Features>) -> serde_json::Value {
@@ -54,21 +31,14 @@ pub fn status_json(s: &Status, f: Option<&Features>) -> serde_json::Value {
     })
 }
 
-/// Reads status and features (features are optional: old kernels lack GET_FEATURE).
-pub fn read<T: Transport>(c: &mut Client<T>) -> Result<(Status, Option<Features>)> {
-    let s = c.status()?;
-    let f = c.features().ok();
-    Ok((s, f))
-}
-
 pub fn status(a: StatusArgs) -> Result<ExitCode> {
     let mut c = session::open()?;
-    let (s, f) = read(&mut c)?;
+    let StatusRead { status: s, features: f } = session::read_status(&mut c)?;
     let mut out = output::stdout();
     if a.json {
         output::json(&mut out, &status_json(&s, f.as_ref()))?;
     } else {
-        out.write_all(render_status(&s, f.as_ref()).as_bytes())?;
+        out.write_all(status_listing(&s, f.as_ref()).as_bytes())?;
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
@@ -114,8 +84,8 @@ pub fn set_with<T: Transport>(
     if a.lock_until_reboot_irreversibly {
         c.lock_configuration_until_reboot()?;
     }
-    let (s, f) = read(&mut c)?;
-    out.write_all(render_status(&s, f.as_ref()).as_bytes())?;
+    let StatusRead { status: s, features: f } = session::read_status(&mut c)?;
+    out.write_all(status_listing(&s, f.as_ref()).as_bytes())?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

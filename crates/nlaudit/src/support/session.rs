@@ -1,9 +1,9 @@
 //! Opening the kernel connection, and the checks every changing command makes first.
 
 use anyhow::Result;
-use nlaudit_proto::{Client, Status, Transport};
+use nlaudit_proto::{Client, Features, Status, Transport};
 
-use crate::errors::{code, fail};
+use crate::support::errors::{code, fail};
 
 /// Opens the audit socket.
 pub fn open() -> Result<Client> {
@@ -17,6 +17,22 @@ pub fn mutable<T: Transport>(mut c: Client<T>) -> Result<(Client<T>, Status)> {
     let s = c.status()?;
     refuse_if_immutable(&s)?;
     Ok((c, s))
+}
+
+/// The status and, where the kernel answers AUDIT_GET_FEATURE, the features.
+#[derive(Debug)]
+pub struct StatusRead {
+    /// AUDIT_GET.
+    pub status: Status,
+    /// AUDIT_GET_FEATURE (`None` on kernels without it).
+    pub features: Option<Features>,
+}
+
+/// Reads the status and the features (optional: old kernels lack GET_FEATURE).
+pub fn read_status<T: Transport>(c: &mut Client<T>) -> Result<StatusRead> {
+    let status = c.status()?;
+    let features = c.features().ok();
+    Ok(StatusRead { status, features })
 }
 
 /// The immutable-mode check every changing command makes before sending anything.
@@ -34,7 +50,7 @@ pub fn refuse_if_immutable(s: &Status) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::errors::Failure;
+    use crate::support::errors::Failure;
 
     #[test]
     fn immutable_is_refused_before_any_change() {

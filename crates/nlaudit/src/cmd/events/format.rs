@@ -31,7 +31,7 @@ pub fn type_name(ty: MsgType) -> Cow<'static, str> {
         .map_or_else(|| Cow::Owned(format!("UNKNOWN[{}]", ty.0)), Cow::Borrowed)
 }
 
-pub use crate::readlog::{iso_time, syscall_name};
+pub use crate::support::readlog::{iso_time, syscall_name};
 
 /// A value for the text line: bare when it is a plain word, else in double quotes with `"`,
 /// `\` and control characters escaped, so that an event is always one line.

@@ -2,7 +2,7 @@
 //! (`AUDIT_NLGRP_READLOG`), group them into events, filter by key, print or log them.
 //!
 //! Reading needs CAP_AUDIT_READ only, and does not replace or disturb auditd. The reader is
-//! opened by [`crate::readlog::open_reader`], which `docker check --verify` uses too.
+//! opened by [`crate::support::readlog::open_reader`], which `docker check --verify` uses too.
 
 pub mod format;
 mod rotate;
@@ -17,9 +17,9 @@ use anyhow::Result;
 use nlaudit_proto::records::{Event, EventReader, ReadItem};
 
 use crate::cli::EventsArgs;
-use crate::errors::{code, fail};
-use crate::output;
-use crate::readlog::open_reader;
+use crate::support::errors::{code, fail};
+use crate::support::output;
+use crate::support::readlog::open_reader;
 
 use rotate::{parse_size, RotatingFile};
 

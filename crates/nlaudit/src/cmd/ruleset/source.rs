@@ -11,21 +11,10 @@ use nlaudit_rules::merge::{Awk, Dialect, Merged};
 use nlaudit_rules::rules_d::{self, Notice};
 use nlaudit_rules::{parse_command, split_words, Directive, ParseError};
 
-use crate::atomic;
-use crate::errors::{code, fail};
-use crate::system::{self, LiveFs};
-
-/// Which awk's reading of augenrules' patterns to follow (see docs/rules-files.md).
-#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum AwkChoice {
-    /// The awk this machine's augenrules would run (`/usr/bin/awk`).
-    #[default]
-    Auto,
-    /// mawk (Debian, Ubuntu): `\s` is a literal `s`.
-    Mawk,
-    /// gawk (Fedora, RHEL, Arch, SUSE): `\s` is white space.
-    Gawk,
-}
+use crate::cli::AwkChoice;
+use crate::support::atomic;
+use crate::support::errors::{code, fail};
+use crate::support::system::{self, LiveFs};
 
 /// The augenrules dialect of this machine, or the one asked for.
 ///

@@ -25,7 +25,7 @@ use nlaudit_proto::{Client, Transport};
 use console::Console;
 use exec::{Session, EATEN};
 
-use crate::errors::{has_capability, CAP_AUDIT_CONTROL};
+use crate::support::errors::{has_capability, CAP_AUDIT_CONTROL};
 
 /// auditctl 3.0.9's `usage()` text (Debian's build: all four long options compiled in).
 pub const USAGE: &str = "usage: auditctl [options]

@@ -9,12 +9,12 @@ use nlaudit_rules::{
     json::listing_json, normalize, parse_command, render_listing, Directive, Machine, RuleCommand,
 };
 
-use crate::batches;
 use crate::cli::{DeleteArgs, ListArgs, RuleArgs};
-use crate::errors::{code, fail};
-use crate::progress::{Progress, Show};
-use crate::system::context;
-use crate::{interrupt, output, session};
+use crate::support::batches;
+use crate::support::errors::{code, fail};
+use crate::support::progress::{Progress, Show};
+use crate::support::system::context;
+use crate::support::{interrupt, output, session};
 
 /// Parses auditctl-style arguments that must describe exactly one rule.
 pub fn parse_rule(args: &[String], features: Option<u32>) -> Result<RuleCommand> {

@@ -7,7 +7,7 @@ use nlaudit_controls::evaluate::{Level, Outcome, Report, Verdict};
 use nlaudit_controls::json::check_json;
 use nlaudit_controls::verify::{Verification, VerifyStatus};
 
-use crate::output;
+use crate::support::output;
 
 /// The text line of a `--verify` result: `verified: event 20 execve /usr/sbin/dockerd
 /// key=docker`, or why not.

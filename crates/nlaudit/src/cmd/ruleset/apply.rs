@@ -15,18 +15,17 @@
 //! 3. [`render`] (say): the plan, the summary or the truth after a stop, as text or one
 //!    JSON object ([`ApplyReport`], schema in docs/rules-files.md), and the exit code.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
-use nlaudit_proto::consts::{
-    Action, FieldType, FilterList, Operator, AUDIT_FEATURE_LOGINUID_IMMUTABLE,
-};
+use anyhow::Result;
+use nlaudit_proto::consts::AUDIT_FEATURE_LOGINUID_IMMUTABLE;
+use nlaudit_proto::probe::{ClassProbe, ProbeError};
 use nlaudit_proto::{
-    BatchOp, Client, EncodeError, Errno, Error as ProtoError, FeatureLock, FieldData, FieldValue,
-    ItemResult, OnError, Op, Position, Refusal, RuleData, Setting, Switch, Transport,
+    BatchOp, Client, EncodeError, Errno, Error as ProtoError, FeatureLock, ItemResult, OnError, Op,
+    Position, RuleData, Setting, Switch, Transport,
 };
 use nlaudit_rules::normalize::{class_selection, with_classes};
 use nlaudit_rules::plan::{
@@ -37,11 +36,11 @@ use nlaudit_rules::{render_listing, Machine};
 use serde::Serialize;
 
 use super::source::{self, rule_error, Source};
-use crate::batches::{self, Interruptible};
-use crate::errors::{code, fail};
-use crate::interrupt::{self, Stop};
-use crate::progress::{Progress, Show};
-use crate::{output, session};
+use crate::support::batches::{self, Interruptible};
+use crate::support::errors::{code, fail};
+use crate::support::interrupt::{self, Stop};
+use crate::support::progress::{Progress, Show};
+use crate::support::{output, session};
 
 /// How to apply.
 #[derive(Clone, Copy, Debug, Default)]
@@ -123,8 +122,8 @@ where
         target.rules.iter().filter(from_set).filter_map(|t| class_selection(&t.rule)).collect();
     let classes_unknown = !selections.is_empty() && (opts.dry_run || locked);
     if !selections.is_empty() && !classes_unknown {
-        let (expansions, listed) = learn_classes(&mut c, &selections)?;
-        current = listed;
+        let ClassProbe { expansions, rules } = learn_classes(&mut c, &selections)?;
+        current = rules;
         for t in target.rules.iter_mut().filter(|t| t.origin != Origin::Kernel) {
             if let Some(expansion) = class_selection(&t.rule).and_then(|b| expansions.get(&b)) {
                 t.normal = with_classes(&t.rule, expansion);
@@ -371,98 +370,29 @@ fn location(src: &Source, origin: Origin) -> String {
     }
 }
 
-/// Class selector bits (mask word 63) → the syscall mask the kernel lists for them.
-type ClassExpansions = HashMap<u32, [u32; 64]>;
-
 /// The kernel's expansion of each class selection the set uses (see
-/// nlaudit_rules::normalize), and the rules in force. For each selection a probe rule that
-/// can match no task (`never,exit`, `pid=0`) selecting just those classes is added, the
-/// rules are listed (the probe shows the expansion), and the probes are deleted again: one
-/// add and one delete each, before anything of the set is changed.
+/// nlaudit_rules::normalize and `Client::probe_classes`), and the rules in force, before
+/// anything of the set is changed.
 fn learn_classes<T: Transport>(
     c: &mut Client<T>,
     selections: &BTreeSet<u32>,
-) -> Result<(ClassExpansions, Vec<RuleData>)> {
+) -> Result<ClassProbe> {
     let prefix = format!("nlaudit-class-probe-{}-", std::process::id());
     let selections: Vec<u32> = selections.iter().copied().collect();
-    let probes: Vec<RuleData> =
-        selections.iter().map(|&bits| class_probe(bits, &format!("{prefix}{bits:08x}"))).collect();
-    let listed: Result<Vec<RuleData>> = match c.batch(BatchOp::Add, &probes, OnError::Stop) {
-        Err(e) => Err(e.into()),
-        Ok(r) => match r.first_refusal() {
-            Some(Refusal { errno, .. }) => {
-                Err(ProtoError::Kernel { op: Op::AddRule, errno }.into())
-            }
-            None => c.list_rules().map_err(Into::into),
-        },
-    };
-    // Whatever happened, no probe stays.
-    let left = match c.batch(BatchOp::Delete, &probes, OnError::Continue) {
-        Ok(r) => r
-            .iter()
-            .filter(|x| !matches!(x, ItemResult::Done | ItemResult::Refused(Errno::ENOENT)))
-            .count(),
-        Err(_) => probes.len(),
-    };
-    if left > 0 {
-        return Err(fail(
+    match c.probe_classes(&selections, &prefix) {
+        Ok(p) => Ok(p),
+        Err(ProbeError::Left { count, key_prefix }) => Err(fail(
             code::FAILED,
             format!(
-                "{left} probe rule(s) for the kernel's syscall classes could not be deleted: \
-                 delete the rules with keys {prefix}* (`nlaudit list --key {prefix}`); \
+                "{count} probe rule(s) for the kernel's syscall classes could not be deleted: \
+                 delete the rules with keys {key_prefix}* (`nlaudit list --key {key_prefix}`); \
                  nothing of the set was changed"
             ),
-        ));
-    }
-    let listed = listed.context(
-        "cannot learn the kernel's syscall classes (a probe rule was added, listed and deleted \
-         again); nothing of the set was changed",
-    )?;
-    // A listed probe differs from the one sent only in its mask.
-    let probe_of = |r: &RuleData| {
-        probes.iter().position(|p| (p.flags, p.action, &p.fields) == (r.flags, r.action, &r.fields))
-    };
-    let mut expansions = HashMap::new();
-    let mut current = Vec::with_capacity(listed.len());
-    for r in listed {
-        match probe_of(&r) {
-            Some(i) => {
-                expansions.insert(selections[i], r.mask);
-            }
-            None => current.push(r),
-        }
-    }
-    if expansions.len() != selections.len() {
-        return Err(fail(
-            code::FAILED,
-            "cannot learn the kernel's syscall classes: a probe rule was not listed; nothing \
-             was changed",
-        ));
-    }
-    Ok((expansions, current))
-}
-
-/// A rule that matches no task (`-a never,exit -F pid=0 -F key=KEY`) selecting the classes
-/// `bits` of mask word 63 and no syscall.
-fn class_probe(bits: u32, key: &str) -> RuleData {
-    let mut mask = [0u32; 64];
-    mask[63] = bits;
-    RuleData {
-        flags: FilterList::EXIT.0,
-        action: Action::NEVER.0,
-        fields: vec![
-            FieldData {
-                field: FieldType::AUDIT_PID,
-                op: Operator::AUDIT_EQUAL,
-                value: FieldValue::Num(0),
-            },
-            FieldData {
-                field: FieldType::AUDIT_FILTERKEY,
-                op: Operator::AUDIT_EQUAL,
-                value: FieldValue::Str(key.as_bytes().to_vec()),
-            },
-        ],
-        mask,
+        )),
+        Err(e) => Err(anyhow::Error::new(e).context(
+            "cannot learn the kernel's syscall classes (a probe rule was added, listed and \
+             deleted again); nothing of the set was changed",
+        )),
     }
 }
 
@@ -939,8 +869,8 @@ mod tests {
     use nlaudit_proto::MsgType;
 
     use super::*;
-    use crate::errors::Failure;
-    use crate::ruleset_cmd::source::SourceLine;
+    use crate::cmd::ruleset::source::SourceLine;
+    use crate::support::errors::Failure;
     use crate::testsupport::Locked;
 
     fn set_of(text: &'static str) -> impl FnOnce() -> Result<Source> {

@@ -18,7 +18,7 @@ use nlaudit_proto::records::{Event, EventReader};
 use nlaudit_proto::{AuditEnabled, Client};
 use nlaudit_rules::tables::Machine;
 
-use crate::errors::{code, fail, has_capability, CAP_AUDIT_READ};
+use crate::support::errors::{code, fail, has_capability, CAP_AUDIT_READ};
 
 /// Default socket receive buffer: the kernel drops records for a reader that falls behind,
 /// and bursts of a few thousand records are common (an `ls -R` under a watch).
