@@ -6,8 +6,8 @@
 //!
 //! Immutable mode cannot be set on the test machine (it lasts until reboot): the refusal is
 //! tested through the same code path with a fake transport that reports `enabled 2`, in
-//! crates/nlaudit/src/ruleset/apply.rs (`immutable_mode_is_refused_before_anything_is_sent`)
-//! and crates/nlaudit/src/session.rs.
+//! crates/nlaudit/src/cmd/ruleset/apply.rs (`a_locked_kernel_is_only_asked_and_the_difference_is_told`)
+//! and crates/nlaudit/src/support/session.rs.
 
 mod support;
 
