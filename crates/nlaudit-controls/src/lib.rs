@@ -27,6 +27,8 @@ pub mod fsview;
 pub mod host;
 pub mod json;
 pub mod locate;
+pub mod matcher;
+pub mod profile;
 pub mod verify;
 
 pub use audit::{Evidence, Origin, RuleSet};
