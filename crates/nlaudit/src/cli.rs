@@ -37,6 +37,11 @@ pub enum Command {
     Apply(crate::ruleset_cmd::ApplyArgs),
     /// CIS Docker Benchmark audit controls: check and fix.
     Docker(crate::docker::DockerArgs),
+    /// Check compliance profiles (CIS Linux, STIG, CIS Docker, your own): exit 0 all pass,
+    /// 1 a control fails, 2 error.
+    Check(crate::profile_cmd::CheckArgs),
+    /// Add what compliance profiles need to the kernel and persist it (idempotent).
+    Ensure(crate::profile_cmd::EnsureArgs),
     /// Read audit records from the kernel's multicast group, grouped into events.
     Events(EventsArgs),
     /// Behave as auditctl for the given arguments (also when installed as `auditctl`).

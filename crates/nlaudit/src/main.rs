@@ -13,6 +13,7 @@ mod events;
 mod interrupt;
 mod lock;
 mod output;
+mod profile_cmd;
 mod progress;
 mod readlog;
 mod rules_cmd;
@@ -64,6 +65,8 @@ fn changes_kernel(c: &cli::Command) -> bool {
         C::Docker(d) => {
             matches!(&d.command, docker::DockerCommand::Ensure(e) if !e.dry_run && e.root.is_none())
         }
+        C::Ensure(e) => !e.dry_run && e.root.is_none(),
+        C::Check(_) => false,
         C::Status(_) | C::List(_) | C::Merge(_) | C::Events(_) | C::Auditctl(_) => false,
     }
 }
@@ -83,6 +86,8 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         C::Merge(a) => ruleset_cmd::merge(a),
         C::Apply(a) => ruleset_cmd::apply(a),
         C::Docker(a) => docker::run(a),
+        C::Check(a) => profile_cmd::check(a),
+        C::Ensure(a) => profile_cmd::ensure(a),
         C::Events(a) => events::run(a),
         C::Auditctl(a) => dropin(a.args),
     }
