@@ -97,9 +97,12 @@ rule cac=audit_rules_media_export -a always,exit -F arch=$ARCH -S mount -F auid>
 
 control 6.3.3.11 debian=6.2.3.11
 title Ensure session initiation information is collected
-rule cac=audit_rules_session_events_utmp -w /var/run/utmp -p wa -k session
-rule cac=audit_rules_session_events_wtmp -w /var/log/wtmp -p wa -k session
-rule cac=audit_rules_session_events_btmp -w /var/log/btmp -p wa -k session
+rule cac=audit_rules_session_events_utmp only=rhel9 -w /var/run/utmp -p wa -k session
+rule cac=audit_rules_session_events_wtmp only=rhel9 -w /var/log/wtmp -p wa -k session
+rule cac=audit_rules_session_events_btmp only=rhel9 -w /var/log/btmp -p wa -k session
+rule cac=audit_rules_session_events only=debian -w /var/run/utmp -p wa -k session
+rule cac=audit_rules_session_events only=debian -w /var/log/wtmp -p wa -k session
+rule cac=audit_rules_session_events only=debian -w /var/log/btmp -p wa -k session
 
 control 6.3.3.12 debian=6.2.3.12
 title Ensure login and logout events are collected

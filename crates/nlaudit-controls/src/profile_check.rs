@@ -418,13 +418,15 @@ fn for_arch(text: &str, arch: &crate::matcher::Arch) -> Option<String> {
     Some(words.join(" "))
 }
 
-/// The path of a program rule (`-F path=P -F perm=x`) or watch, whose directory must exist
-/// for the kernel to take it (it answers ENOENT otherwise).
+/// The directory a path rule needs (the kernel answers ENOENT otherwise): the parent of a
+/// watched path, the directory itself for a tree (`-F dir=`). `Some(dir)` when it is missing.
 fn missing_parent(fs: &FsView<'_>, rule: &RuleData) -> Option<String> {
+    use nlaudit_proto::consts::FieldType as F;
     let shape = crate::matcher::Shape::of(rule);
     let path = shape.path()?;
-    let parent = Path::new(&path).parent()?.to_str()?.to_string();
-    (!parent.is_empty() && !fs.is_dir(&parent)).then_some(parent)
+    let tree = shape.conds.iter().any(|c| c.field == F::AUDIT_DIR);
+    let need = if tree { path } else { Path::new(&path).parent()?.to_str()?.to_string() };
+    (!need.is_empty() && !fs.is_dir(&need)).then_some(need)
 }
 
 #[allow(clippy::too_many_arguments)]
