@@ -50,6 +50,8 @@ fn changes_kernel(c: &cli::Command) -> bool {
         C::Docker(d) => {
             matches!(&d.command, cli::DockerCommand::Ensure(e) if !e.dry_run && e.root.is_none())
         }
+        C::Ensure(e) => !e.dry_run && e.root.is_none(),
+        C::Check(_) => false,
         C::Status(_) | C::List(_) | C::Merge(_) | C::Events(_) | C::Auditctl(_) => false,
     }
 }
@@ -69,6 +71,8 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         C::Merge(a) => cmd::ruleset::merge(a),
         C::Apply(a) => cmd::ruleset::apply(a),
         C::Docker(a) => cmd::docker::run(a),
+        C::Check(a) => cmd::profile::check(a),
+        C::Ensure(a) => cmd::profile::ensure(a),
         C::Events(a) => cmd::events::run(a),
         C::Auditctl(a) => dropin(a.args),
     }

@@ -5,6 +5,7 @@
 pub mod docker;
 pub mod dropin;
 pub mod events;
+pub mod profile;
 pub mod rules;
 pub mod ruleset;
 pub mod status;
