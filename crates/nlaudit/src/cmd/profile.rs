@@ -7,7 +7,7 @@
 //! `ensure --dry-run`: something would change); 2 error (a bad profile: `FILE:LINE: ...`).
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
@@ -20,7 +20,7 @@ use nlaudit_controls::profile_check::{
     Sides,
 };
 use nlaudit_controls::profile_ensure::{file_content, plan_profiles, Enable, ProfilePlan};
-use nlaudit_controls::{Host, Kernel, RootHost, SystemHost, RULES_DIR};
+use nlaudit_controls::{Host, Kernel, RULES_DIR};
 use nlaudit_proto::consts::AUDIT_FEATURE_LOGINUID_IMMUTABLE;
 use nlaudit_proto::{Client, Errno, Error as ProtoError, Setting, Switch, Transport};
 use serde::Serialize;
@@ -37,7 +37,7 @@ pub fn check(a: ProfileCheckArgs) -> Result<ExitCode> {
     if a.list_profiles {
         return list();
     }
-    let host = host_for(a.root.as_deref())?;
+    let host = system::host_for(a.root.as_deref())?;
     let profiles = load_profiles(&a.profile, host.as_ref())?;
     let run = run_check(host.as_ref(), &profiles, a.rules_dir.as_deref(), session::open)?;
     let mut out = output::stdout();
@@ -196,17 +196,6 @@ fn read_kernel<T: Transport>(
     let loginuid_immutable =
         client.features().ok().map(|f| f.features & (1 << AUDIT_FEATURE_LOGINUID_IMMUTABLE) != 0);
     Ok(Some((Kernel { status, rules }, KernelExtra { loginuid_immutable }, client)))
-}
-
-fn host_for(root: Option<&Path>) -> Result<Box<dyn Host>> {
-    let Some(dir) = root else { return Ok(Box::new(SystemHost::new())) };
-    let canon = dir
-        .canonicalize()
-        .map_err(|e| fail(code::USAGE, format!("--root {}: {e}", dir.display())))?;
-    if !canon.is_dir() {
-        return Err(fail(code::USAGE, format!("--root {}: not a directory", dir.display())));
-    }
-    Ok(Box::new(RootHost::new(&canon)))
 }
 
 fn print_text(out: &mut impl std::io::Write, run: &Run) -> Result<()> {
@@ -476,7 +465,7 @@ fn ensure_with<T: Transport>(
     a: ProfileEnsureArgs,
     connect: impl Fn() -> Result<Client<T>>,
 ) -> Result<ExitCode> {
-    let host = host_for(a.root.as_deref())?;
+    let host = system::host_for(a.root.as_deref())?;
     let fs = FsView::new(host.as_ref());
     let profiles = load_profiles(&a.profile, host.as_ref())?;
     let rules_dir = a.rules_dir.clone().unwrap_or_else(|| RULES_DIR.to_string());

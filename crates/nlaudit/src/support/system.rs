@@ -62,3 +62,17 @@ pub fn augenrules_dialect(awk: Option<Awk>) -> Dialect {
     let strip_cr = script.map_or(true, |s| s.contains(r"sub(/\r$/"));
     Dialect { awk, strip_cr }
 }
+
+/// The machine to check: this one, or the image tree at `--root DIR` (which must be a
+/// directory). Shared by `docker check|ensure` and `check|ensure --profile`.
+pub fn host_for(root: Option<&std::path::Path>) -> anyhow::Result<Box<dyn nlaudit_controls::Host>> {
+    use crate::support::errors::{code, fail};
+    let Some(dir) = root else { return Ok(Box::new(nlaudit_controls::SystemHost::new())) };
+    let canon = dir
+        .canonicalize()
+        .map_err(|e| fail(code::USAGE, format!("--root {}: {e}", dir.display())))?;
+    if !canon.is_dir() {
+        return Err(fail(code::USAGE, format!("--root {}: not a directory", dir.display())));
+    }
+    Ok(Box::new(nlaudit_controls::RootHost::new(&canon)))
+}
