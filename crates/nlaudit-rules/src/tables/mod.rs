@@ -432,6 +432,37 @@ mod tests {
     }
 
     #[test]
+    fn per_arch_tables_agree_within_each_generation() {
+        // (machine, a syscall it has, one it lacks): aarch64 and riscv64 have no `open`.
+        let cases = [
+            (Machine::AARCH64, "openat", "open"),
+            (Machine::ARM, "open", "newfstatat"),
+            (Machine::RISCV64, "openat", "open"),
+            (Machine::PPC64LE, "open", "nosuch"),
+            (Machine::S390X, "open", "nosuch"),
+        ];
+        for g in crate::generation::GENERATIONS {
+            let t = Tables::of(g);
+            for (m, has, lacks) in cases {
+                let Some(elf) = t.elf(m) else {
+                    assert_eq!((g, m), (Generation::V3, Machine::RISCV64), "no ELF for {m:?}");
+                    continue;
+                };
+                assert_eq!(t.machine_from_elf(elf), Some(m));
+                let nr = t.syscall_number(m, has).unwrap_or_else(|| panic!("{g:?} {m:?} {has}"));
+                assert_eq!(t.syscall_name(m, nr), Some(has));
+                assert_eq!(t.syscall_number(m, lacks), None, "{g:?} {m:?} {lacks}");
+                // Every syscall a perm stands for is one the arch's own table names.
+                for bit in [1, 2, 4, 8] {
+                    for &n in t.perm_syscalls(m, bit).unwrap_or_default() {
+                        assert!(t.syscall_name(m, n).is_some(), "{g:?} {m:?} perm {bit}: {n}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn generations_differ_where_4x_grew() {
         let (v3, v4) = (Tables::of(Generation::V3), Tables::of(Generation::V4));
         // 3.0.9's syscall tables stop at 450; 4.2.1 names 452 (fchmodat2).
