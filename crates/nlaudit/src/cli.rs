@@ -15,6 +15,10 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(name = "nlaudit", version, about, long_about)]
 pub struct Cli {
+    /// Which auditctl to reproduce: 3 (3.0.9, the default) or 4 (4.2.x). Also
+    /// NLAUDIT_AUDITCTL=3|4, or `auditctl = 4` in /etc/nlaudit.conf (NLAUDIT_CONFIG).
+    #[arg(long, global = true, value_name = "3|4")]
+    pub auditctl: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
