@@ -17,7 +17,7 @@ pub mod rule;
 pub mod status;
 pub mod transport;
 
-pub use client::{BatchOp, Client, Setting};
+pub use client::{BatchOp, Client, RecordPolicy, RecordsRead, Setting, SignalInfo};
 pub use consts::{Action, FieldType, FilterList, MsgType, Operator, ValueKind};
 pub use error::{DecodeError, Error, Op, Result};
 pub use nix::errno::Errno;
