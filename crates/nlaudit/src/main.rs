@@ -5,6 +5,7 @@
 
 mod atomic;
 mod cli;
+mod daemon_cmd;
 mod docker;
 mod dropin;
 mod errors;
@@ -30,6 +31,11 @@ fn main() -> ExitCode {
     if argv0.is_some_and(|n| n == "auditctl") {
         return errors::finish(dropin::auditctl_dropin(words.iter().skip(1).cloned().collect()));
     }
+    // Installed as `auditd`: auditd's options.
+    if argv0.is_some_and(|n| n == "auditd") {
+        let args = daemon_cmd::auditd_args(words.get(1..).unwrap_or_default());
+        return errors::finish(args.and_then(daemon_cmd::run));
+    }
     if words.get(1).is_some_and(|w| w == "auditctl") {
         return errors::finish(dropin::auditctl_dropin(words.iter().skip(2).cloned().collect()));
     }
@@ -50,6 +56,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         C::Apply(a) => ruleset_cmd::apply(a),
         C::Docker(a) => docker::run(a),
         C::Events(a) => events::run(a),
+        C::Daemon(a) => daemon_cmd::run(a),
         C::Auditctl(a) => dropin::auditctl_dropin(a.args),
     }
 }
