@@ -197,7 +197,11 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// A line is wrong.
-    #[error("{path}:{line}: {message}", path = path.display())]
+    #[error(
+        "{path}{at}: {message}",
+        path = path.display(),
+        at = if *line > 0 { format!(":{line}") } else { String::new() }
+    )]
     Line {
         /// The file.
         path: PathBuf,
@@ -520,7 +524,7 @@ pub fn parse(text: &str, path: &Path, lookup: &Lookup<'_>) -> Result<Loaded, Con
     }
     if let (Space::Megabytes(s), Space::Megabytes(a)) = (config.space_left, config.admin_space_left)
     {
-        if s != 0 && s <= a {
+        if s <= a {
             // auditd: "space_left(..) must be larger than admin_space_left(..)".
             return Err(err(
                 0,
@@ -602,7 +606,7 @@ mod tests {
             ("space_left = 120%", "/etc/audit/auditd.conf:1: 120%: a percentage is between 0 and 100"),
             ("just words", "/etc/audit/auditd.conf:1: \"just words\": expected key = value"),
             ("freq =", "/etc/audit/auditd.conf:1: freq: no value"),
-            ("space_left = 10\nadmin_space_left = 20", "/etc/audit/auditd.conf:0: space_left (10) must be larger than admin_space_left (20)"),
+            ("space_left = 10\nadmin_space_left = 20", "/etc/audit/auditd.conf: space_left (10) must be larger than admin_space_left (20)"),
             ("name_format = fqd", "/etc/audit/auditd.conf:1: name_format fqd is not supported (it needs DNS); use hostname or user"),
         ] {
             assert_eq!(check(text).map(|_| ()).expect_err(text), want);
