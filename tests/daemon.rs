@@ -619,3 +619,152 @@ fn configuration_errors_name_file_and_line() {
         err(&o)
     );
 }
+
+/// `--rules FILE --enable`: the set is applied after registration (its CONFIG_CHANGE
+/// records are in the log: no gap), then its records come.
+#[test]
+fn rules_and_enable_at_start() {
+    if !kernel_available("rules_and_enable_at_start") {
+        return;
+    }
+    let _restore = Restore::new();
+    let dir = Scratch::new("rules");
+    let key = unique_key("rules");
+    let conf = config_file(&dir, "raw", "");
+    let rules = dir.path("audit.rules");
+    fs::write(
+        &rules,
+        format!("-a always,exit -F arch=b64 -S getppid -F pid={} -k {key}\n", std::process::id()),
+    )
+    .expect("rules");
+    let log = dir.path("audit.log");
+    let mut d = Daemon::start(
+        &dir,
+        &[
+            "--config",
+            conf.to_str().expect("utf-8"),
+            "--rules",
+            rules.to_str().expect("utf-8"),
+            "--enable",
+        ],
+    );
+    d.wait_registered();
+    wait_until("the rule's CONFIG_CHANGE", || {
+        read(&log).lines().any(|l| {
+            l.starts_with("type=CONFIG_CHANGE") && l.contains("op=add_rule") && l.contains(&key)
+        })
+    });
+    getppid_calls(7);
+    wait_for_lines(&log, &key, 7);
+    disable();
+    signal("TERM");
+    assert!(d.wait_exit().success(), "{}", d.stderr_text());
+}
+
+/// A full disk (a 256 KiB tmpfs): the write fails, logging is suspended as configured, the
+/// daemon keeps running; after SIGUSR2 it resumes and logs how many records it could not
+/// write.
+#[test]
+fn disk_full_suspends_and_resume_reports_what_was_not_written() {
+    if !kernel_available("disk_full_suspends_and_resume_reports_what_was_not_written") {
+        return;
+    }
+    let _restore = Restore::new();
+    let dir = Scratch::new("full");
+    let mnt = dir.path("mnt");
+    fs::create_dir_all(&mnt).expect("mnt");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt.to_str().expect("utf-8")])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        assert!(!support::in_ci(), "cannot mount a tmpfs");
+        eprintln!("skipping disk_full...: cannot mount a tmpfs");
+        return;
+    }
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(mnt.clone());
+    let key = unique_key("full");
+    let log = mnt.join("audit.log");
+    let conf = dir.path("full.conf");
+    fs::write(
+        &conf,
+        format!(
+            "log_file = {}\nlog_format = raw\nflush = none\nmax_log_file = 0\n\
+             space_left = 2\nspace_left_action = ignore\nadmin_space_left = 1\n\
+             admin_space_left_action = ignore\ndisk_full_action = suspend\n",
+            log.display()
+        ),
+    )
+    .expect("conf");
+    let state = dir.path("state");
+    let mut d = Daemon::start(
+        &dir,
+        &[
+            "--config",
+            conf.to_str().expect("utf-8"),
+            "--state-file",
+            state.to_str().expect("utf-8"),
+        ],
+    );
+    d.wait_registered();
+    audit_getppid(&log, &key);
+    getppid_calls(2000);
+    wait_until("the suspension", || d.stderr_text().contains("suspended because the disk is full"));
+    assert!(d.stderr_text().contains("No space left on device"), "{}", d.stderr_text());
+    // Every record of the burst received (SYSCALL, PROCTITLE, EOE per call): SIGCONT's report.
+    let received = || {
+        read(&state)
+            .lines()
+            .find_map(|l| l.strip_prefix("records received = "))
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(0)
+    };
+    let mut n = 0;
+    wait_until("every record received", || {
+        if n % 25 == 0 {
+            signal("CONT");
+        }
+        n += 1;
+        received() >= 3 * 2000
+    });
+    assert!(matches!(d.child.try_wait(), Ok(None)), "still running");
+    let full = read(&log);
+    assert!(full.ends_with('\n'), "whole lines only on a full disk");
+    fs::remove_file(&log).expect("make room");
+    signal("USR2");
+    wait_until("DAEMON_RESUME", || read(&log).contains("type=DAEMON_RESUME"));
+    wait_until("the report of unwritten records", || {
+        read(&log).contains("op=unwritten-records count=")
+    });
+    let text = read(&log);
+    let count: usize = text
+        .split("op=unwritten-records count=")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    // Each line of the burst (SYSCALL and PROCTITLE; EOE is not written) is in the full
+    // log or counted; the full log also holds the rule's CONFIG_CHANGE event.
+    let lines = |t: &str| {
+        t.lines()
+            .filter(|l| {
+                (l.starts_with("type=SYSCALL") && l.contains(&key))
+                    || l.starts_with("type=PROCTITLE")
+            })
+            .count()
+    };
+    let kept = lines(&full);
+    assert!(count > 0, "records were counted");
+    assert!((4000..=4002).contains(&(kept + count)), "kept {kept} lines, counted {count}");
+    getppid_calls(3);
+    wait_for_lines(&log, &key, 3);
+    disable();
+    signal("TERM");
+    assert!(d.wait_exit().success(), "{}", d.stderr_text());
+}
