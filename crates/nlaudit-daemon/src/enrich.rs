@@ -18,6 +18,7 @@
 //! `DEL_GROUP`, `GRP_MGMT` after it, as auditd flushes its caches), and when a number is
 //! not found and the file changed since it was read.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -39,33 +40,34 @@ enum Kind {
     Sockaddr,
 }
 
-/// auparse's typetab.h rows for the kinds ENRICHED writes.
-const FIELD_KINDS: &[(&str, Kind)] = &[
-    ("auid", Kind::Uid),
-    ("uid", Kind::Uid),
-    ("euid", Kind::Uid),
-    ("suid", Kind::Uid),
-    ("fsuid", Kind::Uid),
-    ("ouid", Kind::Uid),
-    ("oauid", Kind::Uid),
-    ("old-auid", Kind::Uid),
-    ("iuid", Kind::Uid),
-    ("id", Kind::Uid),
-    ("inode_uid", Kind::Uid),
-    ("sauid", Kind::Uid),
-    ("obj_uid", Kind::Uid),
-    ("obj_gid", Kind::Gid),
-    ("gid", Kind::Gid),
-    ("egid", Kind::Gid),
-    ("sgid", Kind::Gid),
-    ("fsgid", Kind::Gid),
-    ("ogid", Kind::Gid),
-    ("igid", Kind::Gid),
-    ("inode_gid", Kind::Gid),
-    ("new_gid", Kind::Gid),
-    ("syscall", Kind::Syscall),
-    ("arch", Kind::Arch),
-    ("saddr", Kind::Sockaddr),
+/// auparse's typetab.h rows for the kinds ENRICHED writes, with the name as written
+/// (upper case, `add_simple_field`).
+const FIELD_KINDS: &[(&str, &str, Kind)] = &[
+    ("auid", "AUID", Kind::Uid),
+    ("uid", "UID", Kind::Uid),
+    ("euid", "EUID", Kind::Uid),
+    ("suid", "SUID", Kind::Uid),
+    ("fsuid", "FSUID", Kind::Uid),
+    ("ouid", "OUID", Kind::Uid),
+    ("oauid", "OAUID", Kind::Uid),
+    ("old-auid", "OLD-AUID", Kind::Uid),
+    ("iuid", "IUID", Kind::Uid),
+    ("id", "ID", Kind::Uid),
+    ("inode_uid", "INODE_UID", Kind::Uid),
+    ("sauid", "SAUID", Kind::Uid),
+    ("obj_uid", "OBJ_UID", Kind::Uid),
+    ("obj_gid", "OBJ_GID", Kind::Gid),
+    ("gid", "GID", Kind::Gid),
+    ("egid", "EGID", Kind::Gid),
+    ("sgid", "SGID", Kind::Gid),
+    ("fsgid", "FSGID", Kind::Gid),
+    ("ogid", "OGID", Kind::Gid),
+    ("igid", "IGID", Kind::Gid),
+    ("inode_gid", "INODE_GID", Kind::Gid),
+    ("new_gid", "NEW_GID", Kind::Gid),
+    ("syscall", "SYSCALL", Kind::Syscall),
+    ("arch", "ARCH", Kind::Arch),
+    ("saddr", "SADDR", Kind::Sockaddr),
 ];
 
 // Record types whose fields auparse types differently (`auparse_interp_adjust_type`).
@@ -78,14 +80,14 @@ const AUDIT_GRP_MGMT: MsgType = MsgType(1132);
 const AUDIT_NETFILTER_PKT: MsgType = MsgType(1324);
 const AUDIT_AVC: MsgType = MsgType(1400);
 
-fn kind_of(ty: MsgType, name: &str) -> Option<Kind> {
+fn kind_of(ty: MsgType, name: &str) -> Option<(Kind, &'static str)> {
     if name == "id" && [AUDIT_ADD_GROUP, AUDIT_GRP_MGMT, AUDIT_DEL_GROUP].contains(&ty) {
-        return Some(Kind::Gid);
+        return Some((Kind::Gid, "ID"));
     }
     if name == "saddr" && (ty == AUDIT_AVC || ty == AUDIT_NETFILTER_PKT) {
         return None; // AVC: unclassified; NETFILTER_PKT: an address, not enriched.
     }
-    FIELD_KINDS.iter().find(|k| k.0 == name).map(|k| k.1)
+    FIELD_KINDS.iter().find(|k| k.0 == name).map(|k| (k.2, k.1))
 }
 
 /// Address families (auparse famtab.h).
@@ -224,6 +226,7 @@ pub struct Enricher {
     users: NameFile,
     groups: NameFile,
     host: Machine,
+    scratch: String,
 }
 
 impl Default for Enricher {
@@ -287,6 +290,7 @@ impl Enricher {
             users: NameFile::new(passwd.to_path_buf()),
             groups: NameFile::new(group.to_path_buf()),
             host: Machine::host(),
+            scratch: String::new(),
         }
     }
 
@@ -302,12 +306,28 @@ impl Enricher {
         if ty == AUDIT_ADD_USER || ty == AUDIT_ADD_GROUP {
             self.forget_names();
         }
-        let text = String::from_utf8_lossy(line).into_owned();
-        let body = text.find("msg=").map_or("", |i| &text[i..]);
+        let mut out = std::mem::take(&mut self.scratch);
+        out.clear();
+        {
+            let text: Cow<'_, str> = match std::str::from_utf8(line) {
+                Ok(t) => Cow::Borrowed(t),
+                Err(_) => Cow::Owned(String::from_utf8_lossy(line).into_owned()),
+            };
+            let body = text.find("msg=").map_or("", |i| &text[i..]);
+            self.interpret(ty, body, &mut out);
+        }
+        // The separator is a control byte: the String holds it as one byte.
+        line.extend_from_slice(out.as_bytes());
+        self.scratch = out;
+        if [AUDIT_USER_MGMT, AUDIT_DEL_USER, AUDIT_DEL_GROUP, AUDIT_GRP_MGMT].contains(&ty) {
+            self.forget_names();
+        }
+    }
+
+    fn interpret(&mut self, ty: MsgType, body: &str, out: &mut String) {
         let mut machine: Option<Machine> = None;
         let mut syscall: Option<&str> = None;
         let mut a0: Option<u64> = None;
-        let mut out = String::new();
         for (i, t) in tokens(body).enumerate() {
             // auparse takes the machine, syscall and a0 from fixed positions (counting
             // `type=` as the first field): arch 2nd (or 11th, SECCOMP), syscall 3rd
@@ -321,53 +341,46 @@ impl Enricher {
                 ("a0", 6) => a0 = u64::from_str_radix(t.value, 16).ok(),
                 _ => {}
             }
-            let Some(kind) = kind_of(ty, t.name) else { continue };
+            let Some((kind, name)) = kind_of(ty, t.name) else { continue };
             out.push(if out.is_empty() { '\u{1d}' } else { ' ' });
-            let name = t.name.to_ascii_uppercase();
+            out.push_str(name);
+            out.push('=');
             match kind {
                 Kind::Uid | Kind::Gid => {
                     let v = self.id_name(kind, t.value);
                     if needs_encoding(&v) {
-                        let _ = write!(out, "{name}=");
                         for b in v.bytes() {
                             let _ = write!(out, "{b:02X}");
                         }
                     } else {
-                        let _ = write!(out, "{name}=\"{v}\"");
+                        out.push('"');
+                        out.push_str(&v);
+                        out.push('"');
                     }
                 }
-                Kind::Arch => {
-                    let _ = write!(out, "{name}={}", arch_text(t.value));
-                }
+                Kind::Arch => out.push_str(&arch_text(t.value)),
                 Kind::Syscall => {
                     let m = machine.unwrap_or(self.host);
                     let nr = syscall.unwrap_or(t.value);
-                    let _ = write!(out, "{name}={}", syscall_text(m, nr, a0));
+                    out.push_str(&syscall_text(m, nr, a0));
                 }
-                Kind::Sockaddr => {
-                    let _ = write!(out, "{name}={}", sockaddr_text(t.value));
-                }
+                Kind::Sockaddr => out.push_str(&sockaddr_text(t.value)),
             }
-        }
-        // The separator is a control byte: the String holds it as one byte.
-        line.extend_from_slice(out.as_bytes());
-        if [AUDIT_USER_MGMT, AUDIT_DEL_USER, AUDIT_DEL_GROUP, AUDIT_GRP_MGMT].contains(&ty) {
-            self.forget_names();
         }
     }
 
-    fn id_name(&mut self, kind: Kind, value: &str) -> String {
+    fn id_name(&mut self, kind: Kind, value: &str) -> Cow<'_, str> {
         let Some(id) = strtoul32(value) else {
-            return format!("conversion error({value})");
+            return Cow::Owned(format!("conversion error({value})"));
         };
         match id {
-            u32::MAX => "unset".to_string(),
-            0 => "root".to_string(),
+            u32::MAX => Cow::Borrowed("unset"),
+            0 => Cow::Borrowed("root"),
             _ => {
                 let table = if kind == Kind::Uid { &mut self.users } else { &mut self.groups };
                 match table.lookup(id) {
-                    Some(n) => n.to_string(),
-                    None => format!("unknown({})", id as i32),
+                    Some(n) => Cow::Borrowed(n),
+                    None => Cow::Owned(format!("unknown({})", id as i32)),
                 }
             }
         }
@@ -375,30 +388,30 @@ impl Enricher {
 }
 
 /// `print_arch`.
-fn arch_text(v: &str) -> String {
+fn arch_text(v: &str) -> Cow<'static, str> {
     match u32::from_str_radix(v, 16) {
-        Err(_) => format!("conversion error({v}) "),
+        Err(_) => Cow::Owned(format!("conversion error({v}) ")),
         Ok(elf) => match Machine::from_elf(elf).and_then(Machine::name) {
-            Some(n) => n.to_string(),
-            None => format!("unknown-elf-type({v})"),
+            Some(n) => Cow::Borrowed(n),
+            None => Cow::Owned(format!("unknown-elf-type({v})")),
         },
     }
 }
 
 /// `print_syscall`.
-fn syscall_text(m: Machine, nr: &str, a0: Option<u64>) -> String {
+fn syscall_text(m: Machine, nr: &str, a0: Option<u64>) -> Cow<'static, str> {
     let n: i64 = nr.parse().unwrap_or(-1);
     let Some(name) = u32::try_from(n).ok().and_then(|n| m.syscall_name(n)) else {
-        return format!("unknown-syscall({n})");
+        return Cow::Owned(format!("unknown-syscall({n})"));
     };
     let sub = match name {
         "socketcall" => SOCKETCALLS,
         "ipc" => IPC_CALLS,
-        _ => return name.to_string(),
+        _ => return Cow::Borrowed(name),
     };
     match a0.and_then(|a| sub.iter().find(|s| s.0 == a)) {
-        Some(s) => format!("{name}({})", s.1),
-        None => name.to_string(),
+        Some(s) => Cow::Owned(format!("{name}({})", s.1)),
+        None => Cow::Borrowed(name),
     }
 }
 
