@@ -520,6 +520,27 @@ fn auditd_command_line() {
     let bad = Command::new(&auditd).args(["-s", "maybe"]).output().expect("run");
     assert_eq!(bad.status.code(), Some(2));
     assert!(err(&bad).contains("usage: auditd"), "{}", err(&bad));
+
+    // Without -n or -f it forks, as auditd does: the parent exits 0 once the child is
+    // registered, and the child writes /run/auditd.pid.
+    struct KillPid(u32);
+    impl Drop for KillPid {
+        fn drop(&mut self) {
+            if self.0 != 0 {
+                let pid = nix::unistd::Pid::from_raw(self.0 as i32);
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+    }
+    let st = Command::new(&auditd).args(["-s", "nochange", "-c", &c]).status().expect("run");
+    assert!(st.success(), "{st}");
+    let pid: u32 = read(Path::new("/run/auditd.pid")).trim().parse().expect("a pid file");
+    let mut forked = KillPid(pid);
+    assert_eq!(kernel_pid(), pid, "the child is registered when the parent exits");
+    signal("TERM");
+    wait_until("the forked daemon to stop", || kernel_pid() == 0);
+    wait_until("the pid file to go", || !Path::new("/run/auditd.pid").exists());
+    forked.0 = 0;
 }
 
 /// Debian's auditd 3.0.9 and nlaudit daemon write the same line shapes for the same
@@ -764,6 +785,30 @@ fn disk_full_suspends_and_resume_reports_what_was_not_written() {
     assert!((4000..=4002).contains(&(kept + count)), "kept {kept} lines, counted {count}");
     getppid_calls(3);
     wait_for_lines(&log, &key, 3);
+    disable();
+    signal("TERM");
+    assert!(d.wait_exit().success(), "{}", d.stderr_text());
+}
+
+/// A rise of the kernel's `lost` counter (here: `rate_limit 1` drops records) is logged as
+/// DAEMON_ERR and said on standard error.
+#[test]
+fn kernel_lost_records_are_logged() {
+    if !kernel_available("kernel_lost_records_are_logged") {
+        return;
+    }
+    let _restore = Restore::new();
+    let dir = Scratch::new("lost");
+    let key = unique_key("lost");
+    let conf = config_file(&dir, "raw", "");
+    let log = dir.path("audit.log");
+    let mut d = Daemon::start(&dir, &["--config", conf.to_str().expect("utf-8")]);
+    d.wait_registered();
+    audit_getppid(&log, &key);
+    Client::open().and_then(|mut c| c.set(Setting::RateLimit(1))).expect("rate limit");
+    getppid_calls(200);
+    wait_until("DAEMON_ERR op=kernel-lost", || read(&log).contains("op=kernel-lost lost="));
+    assert!(d.stderr_text().contains("the kernel lost"), "{}", d.stderr_text());
     disable();
     signal("TERM");
     assert!(d.wait_exit().success(), "{}", d.stderr_text());
