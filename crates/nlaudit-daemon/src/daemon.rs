@@ -582,3 +582,146 @@ impl<T: Transport> Daemon<T> {
         Ok(self.sink.counters)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::io;
+    use std::path::PathBuf;
+
+    use nlaudit_proto::codec::{encode_message, split_datagram, Ack};
+    use nlaudit_proto::{Client, Status};
+
+    use super::*;
+    use crate::config::{Flush, LogTarget, Space};
+
+    /// A fake kernel: answers AUDIT_GET, AUDIT_SET (remembering the pid) and
+    /// AUDIT_SIGNAL_INFO, and delivers `records` one datagram per receive, unicast-style.
+    #[derive(Default)]
+    struct FakeKernel {
+        replies: VecDeque<Vec<u8>>,
+        records: VecDeque<Vec<u8>>,
+        pid: u32,
+    }
+
+    fn message(ty: MsgType, seq: u32, payload: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        encode_message(&mut v, ty, 0, seq, payload);
+        v
+    }
+
+    impl Transport for FakeKernel {
+        fn send(&mut self, d: &[u8]) -> io::Result<()> {
+            for m in split_datagram(d).map_err(io::Error::other)? {
+                let (seq, ty) = (m.header.seq, m.header.ty);
+                let ack = Ack { error: 0, request_seq: seq, request_type: ty };
+                self.replies.push_back(message(MsgType::NLMSG_ERROR, seq, &ack.encode()));
+                match ty {
+                    MsgType::AUDIT_GET => {
+                        let s = Status { pid: self.pid, ..Status::default() };
+                        self.replies.push_back(message(ty, seq, &s.encode()));
+                    }
+                    MsgType::AUDIT_SET => {
+                        let s = Status::decode(m.payload).map_err(io::Error::other)?;
+                        self.pid = s.pid;
+                    }
+                    MsgType::AUDIT_SIGNAL_INFO => {
+                        let info = [0u32.to_ne_bytes(), 1u32.to_ne_bytes()].concat();
+                        self.replies.push_back(message(ty, seq, &info));
+                    }
+                    _ => {}
+                }
+            }
+            Ok(())
+        }
+
+        fn recv(
+            &mut self,
+            buf: &mut [u8],
+            _: Duration,
+        ) -> io::Result<Option<nlaudit_proto::Received>> {
+            let Some(d) = self.replies.pop_front().or_else(|| self.records.pop_front()) else {
+                return Ok(None);
+            };
+            buf[..d.len()].copy_from_slice(&d);
+            Ok(Some(nlaudit_proto::Received { len: d.len(), sender: 0 }))
+        }
+    }
+
+    /// A unicast record: payload-only `nlmsg_len`.
+    fn record(ty: u16, text: &str) -> Vec<u8> {
+        let mut v = message(MsgType(ty), 0, text.as_bytes());
+        v.truncate(16 + text.len());
+        v[..4].copy_from_slice(&(text.len() as u32).to_ne_bytes());
+        v
+    }
+
+    struct Script {
+        requests: VecDeque<Option<Request>>,
+        notices: Vec<String>,
+    }
+
+    impl Host for Script {
+        fn next_request(&mut self) -> Option<Request> {
+            self.requests.pop_front().unwrap_or(Some(Request::Stop))
+        }
+        fn reload(&mut self) -> Result<Loaded, ConfigError> {
+            Err(ConfigError::Line { path: "x".into(), line: 1, message: "no".into() })
+        }
+        fn notice(&mut self, _: Level, message: &str) {
+            self.notices.push(message.to_string());
+        }
+        fn state_report(&mut self, _: &str) {}
+    }
+
+    #[test]
+    fn start_records_rotate_stop() {
+        let dir = std::env::temp_dir().join(format!("nlaudit-daemon-loop-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let log = dir.join("audit.log");
+        let config = Config {
+            log_file: LogTarget::File(log.clone()),
+            log_format: LogFormat::Raw,
+            flush: Flush::None,
+            space_left: Space::Megabytes(0),
+            admin_space_left: Space::Megabytes(0),
+            ..Config::default()
+        };
+        let mut kernel = FakeKernel::default();
+        for (ty, text) in [
+            (1300, "audit(1.001:5): arch=c000003e syscall=110 key=\"k\""),
+            (1320, "audit(1.001:5): "),
+            (1300, "audit(1.002:6): arch=c000003e syscall=110 key=\"k\""),
+            (1329, "audit(1.002:7): replace"),
+            (1300, "audit(1.003:8): arch=c000003e syscall=110 key=\"k\""),
+        ] {
+            kernel.records.push_back(record(ty, text));
+        }
+        let receiver = Receiver::with_client(Client::with_transport(kernel));
+        let mut d = Daemon::new(receiver, config).expect("log opens");
+        let mut host = Script {
+            requests: [None, None, None, None, Some(Request::Rotate), None, None, None]
+                .into_iter()
+                .collect(),
+            notices: Vec::new(),
+        };
+        d.start(&mut host).expect("registers");
+        let counters = d.run(&mut host).expect("runs");
+        assert_eq!(counters.records, 4, "EOE counted, AUDIT_REPLACE skipped");
+        let read = |p: &PathBuf| std::fs::read_to_string(p).expect("read");
+        let old = read(&dir.join("audit.log.1"));
+        let new = read(&log);
+        let types = |t: &str| -> Vec<String> {
+            t.lines().map(|l| l.split(' ').next().unwrap_or("").to_string()).collect()
+        };
+        assert_eq!(types(&old), ["type=DAEMON_START", "type=SYSCALL", "type=SYSCALL"]);
+        assert_eq!(types(&new), ["type=DAEMON_ROTATE", "type=SYSCALL", "type=DAEMON_END"]);
+        assert!(new.contains("op=rotate-logs auid=0 uid="), "{new}");
+        assert!(new.lines().last().is_some_and(|l| l.contains("op=terminate auid=0")));
+        assert!(
+            old.contains("type=SYSCALL msg=audit(1.001:5): arch=c000003e syscall=110 key=\"k\"\n")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

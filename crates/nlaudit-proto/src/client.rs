@@ -719,6 +719,56 @@ mod tests {
         assert!(!is_record(&msg(2, 0)));
     }
 
+    /// A fake kernel that answers AUDIT_SET the way a busy kernel can: a record for the
+    /// new daemon first (unicast: payload-only `nlmsg_len`), then the ACK.
+    struct RecordsBeforeAck(std::collections::VecDeque<Vec<u8>>);
+
+    impl Transport for RecordsBeforeAck {
+        fn send(&mut self, d: &[u8]) -> io::Result<()> {
+            let msgs = split_datagram(d).map_err(io::Error::other)?;
+            for m in msgs {
+                let text = b"audit(1.000:7): arch=c000003e syscall=110";
+                let mut rec = Vec::new();
+                encode_message(&mut rec, MsgType::AUDIT_SYSCALL, 0, 0, text);
+                rec.truncate(16 + text.len());
+                rec[..4].copy_from_slice(&(text.len() as u32).to_ne_bytes());
+                self.0.push_back(rec);
+                let ack = Ack { error: 0, request_seq: m.header.seq, request_type: m.header.ty };
+                let mut a = Vec::new();
+                encode_message(&mut a, MsgType::NLMSG_ERROR, 0, m.header.seq, &ack.encode());
+                self.0.push_back(a);
+            }
+            Ok(())
+        }
+        fn recv(&mut self, buf: &mut [u8], _: Duration) -> io::Result<Option<crate::Received>> {
+            Ok(self.0.pop_front().map(|d| {
+                buf[..d.len()].copy_from_slice(&d);
+                crate::Received { len: d.len(), sender: 0 }
+            }))
+        }
+    }
+
+    #[test]
+    fn records_before_the_registration_ack_are_kept() {
+        let mut c = Client::with_transport(RecordsBeforeAck(Default::default()));
+        c.register_daemon(4242).expect("registered");
+        assert_eq!(c.stray_messages, 0);
+        let mut got = Vec::new();
+        let read =
+            c.receive_records(Duration::ZERO, |ty, p| got.push((ty, p.to_vec()))).expect("records");
+        assert_eq!(read.records, 1);
+        assert_eq!(
+            got,
+            vec![(MsgType::AUDIT_SYSCALL, b"audit(1.000:7): arch=c000003e syscall=110".to_vec())]
+        );
+        let read = c.receive_records(Duration::ZERO, |_, _| ()).expect("idle");
+        assert!(read.idle && read.records == 0);
+        // Without the daemon's policy, the same record is a stray and dropped.
+        let mut plain = Client::with_transport(RecordsBeforeAck(Default::default()));
+        plain.set(Setting::Enabled(true)).expect("acked");
+        assert_eq!(plain.stray_messages, 1);
+    }
+
     /// Regression: `-i32::MIN` overflowed (a panic in debug builds) on a hostile ACK.
     #[test]
     fn ack_values_map_without_overflow() {
