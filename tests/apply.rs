@@ -6,8 +6,8 @@
 //!
 //! Immutable mode cannot be set on the test machine (it lasts until reboot): the refusal is
 //! tested through the same code path with a fake transport that reports `enabled 2`, in
-//! crates/nlaudit/src/ruleset/apply.rs (`immutable_mode_is_refused_before_anything_is_sent`)
-//! and crates/nlaudit/src/session.rs.
+//! crates/nlaudit/src/cmd/ruleset/apply.rs (`a_locked_kernel_is_only_asked_and_the_difference_is_told`)
+//! and crates/nlaudit/src/support/session.rs.
 
 mod support;
 
@@ -78,6 +78,13 @@ fn clear() {
 
 fn ok(o: &Output, what: &str) -> String {
     assert!(o.status.success(), "{what}: exit {:?}\n{}\n{}", o.status.code(), out(o), err(o));
+    out(o)
+}
+
+/// A dry run that would change something: exit 1 (as `docker ensure --dry-run`), the plan on
+/// stdout.
+fn would_change(o: &Output, what: &str) -> String {
+    assert_eq!(o.status.code(), Some(1), "{what}: {}\n{}", out(o), err(o));
     out(o)
 }
 
@@ -214,7 +221,8 @@ fn load_stops_at_the_first_error_like_auditctl() {
         assert_eq!(ours, listing(), "same rules as auditctl -R left");
     }
 
-    // A parse error in the middle: the lines before it are loaded, none after.
+    // A parse error in the middle: nothing is sent (auditctl -R loads the lines before it).
+    let before = listing();
     let f = d.write(
         "parse.rules",
         &format!(
@@ -231,11 +239,11 @@ fn load_stops_at_the_first_error_like_auditctl() {
         "{}",
         err(&o)
     );
-    let ours = listing();
-    assert_eq!(ours.lines().count(), 2, "{ours}");
+    assert!(err(&o).contains("nothing was changed"), "{}", err(&o));
+    assert_eq!(listing(), before, "a parse error changes nothing");
     if let Some(r) = auditctl(&["-R", s(&f)]) {
         assert_eq!(r.status.code(), Some(1));
-        assert_eq!(ours, listing());
+        assert_eq!(listing().lines().count(), 2, "auditctl -R ran lines 1-3");
     }
 }
 
@@ -404,7 +412,7 @@ fn apply_keeps_order_and_readds_only_the_shorter_side() {
     v.insert(3, format!("-a always,exit -F arch=b64 -S unlink -k {k}-new"));
     let f2 = d.write("set2.rules", &set(&v));
     let before = listing();
-    let plan = ok(&nlaudit(&["apply", "--dry-run", s(&f2)]), "dry run");
+    let plan = would_change(&nlaudit(&["apply", "--dry-run", s(&f2)]), "dry run");
     assert_eq!(listing(), before, "--dry-run changes nothing");
     let readds = plan.lines().filter(|l| l.starts_with("+ ") && l.ends_with("# re-add")).count();
     assert_eq!(readds, 3, "{plan}");
@@ -637,7 +645,8 @@ fn apply_learns_the_kernels_syscall_classes() {
     let again = nlaudit(&["apply", set]);
     assert_eq!(counts(&again), "apply: 0 added, 0 deleted, 4 kept, 0 re-added, 0 settings changed");
     assert_eq!(listing(), ours);
-    let dry = ok(&nlaudit(&["apply", "--dry-run", set]), "dry run");
+    // A dry run cannot ask the kernel's class tables, so it may see changes: exit 1.
+    let dry = would_change(&nlaudit(&["apply", "--dry-run", set]), "dry run");
     assert!(dry.contains("note: 2 rules select syscall classes"), "{dry}");
     // What auditctl -R leaves is the same.
     clear();
@@ -723,7 +732,7 @@ fn apply_json_reports_the_plan_and_the_outcome() {
     };
 
     let (code, v) = json(&["apply", "--dry-run", "--json", set]);
-    assert_eq!(code, Some(0));
+    assert_eq!(code, Some(1), "a dry run that would change something exits 1");
     assert_eq!(
         (v["schema"].as_u64(), &v["dry_run"], &v["changed"]),
         (Some(1), &true.into(), &false.into())

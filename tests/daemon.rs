@@ -13,7 +13,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use nlaudit_proto::consts::Operator;
-use nlaudit_proto::{Client, FieldData, FieldType, FieldValue, RuleData, Setting};
+use nlaudit_proto::{Client, FieldData, FieldType, FieldValue, RuleData, Setting, Switch};
 use support::{auditctl, err, kernel_available, nlaudit, nlaudit_bin, unique_key, KernelGuard};
 
 /// getppid on x86_64.
@@ -61,7 +61,7 @@ impl Restore {
 impl Drop for Restore {
     fn drop(&mut self) {
         let Ok(mut c) = Client::open() else { return };
-        let _ = c.set(Setting::Enabled(false));
+        let _ = c.set(Setting::Enabled(Switch::Off));
         if c.status().is_ok_and(|s| s.pid != 0) {
             // Ours are dead by now (Daemon is dropped first): take over, then let go.
             if c.register_daemon(std::process::id()).is_ok() {
@@ -174,7 +174,7 @@ fn getppid_rule(pid: u32, key: &str) -> RuleData {
 fn audit_getppid(log: &Path, key: &str) {
     let mut c = Client::open().expect("open audit socket");
     c.set(Setting::BacklogLimit(8192)).expect("backlog");
-    c.set(Setting::Enabled(true)).expect("enable audit");
+    c.set(Setting::Enabled(Switch::On)).expect("enable audit");
     let mark = format!("sync-{key}");
     let mut tries = 0;
     wait_until(&format!("a user message in {}", log.display()), || {
@@ -190,7 +190,7 @@ fn audit_getppid(log: &Path, key: &str) {
 }
 
 fn disable() {
-    Client::open().and_then(|mut c| c.set(Setting::Enabled(false))).expect("disable audit");
+    Client::open().and_then(|mut c| c.set(Setting::Enabled(Switch::Off))).expect("disable audit");
 }
 
 /// `n` getppid calls by this process.

@@ -318,6 +318,57 @@ fn tree_without_docker_is_all_not_applicable() {
     let _ = fs::remove_dir_all(root);
 }
 
+/// rules.d is read in augenrules' order (`ls -v`) by `docker check` as by `merge`:
+/// `audit.rules` comes before `audit-docker.rules`, so its `never` rule shadows the watch
+/// there (the kernel stops at the first matching rule), and `10-x.rules` comes first of all.
+#[test]
+fn rules_d_order_is_ls_v_for_check_and_merge() {
+    let root = debian_image();
+    let dir = root.join("etc/audit/rules.d");
+    fs::create_dir_all(&dir).expect("mkdir");
+    let files = [
+        ("audit.rules", "-a never,exit -F path=/usr/sbin/dockerd -F perm=wa -k audit\n"),
+        ("audit-docker.rules", "-w /usr/sbin/dockerd -p rwxa -k docker\n"),
+        (
+            "10-x.rules",
+            "-a never,exit -F path=/etc/docker -F perm=wa -k ten\n-w /etc/docker -k x\n",
+        ),
+    ];
+    for (name, text) in files {
+        fs::write(dir.join(name), text).expect("write");
+    }
+    let order = ["10-x.rules", "audit.rules", "audit-docker.rules"];
+    // What augenrules would read: `ls -1v` (coreutils), when it is here.
+    if let Ok(o) = std::process::Command::new("ls").arg("-1v").arg(&dir).output() {
+        let listed = String::from_utf8_lossy(&o.stdout);
+        let rules: Vec<&str> = listed.lines().filter(|n| n.ends_with(".rules")).collect();
+        assert_eq!(rules, order, "ls -1v");
+    }
+    // merge: the files' rules in that order.
+    let (code, merged, stderr) = run(&["merge", &root_arg(&dir)]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let keys: Vec<&str> =
+        merged.lines().filter_map(|l| l.rsplit_once("-k ").map(|(_, k)| k)).collect();
+    assert_eq!(keys, ["ten", "x", "audit", "docker"], "{merged}");
+    // docker check: the same order, so the never rule of audit.rules shadows the watch.
+    let (code, r) = check_json(&["--root", &root_arg(&root)]);
+    assert_eq!(code, Some(1), "the shadowed controls fail");
+    let dockerd = control(&r, "1.1.3");
+    assert_eq!(dockerd["status"], "fail", "{dockerd}");
+    let watch = dockerd["evidence"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["rule"] == "-w /usr/sbin/dockerd -p rwxa -k docker"))
+        .unwrap_or_else(|| panic!("no watch evidence: {dockerd}"));
+    assert_eq!(watch["origin"], "/etc/audit/rules.d/audit-docker.rules:1");
+    assert_eq!(watch["satisfies"], false);
+    let notes = watch["notes"].to_string();
+    // (`auditctl -l` prints that never rule as `-w /usr/sbin/dockerd -p wa -k audit`.)
+    assert!(notes.contains("shadowed by the earlier `") && notes.contains("-k audit`"), "{notes}");
+    let etc = control(&r, "1.1.6");
+    assert_eq!(etc["status"], "fail", "10-x.rules' never rule comes first: {etc}");
+    let _ = fs::remove_dir_all(root);
+}
+
 #[test]
 fn image_paths_are_the_ones_really_installed() {
     let root = debian_image();
@@ -587,6 +638,7 @@ fn clear_docker_rules() {
 
 fn set_enabled(on: bool) {
     let mut c = nlaudit_proto::Client::open().expect("open");
+    let on = if on { nlaudit_proto::Switch::On } else { nlaudit_proto::Switch::Off };
     c.set(nlaudit_proto::Setting::Enabled(on)).expect("set enabled");
 }
 

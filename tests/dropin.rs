@@ -22,7 +22,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use nlaudit_proto::{BatchOp, Client, RuleData, Setting, Status};
+use nlaudit_proto::{BatchOp, Client, ItemResult, OnError, RuleData, Setting, Status, Switch};
 use support::corpus::{shell_split, unescape};
 use support::{auditctl_path, kernel_available, nlaudit_bin, unique_key, KernelGuard};
 
@@ -122,7 +122,7 @@ struct State {
 
 fn settings(s: &Status) -> [Option<u32>; 5] {
     [
-        Some(s.enabled),
+        Some(s.enabled.raw()),
         Some(s.failure),
         Some(s.rate_limit),
         Some(s.backlog_limit),
@@ -169,18 +169,18 @@ impl Kernel {
                 doomed.remove(i);
             }
         }
-        for res in self.client.batch(BatchOp::Delete, &doomed, false).expect("delete") {
-            assert!(matches!(res, Some(Ok(()))), "restore: delete failed: {res:?}");
+        for res in self.client.batch(BatchOp::Delete, &doomed, OnError::Continue).expect("delete") {
+            assert!(matches!(res, ItemResult::Done), "restore: delete failed: {res:?}");
         }
-        for res in self.client.batch(BatchOp::Add, &base[keep..], false).expect("add") {
-            assert!(matches!(res, Some(Ok(()))), "restore: add failed: {res:?}");
+        for res in self.client.batch(BatchOp::Add, &base[keep..], OnError::Continue).expect("add") {
+            assert!(matches!(res, ItemResult::Done), "restore: add failed: {res:?}");
         }
         let [enabled, failure, rate, backlog, bwt] = self.base.settings;
         let [e, f, r, b, w] = found.settings;
         // Never anything irreversible: the base is never 2 (the guard checked enabled; the
         // test skips -f lines when failure is 2).
         if e != enabled && enabled < Some(2) {
-            let on = enabled == Some(1);
+            let on = if enabled == Some(1) { Switch::On } else { Switch::Off };
             self.client.set(Setting::Enabled(on)).expect("restore enabled");
         }
         if f != failure {

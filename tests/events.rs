@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use nlaudit_proto::consts::Operator;
-use nlaudit_proto::{Client, FieldData, FieldType, FieldValue, RuleData, Setting};
+use nlaudit_proto::{Client, FieldData, FieldType, FieldValue, RuleData, Setting, Switch};
 use serde_json::Value;
 use support::{err, kernel_available, nlaudit, nlaudit_bin, unique_key, KernelGuard};
 
@@ -42,7 +42,7 @@ fn watch_rule(path: &Path, key: &str) -> RuleData {
 fn watch_and_enable(path: &Path, key: &str) {
     let mut c = Client::open().expect("open audit socket");
     c.add_rule(&watch_rule(path, key)).expect("add watch");
-    c.set(Setting::Enabled(true)).expect("enable audit");
+    c.set(Setting::Enabled(Switch::On)).expect("enable audit");
 }
 
 /// A fresh directory under /tmp (the name may hold spaces).
@@ -326,13 +326,13 @@ fn audit_disabled_says_so_and_how_to_enable() {
     }
     let _g = KernelGuard::new();
     let mut c = Client::open().expect("open");
-    c.set(Setting::Enabled(false)).expect("disable audit (restored by the guard)");
+    c.set(Setting::Enabled(Switch::Off)).expect("disable audit (restored by the guard)");
     let o = nlaudit(&["events", "--count", "1", "--timeout", "2"]);
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
     assert!(err(&o).contains("audit is disabled"), "{}", err(&o));
     assert!(err(&o).contains("nlaudit set --enabled 1"), "{}", err(&o));
     // Enabled, a key nothing carries: --count is not reached, which is an error.
-    c.set(Setting::Enabled(true)).expect("enable audit");
+    c.set(Setting::Enabled(Switch::On)).expect("enable audit");
     let k = unique_key("none");
     let o = nlaudit(&["events", "--key", &k, "--count", "1", "--timeout", "1"]);
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));

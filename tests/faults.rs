@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use nlaudit_proto::codec::{encode_message, split_datagram, Ack, NLM_F_ACK, NLM_F_MULTI};
 use nlaudit_proto::consts::{status_mask, FieldType, Operator};
 use nlaudit_proto::{
-    BatchOp, Client, Errno, Error, Features, FieldData, FieldValue, MsgType, NetlinkTransport, Op,
-    Received, RuleData, Setting, Status, Transport,
+    AuditEnabled, BatchOp, Client, Errno, Error, Features, FieldData, FieldValue, ItemResult,
+    MsgType, NetlinkTransport, OnError, Op, Received, RuleData, Setting, Status, Transport,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -82,7 +82,7 @@ impl FakeKernel {
             state: KernelState {
                 rules: Vec::new(),
                 status: Status {
-                    enabled: 1,
+                    enabled: AuditEnabled::Enabled,
                     failure: 1,
                     backlog_limit: 8192,
                     lost: 7,
@@ -126,7 +126,7 @@ impl FakeKernel {
 /// One netlink message from the kernel (port 0), as its own datagram.
 fn kmsg(ty: MsgType, flags: u16, seq: u32, payload: &[u8]) -> Ev {
     let mut bytes = Vec::new();
-    encode_message(&mut bytes, ty, flags, seq, payload);
+    encode_message(&mut bytes, ty, flags, seq, payload).expect("encodes");
     Ev::Datagram { bytes, sender: 0, len: None }
 }
 
@@ -290,7 +290,7 @@ fn datagram(bytes: Vec<u8>, sender: u32) -> Ev {
 /// The bytes of one netlink message.
 fn message(ty: MsgType, seq: u32, payload: &[u8]) -> Vec<u8> {
     let mut v = Vec::new();
-    encode_message(&mut v, ty, 0, seq, payload);
+    encode_message(&mut v, ty, 0, seq, payload).expect("encodes");
     v
 }
 
@@ -321,7 +321,7 @@ fn assert_timeout<T: std::fmt::Debug>(r: Result<T, Error>, op: Op, what: &str) {
 /// claim (a forged refusal, a forged status, garbage), and the kernel's answer decides.
 #[test]
 fn datagrams_from_another_process_are_ignored() {
-    let forged = Status { enabled: 0, pid: 666, ..Status::default() };
+    let forged = Status { enabled: AuditEnabled::Disabled, pid: 666, ..Status::default() };
     let mut c = FakeKernel::new()
         .fault(move |reqs, out, _| {
             let req = &reqs[0];
@@ -335,7 +335,7 @@ fn datagrams_from_another_process_are_ignored() {
         })
         .client();
     let s = c.status().expect("the kernel's status, not the forged one");
-    assert_eq!((s.enabled, s.pid), (1, 0));
+    assert_eq!((s.enabled.raw(), s.pid), (1, 0));
     assert_eq!(c.foreign_datagrams, 4);
     // A forged success must not hide the kernel's refusal either.
     c.transport().state.rules.push(watch("/etc/passwd", "dup"));
@@ -596,7 +596,7 @@ fn sixty_five_fields() {
     for r in [c.add_rule(&big), c.delete_rule(&big)] {
         assert!(matches!(r, Err(Error::Invalid { .. })), "{r:?}");
     }
-    let r = c.batch(BatchOp::Add, &[watch("/etc/ok", "ok"), big], false);
+    let r = c.batch(BatchOp::Add, &[watch("/etc/ok", "ok"), big], OnError::Continue);
     assert!(matches!(r, Err(Error::Invalid { .. })), "{r:?}");
     assert!(c.transport().sent.is_empty(), "sent {:?}", c.transport().sent);
 }
@@ -624,13 +624,17 @@ fn positive_and_extreme_ack_values() {
     assert_decode_error(c.add_rule(&watch("/etc/a", "a")), Op::AddRule, "positive ACK");
     assert_decode_error(c.delete_rule(&watch("/etc/a", "a")), Op::DeleteRule, "positive ACK");
     let batch = [watch("/etc/a", "a"), watch("/etc/b", "b")];
-    assert_decode_error(c.batch(BatchOp::Add, &batch, false), Op::AddRule, "positive ACK");
+    assert_decode_error(
+        c.batch(BatchOp::Add, &batch, OnError::Continue),
+        Op::AddRule,
+        "positive ACK",
+    );
 
     let mut c = FakeKernel::new().fault(positive(i32::MIN)).client();
     let e = c.add_rule(&watch("/etc/a", "a")).expect_err("refused");
     assert!(matches!(e, Error::Kernel { op: Op::AddRule, .. }), "{e:?}");
-    let r = c.batch(BatchOp::Add, &batch, false).expect("batch results");
-    assert!(r.iter().all(|x| matches!(x, Some(Err(_)))), "{r:?}");
+    let r = c.batch(BatchOp::Add, &batch, OnError::Continue).expect("batch results");
+    assert!(r.iter().all(|x| matches!(x, ItemResult::Refused(_))), "{r:?}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -655,7 +659,7 @@ fn enobufs_after_a_batch_is_outcome_unknown_then_the_list_tells() {
             }
         })
         .client();
-    match c.batch(BatchOp::Add, &batch, false) {
+    match c.batch(BatchOp::Add, &batch, OnError::Continue) {
         Err(Error::OutcomeUnknown { op: Op::AddRule }) => {}
         other => panic!("expected OutcomeUnknown, got {other:?}"),
     }
@@ -800,9 +804,9 @@ fn batch_under_a_signal_storm_adds_each_rule_once() {
         (0..150).map(|i| watch("/etc/passwd", &format!("{key}-{i}"))).collect();
     let mut c = Client::open().expect("open");
     let storm = SignalStorm::at_this_thread();
-    let results = c.batch(BatchOp::Add, &rules, false).expect("batch under signals");
+    let results = c.batch(BatchOp::Add, &rules, OnError::Continue).expect("batch under signals");
     storm.stop();
-    assert!(results.iter().all(|r| matches!(r, Some(Ok(())))), "{results:?}");
+    assert!(results.iter().all(|r| matches!(r, ItemResult::Done)), "{results:?}");
     let listed = c.list_rules().expect("list");
     for r in rules.iter().map(nlaudit_rules::normalize) {
         assert_eq!(listed.iter().filter(|x| **x == r).count(), 1, "{r:?}");
@@ -823,7 +827,7 @@ fn real_enobufs_after_a_batch() {
         (0..64).map(|i| watch("/etc/passwd", &format!("{key}-{i}"))).collect();
     let mut c = Client::open().expect("open");
     c.transport().socket().set_rx_buf_sz(0 as libc::c_int).expect("SO_RCVBUF");
-    match c.batch(BatchOp::Delete, &rules, false) {
+    match c.batch(BatchOp::Delete, &rules, OnError::Continue) {
         Err(Error::OutcomeUnknown { op: Op::DeleteRule }) => {}
         other => panic!("expected ENOBUFS as OutcomeUnknown, got {other:?}"),
     }
@@ -846,7 +850,7 @@ fn real_spoofed_datagrams_are_dropped() {
     let truth = Client::open().expect("open").status().expect("status");
     // Client::with_transport starts at (pid << 12) | 1; its first request takes the next.
     let next_seq = ((std::process::id() << 12) | 1).wrapping_add(1);
-    let forged = Status { enabled: 9, pid: 4242, ..Status::default() };
+    let forged = Status { enabled: AuditEnabled::Unknown(9), pid: 4242, ..Status::default() };
     let mut bytes = message(MsgType::AUDIT_GET, next_seq, &forged.encode());
     bytes.extend(ack_bytes(next_seq, MsgType::AUDIT_GET, -1));
     send_as_another_process(ours, &bytes);
@@ -1037,9 +1041,10 @@ fn bad_rules_file_lines_through_nlaudit_load_never_reach_the_kernel() {
 fn batch_results_through_the_fake() {
     let rules: Vec<RuleData> = (0..5).map(|i| watch("/etc/x", &format!("b{i}"))).collect();
     let mut c = FakeKernel::with_rules(vec![rules[2].clone()]).client();
-    let r = c.batch(BatchOp::Add, &rules, false).expect("batch");
-    let want = [Ok(()), Ok(()), Err(Errno::EEXIST), Ok(()), Ok(())].map(Some);
-    assert_eq!(r, want);
+    let r = c.batch(BatchOp::Add, &rules, OnError::Continue).expect("batch");
+    use ItemResult::{Done, Refused};
+    let want = [Done, Done, Refused(Errno::EEXIST), Done, Done];
+    assert_eq!(r.items(), want);
     assert_eq!(c.transport().state.rules.len(), 5);
     assert_eq!(c.stray_messages + c.foreign_datagrams, 0);
 }
@@ -1061,10 +1066,14 @@ fn a_batch_across_datagrams_and_the_sequence_wrap() {
     let mut c = FakeKernel::new().client();
     // The wrap falls inside the second datagram, before the duplicate.
     c.set_seq(u32::MAX - 200);
-    let results = c.batch(BatchOp::Add, &rules, false).expect("batch");
+    let results = c.batch(BatchOp::Add, &rules, OnError::Continue).expect("batch");
     assert_eq!(results.len(), n);
     for (i, r) in results.iter().enumerate() {
-        let want = if i == dup { Some(Err(nlaudit_proto::Errno::EEXIST)) } else { Some(Ok(())) };
+        let want = if i == dup {
+            ItemResult::Refused(nlaudit_proto::Errno::EEXIST)
+        } else {
+            ItemResult::Done
+        };
         assert_eq!(*r, want, "rule {i}");
     }
     let sent = &c.transport().sent;
@@ -1103,12 +1112,19 @@ fn large_rules_split_datagrams_and_a_stop_sends_no_more() {
     // Each rule is about 165 KiB: one per datagram (192 KiB).
     let rules: Vec<RuleData> = (0..3).map(long).collect();
     let mut c = FakeKernel::new().client();
-    let r = c.batch(BatchOp::Add, &rules, true).expect("batch");
-    assert_eq!(r, vec![Some(Ok(())); 3]);
+    let r = c.batch(BatchOp::Add, &rules, OnError::Stop).expect("batch");
+    assert_eq!(r.items(), vec![ItemResult::Done; 3]);
     assert!(c.transport().sent.iter().all(|r| r.flags & NLM_F_ACK != 0), "one per datagram");
     // The same rules again: the first is refused, nothing more is sent.
     c.transport().sent.clear();
-    let r = c.batch(BatchOp::Add, &rules, true).expect("batch");
-    assert_eq!(r, vec![Some(Err(nlaudit_proto::Errno::EEXIST)), None, None]);
+    let r = c.batch(BatchOp::Add, &rules, OnError::Stop).expect("batch");
+    assert_eq!(
+        r.items(),
+        [
+            ItemResult::Refused(nlaudit_proto::Errno::EEXIST),
+            ItemResult::NotReached,
+            ItemResult::NotReached
+        ]
+    );
     assert_eq!(c.transport().sent.len(), 1);
 }

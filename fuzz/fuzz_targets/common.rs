@@ -57,7 +57,7 @@ pub fn check_accepted(d: &[Directive]) {
 /// Everything that reads a rule must take any rule: render (both ways), JSON, normalize.
 pub fn exercise(rule: &RuleData) {
     let text = Renderer::new(Machine::X86_64).rule(rule);
-    let _ = Renderer::new(Machine::AARCH64).interpret(true).rule(rule);
+    let _ = Renderer::new(Machine::AARCH64).style(nlaudit_rules::Style::Interpreted).rule(rule);
     let _ = json::rule_json(rule, &text, Machine::X86_64);
     let _ = normalize(rule);
     let _ = nlaudit_rules::watch::path_audit(rule);

@@ -16,7 +16,9 @@ use std::time::Duration;
 use libfuzzer_sys::fuzz_target;
 use nlaudit_proto::codec::{nlmsg_align, split_datagram, Ack, NLMSG_HDRLEN};
 use nlaudit_proto::consts::{FieldType, Operator};
-use nlaudit_proto::{BatchOp, Client, Errno, FieldData, FieldValue, RuleData, Setting, Transport};
+use nlaudit_proto::{
+    BatchOp, Client, Errno, FieldData, FieldValue, OnError, RuleData, Setting, Transport,
+};
 
 #[path = "common.rs"]
 mod common;
@@ -145,7 +147,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = c.add_rule(&rule("a"));
     let _ = c.delete_rule(&rule("a"));
     let batch = [rule("b"), rule("c"), rule("d")];
-    if let Ok(results) = c.batch(BatchOp::Add, &batch, true) {
+    if let Ok(results) = c.batch(BatchOp::Add, &batch, OnError::Stop) {
         assert_eq!(results.len(), batch.len());
     }
     let _ = c.reset_lost();

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use nlaudit_proto::{Client, RuleData, Setting, Status};
+use nlaudit_proto::{AuditEnabled, Client, RuleData, Setting, Status, Switch};
 
 /// The nlaudit binary: `NLAUDIT_BIN` (container runs), else the one cargo built.
 pub fn nlaudit_bin() -> PathBuf {
@@ -110,7 +110,11 @@ impl KernelGuard {
         let lock = kernel_lock();
         let mut c = Client::open().expect("open audit socket");
         let status = c.status().expect("status");
-        assert_ne!(status.enabled, 2, "the audit configuration is immutable: cannot test");
+        assert_ne!(
+            status.enabled,
+            AuditEnabled::Locked,
+            "the audit configuration is immutable: cannot test"
+        );
         let rules = c.list_rules().expect("list");
         KernelGuard { rules, status, _lock: lock }
     }
@@ -145,8 +149,10 @@ impl Drop for KernelGuard {
         }
         if let Ok(s) = c.status() {
             let want = &self.status;
-            if s.enabled != want.enabled && want.enabled < 2 {
-                let _ = c.set(Setting::Enabled(want.enabled == 1));
+            if s.enabled != want.enabled && want.enabled.raw() < 2 {
+                let on =
+                    if want.enabled == AuditEnabled::Enabled { Switch::On } else { Switch::Off };
+                let _ = c.set(Setting::Enabled(on));
             }
             if s.failure != want.failure && want.failure < 2 {
                 let _ = c.set(Setting::Failure(want.failure));

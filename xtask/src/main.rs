@@ -10,6 +10,8 @@ mod dist;
 mod fuzz;
 mod golden;
 mod test;
+#[cfg(test)]
+mod tidy;
 mod util;
 
 use std::process::ExitCode;
@@ -25,7 +27,8 @@ tasks:
   bench events [--calls N] [--runs N]
                          nlaudit daemon against auditd on the getppid workload (root, cc)
   fuzz [SECONDS]         run every fuzz target for SECONDS each (nightly, cargo-fuzz)
-  test [--no-containers] what CI runs: all workspace tests, codegen --check, container-test
+  test [--no-containers] what CI runs: fmt --check, clippy -D warnings, doc -D warnings,
+                         all workspace tests (tidy included), codegen --check, container-test
 ";
 
 fn main() -> ExitCode {

@@ -1,6 +1,7 @@
-//! `cargo xtask test`: everything CI runs, in order — the workspace's tests (unit, golden,
-//! CLI, kernel and conformance; kernel tests need root and, with CI=true, must run), the
-//! generated tables' freshness, then the container suite.
+//! `cargo xtask test`: everything CI runs, in order — formatting, clippy and rustdoc with
+//! warnings as errors, the workspace's tests (unit, golden, CLI, kernel, conformance and the
+//! tidy checks of xtask/src/tidy.rs; kernel tests need root and, with CI=true, must run),
+//! the generated tables' freshness, then the container suite.
 
 use std::process::Command;
 
@@ -11,6 +12,20 @@ use crate::util::{root, run};
 pub fn run_all(args: &[String]) -> Result<()> {
     let quick = args.iter().any(|a| a == "--no-containers");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(Command::new(&cargo).current_dir(root()).args(["fmt", "--all", "--", "--check"]))?;
+    run(Command::new(&cargo).current_dir(root()).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(Command::new(&cargo).current_dir(root()).env("RUSTDOCFLAGS", "-D warnings").args([
+        "doc",
+        "--workspace",
+        "--no-deps",
+    ]))?;
     run(Command::new(&cargo).current_dir(root()).args(["test", "--workspace", "--all-targets"]))?;
     run(Command::new(&cargo)
         .current_dir(root())

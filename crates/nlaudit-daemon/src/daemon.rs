@@ -606,7 +606,7 @@ mod tests {
 
     fn message(ty: MsgType, seq: u32, payload: &[u8]) -> Vec<u8> {
         let mut v = Vec::new();
-        encode_message(&mut v, ty, 0, seq, payload);
+        encode_message(&mut v, ty, 0, seq, payload).expect("fits");
         v
     }
 

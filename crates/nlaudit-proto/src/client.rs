@@ -17,9 +17,9 @@ use crate::codec::{
 use crate::consts::{
     status_mask, MsgType, AUDIT_FEATURE_VERSION, AUDIT_MAX_FIELDS, AUDIT_RULE_DATA_SIZE, PATH_MAX,
 };
-use crate::error::{Error, Op, Result};
+use crate::error::{EncodeError, Error, Op, Result};
 use crate::rule::RuleData;
-use crate::status::{Features, Status};
+use crate::status::{AuditEnabled, Features, Status};
 use crate::transport::{NetlinkTransport, Transport};
 
 /// The receive buffer: a netlink header plus the largest rule the kernel can list (every
@@ -39,12 +39,159 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// hundred thousand rules; a stream that keeps going past 10 minutes is not a list.
 pub const DEFAULT_LIST_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// On or off: `enabled 0|1`, a feature bit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Switch {
+    /// 0.
+    Off,
+    /// 1.
+    On,
+}
+
+impl Switch {
+    fn bit(self) -> u32 {
+        match self {
+            Switch::Off => 0,
+            Switch::On => 1,
+        }
+    }
+}
+
+/// Whether `AUDIT_SET_FEATURE` also locks the feature bit (until reboot).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FeatureLock {
+    /// The bit can change again later.
+    Unlocked,
+    /// The bit can no longer change (`audit_features.lock`).
+    Locked,
+}
+
+/// What a batch does after a datagram in which the kernel refused a rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OnError {
+    /// Sends no further datagram; the rules not sent are [`ItemResult::NotReached`].
+    Stop,
+    /// Sends every rule.
+    Continue,
+}
+
+/// What became of one rule of a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemResult {
+    /// The kernel did it (its ACK carried 0, or it sent no error for the message).
+    Done,
+    /// The kernel refused it with this errno.
+    Refused(Errno),
+    /// Never sent: an earlier datagram had a refusal and the batch stops on error.
+    NotReached,
+}
+
+/// The outcome of [`Client::batch`]: one [`ItemResult`] per rule, in the order given.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct BatchOutcome {
+    items: Vec<ItemResult>,
+}
+
+/// How many rules of a batch ended each way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct BatchCounts {
+    /// [`ItemResult::Done`].
+    pub done: usize,
+    /// [`ItemResult::Refused`].
+    pub refused: usize,
+    /// [`ItemResult::NotReached`].
+    pub not_reached: usize,
+}
+
+/// The first rule of a batch the kernel refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// Its index in the batch.
+    pub index: usize,
+    /// The kernel's errno.
+    pub errno: Errno,
+}
+
+impl BatchOutcome {
+    /// An outcome from per-rule results (for fakes and tests).
+    pub fn from_items(items: Vec<ItemResult>) -> BatchOutcome {
+        BatchOutcome { items }
+    }
+
+    /// The results, one per rule.
+    pub fn items(&self) -> &[ItemResult] {
+        &self.items
+    }
+
+    /// The results, one per rule.
+    pub fn iter(&self) -> std::slice::Iter<'_, ItemResult> {
+        self.items.iter()
+    }
+
+    /// The number of rules.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether the batch had no rule.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The result of rule `index`.
+    pub fn get(&self, index: usize) -> Option<ItemResult> {
+        self.items.get(index).copied()
+    }
+
+    /// Whether every rule was done.
+    pub fn all_done(&self) -> bool {
+        self.items.iter().all(|r| *r == ItemResult::Done)
+    }
+
+    /// How many rules ended each way.
+    pub fn counts(&self) -> BatchCounts {
+        let mut c = BatchCounts::default();
+        for r in &self.items {
+            match r {
+                ItemResult::Done => c.done += 1,
+                ItemResult::Refused(_) => c.refused += 1,
+                ItemResult::NotReached => c.not_reached += 1,
+            }
+        }
+        c
+    }
+
+    /// The first refused rule, if any.
+    pub fn first_refusal(&self) -> Option<Refusal> {
+        self.items.iter().enumerate().find_map(|(index, r)| match r {
+            ItemResult::Refused(errno) => Some(Refusal { index, errno: *errno }),
+            _ => None,
+        })
+    }
+}
+
+impl IntoIterator for BatchOutcome {
+    type Item = ItemResult;
+    type IntoIter = std::vec::IntoIter<ItemResult>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a BatchOutcome {
+    type Item = &'a ItemResult;
+    type IntoIter = std::slice::Iter<'a, ItemResult>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
 /// A setting `AUDIT_SET` can change without irreversible effects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Setting {
-    /// `enabled`: `false` = 0, `true` = 1. (2, immutable, has its own loudly named call.)
-    Enabled(bool),
+    /// `enabled` 0 or 1. (2, immutable, has its own loudly named call.)
+    Enabled(Switch),
     /// `failure`: 0 silent or 1 printk. (2, panic, has its own loudly named call.)
     Failure(u32),
     /// `rate_limit`, records per second (0 = none).
@@ -220,7 +367,8 @@ impl<T: Transport> Client<T> {
     fn request(&mut self, op: Op, ty: MsgType, payload: &[u8]) -> Result<u32> {
         let seq = self.next_seq();
         let mut out = Vec::with_capacity(16 + payload.len() + 3);
-        encode_message(&mut out, ty, NLM_F_REQUEST | NLM_F_ACK, seq, payload);
+        encode_message(&mut out, ty, NLM_F_REQUEST | NLM_F_ACK, seq, payload)
+            .map_err(|source| Error::Invalid { op, source })?;
         self.send(op, &out)?;
         Ok(seq)
     }
@@ -341,17 +489,17 @@ impl<T: Transport> Client<T> {
     pub fn set(&mut self, setting: Setting) -> Result<()> {
         let op = Op::SetStatus;
         match setting {
-            Setting::Enabled(on) => {
-                self.set_raw(status_mask::ENABLED, |s| s.enabled = u32::from(on))
-            }
+            Setting::Enabled(on) => self.set_raw(status_mask::ENABLED, |s| {
+                s.enabled = AuditEnabled::from_raw(on.bit());
+            }),
             Setting::Failure(v @ (0 | 1)) => self.set_raw(status_mask::FAILURE, |s| s.failure = v),
             Setting::Failure(v) => {
                 return Err(Error::Invalid {
                     op,
-                    msg: format!(
+                    source: EncodeError::NotReversible(format!(
                         "failure {v}: only 0 and 1 are reversible \
                          (2 panics the machine on a lost record)"
-                    ),
+                    )),
                 })
             }
             Setting::RateLimit(v) => self.set_raw(status_mask::RATE_LIMIT, |s| s.rate_limit = v),
@@ -368,7 +516,7 @@ impl<T: Transport> Client<T> {
     /// AUDIT_SET enabled=2: locks the audit configuration until the next reboot. No rule or
     /// setting can change afterwards. Irreversible.
     pub fn lock_configuration_until_reboot(&mut self) -> Result<()> {
-        self.set_raw(status_mask::ENABLED, |s| s.enabled = 2).map(|_| ())
+        self.set_raw(status_mask::ENABLED, |s| s.enabled = AuditEnabled::Locked).map(|_| ())
     }
 
     /// AUDIT_SET failure=2: the kernel panics whenever a record is lost. Dangerous.
@@ -394,14 +542,21 @@ impl<T: Transport> Client<T> {
         Features::decode(&reply).map_err(|source| Error::Decode { op, source })
     }
 
-    /// AUDIT_SET_FEATURE: sets feature bit `bit` to `on`, and locks it when `lock`.
-    pub fn set_feature(&mut self, bit: u32, on: bool, lock: bool) -> Result<()> {
+    /// AUDIT_SET_FEATURE: sets feature bit `bit` to `value`, and locks it with
+    /// [`FeatureLock::Locked`].
+    pub fn set_feature(&mut self, bit: u32, value: Switch, lock: FeatureLock) -> Result<()> {
         let m = 1u32.checked_shl(bit).unwrap_or(0);
         let f = Features {
             vers: AUDIT_FEATURE_VERSION,
             mask: m,
-            features: if on { m } else { 0 },
-            lock: if lock { m } else { 0 },
+            features: match value {
+                Switch::On => m,
+                Switch::Off => 0,
+            },
+            lock: match lock {
+                FeatureLock::Locked => m,
+                FeatureLock::Unlocked => 0,
+            },
         };
         self.ack_only(Op::SetFeature, MsgType::AUDIT_SET_FEATURE, &f.encode()).map(|_| ())
     }
@@ -449,7 +604,7 @@ impl<T: Transport> Client<T> {
 
     fn one_rule(&mut self, what: BatchOp, rule: &RuleData) -> Result<()> {
         let (op, ty) = batch_kind(what);
-        let payload = rule.encode().map_err(|e| Error::Invalid { op, msg: e.to_string() })?;
+        let payload = rule.encode().map_err(|source| Error::Invalid { op, source })?;
         match self.ack_only(op, ty, &payload)? {
             0 => Ok(()),
             n => Err(unexpected_count(op, n)),
@@ -460,17 +615,17 @@ impl<T: Transport> Client<T> {
     /// kernel's `audit_receive` walks every message of a datagram), and each message's ACK
     /// is collected by sequence number.
     ///
-    /// Returns one result per rule, in order. With `stop_on_error`, no datagram is sent after
-    /// one that had a failure; rules never sent are `None`. Rules of the failing datagram
-    /// after the failure *were* processed: their results say how.
+    /// Returns one result per rule, in order. With [`OnError::Stop`], no datagram is sent
+    /// after one that had a failure; rules never sent are [`ItemResult::NotReached`]. Rules
+    /// of the failing datagram after the failure *were* processed: their results say how.
     pub fn batch(
         &mut self,
         what: BatchOp,
         rules: &[impl std::borrow::Borrow<RuleData>],
-        stop_on_error: bool,
-    ) -> Result<Vec<Option<Result<(), Errno>>>> {
+        on_error: OnError,
+    ) -> Result<BatchOutcome> {
         let (op, ty) = batch_kind(what);
-        let mut results: Vec<Option<Result<(), Errno>>> = vec![None; rules.len()];
+        let mut results: Vec<Option<ItemResult>> = vec![None; rules.len()];
         let mut next = 0;
         let mut datagram = Vec::with_capacity(BATCH_BYTES + 4096);
         let mut seqs = Vec::with_capacity(BATCH_MESSAGES);
@@ -484,14 +639,14 @@ impl<T: Transport> Client<T> {
             // anyway (`if (err || NLM_F_ACK)` in audit_receive) and handles the messages of
             // a datagram in order, synchronously, so the last ACK comes after every error.
             let mut last_off = 0;
-            while next < rules.len() && next - first < BATCH_MESSAGES {
+            while let Some(rule) = rules.get(next).filter(|_| next - first < BATCH_MESSAGES) {
                 let at = datagram.len();
                 let before = self.seq;
                 let seq = self.next_seq();
                 encode_message_with(&mut datagram, ty, NLM_F_REQUEST, seq, |out| {
-                    rules[next].borrow().encode_into(out)
+                    rule.borrow().encode_into(out)
                 })
-                .map_err(|e| Error::Invalid { op, msg: e.to_string() })?;
+                .map_err(|source| Error::Invalid { op, source })?;
                 if next > first && datagram.len() > BATCH_BYTES {
                     datagram.truncate(at);
                     self.seq = before;
@@ -502,25 +657,27 @@ impl<T: Transport> Client<T> {
                 next += 1;
             }
             let count = next - first;
-            set_flag(&mut datagram[last_off..], NLM_F_ACK);
+            if let Some(last) = datagram.get_mut(last_off..) {
+                set_flag(last, NLM_F_ACK);
+            }
             self.send(op, &datagram)?;
             let timeout = self.timeout;
-            let slots = &mut results[first..next];
-            let index = |s: u32| seqs.iter().position(|&x| x == s).unwrap_or(usize::MAX);
+            let slots = results.get_mut(first..next).unwrap_or_default();
+            let index = |s: u32| seqs.iter().position(|&x| x == s);
             self.receive(
                 op,
-                |s| index(s) < count,
+                |s| index(s).is_some(),
                 timeout,
                 |m| {
                     if m.header.ty != MsgType::NLMSG_ERROR {
                         return Ok(Step::Continue);
                     }
-                    let i = index(m.header.seq);
+                    let Some(i) = index(m.header.seq) else { return Ok(Step::Continue) };
                     let ack = decode_ack(op, m.payload)?;
-                    if slots[i].is_none() {
-                        slots[i] = Some(match ack.error {
-                            0 => Ok(()),
-                            e if e < 0 => Err(errno_of(e)),
+                    if let Some(slot @ None) = slots.get_mut(i) {
+                        *slot = Some(match ack.error {
+                            0 => ItemResult::Done,
+                            e if e < 0 => ItemResult::Refused(errno_of(e)),
                             // Not an errno: reading it as one would turn, say, 17 into
                             // EEXIST ("already there") for a rule that may not be.
                             e => return Err(unexpected_count(op, e)),
@@ -530,14 +687,20 @@ impl<T: Transport> Client<T> {
                 },
             )?;
             // Every message the kernel did not refuse succeeded.
-            for slot in slots.iter_mut().filter(|s| s.is_none()) {
-                *slot = Some(Ok(()));
+            let mut refused = false;
+            for slot in slots.iter_mut() {
+                match slot {
+                    None => *slot = Some(ItemResult::Done),
+                    Some(ItemResult::Refused(_)) => refused = true,
+                    Some(_) => {}
+                }
             }
-            if stop_on_error && results[first..next].iter().any(|r| matches!(r, Some(Err(_)))) {
+            if on_error == OnError::Stop && refused {
                 break;
             }
         }
-        Ok(results)
+        let items = results.into_iter().map(|r| r.unwrap_or(ItemResult::NotReached)).collect();
+        Ok(BatchOutcome { items })
     }
 }
 
@@ -729,13 +892,14 @@ mod tests {
             for m in msgs {
                 let text = b"audit(1.000:7): arch=c000003e syscall=110";
                 let mut rec = Vec::new();
-                encode_message(&mut rec, MsgType::AUDIT_SYSCALL, 0, 0, text);
+                encode_message(&mut rec, MsgType::AUDIT_SYSCALL, 0, 0, text).expect("fits");
                 rec.truncate(16 + text.len());
                 rec[..4].copy_from_slice(&(text.len() as u32).to_ne_bytes());
                 self.0.push_back(rec);
                 let ack = Ack { error: 0, request_seq: m.header.seq, request_type: m.header.ty };
                 let mut a = Vec::new();
-                encode_message(&mut a, MsgType::NLMSG_ERROR, 0, m.header.seq, &ack.encode());
+                encode_message(&mut a, MsgType::NLMSG_ERROR, 0, m.header.seq, &ack.encode())
+                    .expect("fits");
                 self.0.push_back(a);
             }
             Ok(())
@@ -765,7 +929,7 @@ mod tests {
         assert!(read.idle && read.records == 0);
         // Without the daemon's policy, the same record is a stray and dropped.
         let mut plain = Client::with_transport(RecordsBeforeAck(Default::default()));
-        plain.set(Setting::Enabled(true)).expect("acked");
+        plain.set(Setting::Enabled(Switch::On)).expect("acked");
         assert_eq!(plain.stray_messages, 1);
     }
 

@@ -4,7 +4,7 @@
 //! handled here and only here (see [`split_datagram`]).
 
 use crate::consts::MsgType;
-use crate::error::DecodeError;
+use crate::error::{DecodeError, EncodeError};
 
 /// `sizeof(struct nlmsghdr)`.
 pub const NLMSG_HDRLEN: usize = 16;
@@ -87,19 +87,25 @@ pub struct NlMessage<'a> {
 /// Appends one netlink message (header + payload + padding to 4 bytes) to `out`.
 ///
 /// `nlmsg_len` is header + payload, unpadded, as the kernel's own `nlmsg_put` writes it; the
-/// kernel walks a batch with `NLMSG_ALIGN(nlmsg_len)`, so the padding goes after.
-pub fn encode_message(out: &mut Vec<u8>, ty: MsgType, flags: u16, seq: u32, payload: &[u8]) {
-    let ok: Result<(), std::convert::Infallible> =
-        encode_message_with(out, ty, flags, seq, |out| {
-            out.extend_from_slice(payload);
-            Ok(())
-        });
-    let Ok(()) = ok;
+/// kernel walks a batch with `NLMSG_ALIGN(nlmsg_len)`, so the padding goes after. Fails
+/// (leaving `out` as it was) when the message is too long for `nlmsg_len`.
+pub fn encode_message(
+    out: &mut Vec<u8>,
+    ty: MsgType,
+    flags: u16,
+    seq: u32,
+    payload: &[u8],
+) -> Result<(), EncodeError> {
+    encode_message_with(out, ty, flags, seq, |out| {
+        out.extend_from_slice(payload);
+        Ok::<(), EncodeError>(())
+    })
 }
 
 /// [`encode_message`] with the payload written in place by `payload`, which appends it to
-/// the buffer it is given. If `payload` fails, `out` is left as it was.
-pub fn encode_message_with<E>(
+/// the buffer it is given. If `payload` fails, or the message is too long for `nlmsg_len`,
+/// `out` is left as it was.
+pub fn encode_message_with<E: From<EncodeError>>(
     out: &mut Vec<u8>,
     ty: MsgType,
     flags: u16,
@@ -117,7 +123,13 @@ pub fn encode_message_with<E>(
         return Err(e);
     }
     let len = out.len() - start;
-    out[start..start + 4].copy_from_slice(&(len as u32).to_ne_bytes());
+    let Ok(wire_len) = u32::try_from(len) else {
+        out.truncate(start);
+        return Err(EncodeError::MessageTooLong { len }.into());
+    };
+    if let Some(field) = out.get_mut(start..start + 4) {
+        field.copy_from_slice(&wire_len.to_ne_bytes());
+    }
     out.resize(start + nlmsg_align(len), 0);
     Ok(())
 }
@@ -211,7 +223,8 @@ mod tests {
     #[test]
     fn encode_pads_but_len_does_not_count_padding() {
         let mut v = Vec::new();
-        encode_message(&mut v, MsgType::AUDIT_GET, NLM_F_REQUEST | NLM_F_ACK, 7, &[1, 2, 3]);
+        encode_message(&mut v, MsgType::AUDIT_GET, NLM_F_REQUEST | NLM_F_ACK, 7, &[1, 2, 3])
+            .expect("encodes");
         #[rustfmt::skip]
         let want: Vec<u8> = [
             &19u32.to_ne_bytes()[..],        // nlmsg_len: 16 + 3, unpadded
@@ -227,8 +240,8 @@ mod tests {
     #[test]
     fn split_walks_aligned_batches() {
         let mut v = Vec::new();
-        encode_message(&mut v, MsgType::NLMSG_ERROR, 0, 1, &[9; 5]);
-        encode_message(&mut v, MsgType::NLMSG_DONE, 2, 2, &[]);
+        encode_message(&mut v, MsgType::NLMSG_ERROR, 0, 1, &[9; 5]).expect("encodes");
+        encode_message(&mut v, MsgType::NLMSG_DONE, 2, 2, &[]).expect("encodes");
         let msgs = split_datagram(&v).expect("valid batch");
         assert_eq!(msgs.len(), 2);
         assert_eq!(msgs[0].payload, &[9; 5]);
@@ -255,9 +268,9 @@ mod tests {
     fn split_rejects_short_and_overlong() {
         assert!(split_datagram(&[1, 2, 3]).is_err());
         let mut v = Vec::new();
-        encode_message(&mut v, MsgType::NLMSG_DONE, 0, 1, &[]);
-        encode_message(&mut v, MsgType::NLMSG_DONE, 0, 2, &[]);
-        encode_message(&mut v, MsgType::NLMSG_DONE, 0, 3, &[]);
+        encode_message(&mut v, MsgType::NLMSG_DONE, 0, 1, &[]).expect("encodes");
+        encode_message(&mut v, MsgType::NLMSG_DONE, 0, 2, &[]).expect("encodes");
+        encode_message(&mut v, MsgType::NLMSG_DONE, 0, 3, &[]).expect("encodes");
         v[32..36].copy_from_slice(&4000u32.to_ne_bytes()); // third message claims 4000 bytes
         assert!(split_datagram(&v).is_err());
     }

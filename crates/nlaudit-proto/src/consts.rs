@@ -109,6 +109,21 @@ impl FilterList {
 
 /// `AUDIT_FILTER_PREPEND` (0x10): OR'ed into `flags` to insert at the head of a list.
 pub const AUDIT_FILTER_PREPEND: u32 = 0x10;
+/// `AUDIT_FILTER_MASK` (0x07): the bits of `flags` that auditctl reads as the filter list
+/// (`print_rule`); the kernel reads `flags & ~AUDIT_FILTER_PREPEND`.
+pub const AUDIT_FILTER_MASK: u32 = 0x07;
+
+/// `AUDIT_PERM_EXEC` (1): an `AUDIT_PERM` bit, execute.
+pub const AUDIT_PERM_EXEC: u32 = 1;
+/// `AUDIT_PERM_WRITE` (2): an `AUDIT_PERM` bit, write.
+pub const AUDIT_PERM_WRITE: u32 = 2;
+/// `AUDIT_PERM_READ` (4): an `AUDIT_PERM` bit, read.
+pub const AUDIT_PERM_READ: u32 = 4;
+/// `AUDIT_PERM_ATTR` (8): an `AUDIT_PERM` bit, attribute change.
+pub const AUDIT_PERM_ATTR: u32 = 8;
+/// Every `AUDIT_PERM_*` bit: what a watch without `-p` audits.
+pub const AUDIT_PERM_ALL: u32 =
+    AUDIT_PERM_READ | AUDIT_PERM_WRITE | AUDIT_PERM_EXEC | AUDIT_PERM_ATTR;
 
 /// Rule actions (`AUDIT_NEVER`, `AUDIT_POSSIBLE`, `AUDIT_ALWAYS`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]

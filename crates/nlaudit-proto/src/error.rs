@@ -81,6 +81,38 @@ pub enum DecodeError {
     Invalid(String),
 }
 
+/// A request that cannot be built: what the kernel would truncate or refuse, caught before
+/// anything is sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// More fields than `struct audit_rule_data` has slots for.
+    #[error("{count} fields; the kernel takes at most {}", crate::consts::AUDIT_MAX_FIELDS)]
+    TooManyFields {
+        /// The rule's field count.
+        count: usize,
+    },
+    /// A string value whose length does not fit `values[i]` (a u32).
+    #[error("string value over 4 GiB")]
+    ValueTooLong {
+        /// The field's index in the rule.
+        index: usize,
+    },
+    /// String values whose total does not fit `buflen` (a u32).
+    #[error("string values over 4 GiB")]
+    BufTooLong,
+    /// A netlink message whose length does not fit `nlmsg_len` (a u32).
+    #[error("a {len}-byte message does not fit nlmsg_len")]
+    MessageTooLong {
+        /// The message's length, header included.
+        len: usize,
+    },
+    /// A setting the client sends only through its loudly named call, because it cannot be
+    /// undone (`enabled 2`, `failure 2`) or is not a value of the setting.
+    #[error("{0}")]
+    NotReversible(String),
+}
+
 /// An error from the audit client.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -137,12 +169,13 @@ pub enum Error {
         source: DecodeError,
     },
     /// A request the client refuses to build (too large, too many fields...).
-    #[error("cannot {op}: {msg}")]
+    #[error("cannot {op}: {source}")]
     Invalid {
         /// The request.
         op: Op,
         /// Why.
-        msg: String,
+        #[source]
+        source: EncodeError,
     },
 }
 

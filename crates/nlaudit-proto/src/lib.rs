@@ -12,15 +12,19 @@ pub mod client;
 pub mod codec;
 pub mod consts;
 pub mod error;
+pub mod probe;
 pub mod records;
 pub mod rule;
 pub mod status;
 pub mod transport;
 
-pub use client::{BatchOp, Client, RecordPolicy, RecordsRead, Setting, SignalInfo};
+pub use client::{
+    BatchCounts, BatchOp, BatchOutcome, Client, FeatureLock, ItemResult, OnError, RecordPolicy,
+    RecordsRead, Refusal, Setting, SignalInfo, Switch,
+};
 pub use consts::{Action, FieldType, FilterList, MsgType, Operator, ValueKind};
-pub use error::{DecodeError, Error, Op, Result};
+pub use error::{DecodeError, EncodeError, Error, Op, Result};
 pub use nix::errno::Errno;
-pub use rule::{FieldData, FieldValue, RuleData};
-pub use status::{Features, Status};
+pub use rule::{split_keys, FieldData, FieldValue, Position, RuleData};
+pub use status::{AuditEnabled, Features, Status};
 pub use transport::{NetlinkTransport, Received, Transport};

@@ -19,7 +19,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::codec::split_datagram;
-use crate::consts::{MsgType, AUDIT_KEY_SEPARATOR};
+use crate::consts::MsgType;
 use crate::error::{Error, Op, Result};
 use crate::transport::{NetlinkTransport, Transport};
 
@@ -196,11 +196,7 @@ impl Record {
             Some(Value::Hex(b)) => b,
             Some(Value::Null) | None => return Vec::new(),
         };
-        bytes
-            .split(|&c| c == AUDIT_KEY_SEPARATOR)
-            .filter(|k| !k.is_empty())
-            .map(|k| String::from_utf8_lossy(k).into_owned())
-            .collect()
+        crate::rule::split_keys(bytes).map(|k| String::from_utf8_lossy(k).into_owned()).collect()
     }
 }
 
@@ -1058,7 +1054,7 @@ mod tests {
 
     fn message(r: (u16, &str)) -> Vec<u8> {
         let mut v = Vec::new();
-        crate::codec::encode_message(&mut v, MsgType(r.0), 0, 0, r.1.as_bytes());
+        crate::codec::encode_message(&mut v, MsgType(r.0), 0, 0, r.1.as_bytes()).expect("encodes");
         v
     }
 

@@ -6,10 +6,26 @@
 
 use crate::codec::Cursor;
 use crate::consts::{
-    FieldType, FilterList, Operator, ValueKind, AUDIT_BITMASK_SIZE, AUDIT_FILTER_PREPEND,
-    AUDIT_MAX_FIELDS, AUDIT_RULE_DATA_SIZE,
+    Action, FieldType, FilterList, Operator, ValueKind, AUDIT_BITMASK_SIZE, AUDIT_FILTER_MASK,
+    AUDIT_FILTER_PREPEND, AUDIT_KEY_SEPARATOR, AUDIT_MAX_FIELDS, AUDIT_RULE_DATA_SIZE,
 };
-use crate::error::DecodeError;
+use crate::error::{DecodeError, EncodeError};
+
+/// The keys joined in one `AUDIT_FILTERKEY` value: split on `AUDIT_KEY_SEPARATOR` (0x01),
+/// empty pieces skipped, as auditctl prints them. The one key splitter of the workspace
+/// (rules, listings and records all join keys this way).
+pub fn split_keys(joined: &[u8]) -> impl Iterator<Item = &[u8]> {
+    joined.split(|&b| b == AUDIT_KEY_SEPARATOR).filter(|k| !k.is_empty())
+}
+
+/// Where `AUDIT_ADD_RULE` inserts a rule in its list: `AUDIT_FILTER_PREPEND` or not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Position {
+    /// At the tail (`-a`).
+    Append,
+    /// At the head (`-A`, `AUDIT_FILTER_PREPEND`).
+    Prepend,
+}
 
 /// A field's value: a number, or a string carried in `buf`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -50,16 +66,62 @@ impl RuleData {
         FilterList(self.flags & !AUDIT_FILTER_PREPEND)
     }
 
+    /// The filter list as auditctl prints it: `flags & AUDIT_FILTER_MASK`. Differs from
+    /// [`list`](Self::list) only for flags no kernel lists (bits beyond the known lists).
+    pub fn masked_list(&self) -> FilterList {
+        FilterList(self.flags & AUDIT_FILTER_MASK)
+    }
+
+    /// `action`.
+    pub fn action(&self) -> Action {
+        Action(self.action)
+    }
+
     /// Whether the prepend flag is set (never in listed rules: the kernel clears it).
     pub fn prepend(&self) -> bool {
-        self.flags & AUDIT_FILTER_PREPEND != 0
+        self.position() == Position::Prepend
+    }
+
+    /// Where the kernel will insert the rule (listed rules: always `Append`).
+    pub fn position(&self) -> Position {
+        if self.flags & AUDIT_FILTER_PREPEND != 0 {
+            Position::Prepend
+        } else {
+            Position::Append
+        }
+    }
+
+    /// Sets or clears `AUDIT_FILTER_PREPEND`.
+    pub fn set_position(&mut self, position: Position) {
+        match position {
+            Position::Prepend => self.flags |= AUDIT_FILTER_PREPEND,
+            Position::Append => self.flags &= !AUDIT_FILTER_PREPEND,
+        }
+    }
+
+    /// The rule's keys, in field order: every `AUDIT_FILTERKEY` string split with
+    /// [`split_keys`].
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
+        self.fields
+            .iter()
+            .flat_map(|f| match (&f.field, &f.value) {
+                (&FieldType::AUDIT_FILTERKEY, FieldValue::Str(s)) => Some(split_keys(s)),
+                _ => None,
+            })
+            .flatten()
+    }
+
+    /// Whether the rule covers every syscall: mask words 0..=62 all set (auditctl's `-S all`
+    /// test; word 63 holds the class selector bits, which the kernel rewrites).
+    pub fn all_syscalls(&self) -> bool {
+        self.mask.iter().take(AUDIT_BITMASK_SIZE - 1).all(|&w| w == u32::MAX)
     }
 
     /// Encodes the payload of an AUDIT_ADD_RULE / AUDIT_DEL_RULE.
     ///
-    /// Fails when the rule cannot be represented (over 64 fields, a string over 4 GiB, or a
-    /// string value on a number field or vice versa would be sent as given; the kernel judges).
-    pub fn encode(&self) -> Result<Vec<u8>, DecodeError> {
+    /// Fails when the rule cannot be represented (over 64 fields, a string over 4 GiB); a
+    /// string value on a number field or vice versa is sent as given (the kernel judges).
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         let mut out = Vec::new();
         self.encode_into(&mut out)?;
         Ok(out)
@@ -67,23 +129,21 @@ impl RuleData {
 
     /// [`encode`](Self::encode), appended to `out` (a batch writes each payload straight
     /// into its datagram). On error `out` is left as it was.
-    pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), DecodeError> {
+    pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let count = self.fields.len();
         if count > AUDIT_MAX_FIELDS {
-            return Err(DecodeError::Invalid(format!(
-                "{count} fields; the kernel takes at most {AUDIT_MAX_FIELDS}"
-            )));
+            return Err(EncodeError::TooManyFields { count });
         }
         let mut buflen = 0usize;
-        for f in &self.fields {
+        for (index, f) in self.fields.iter().enumerate() {
             if let FieldValue::Str(s) = &f.value {
-                u32::try_from(s.len())
-                    .map_err(|_| DecodeError::Invalid("string value over 4 GiB".into()))?;
-                buflen += s.len();
+                if u32::try_from(s.len()).is_err() {
+                    return Err(EncodeError::ValueTooLong { index });
+                }
+                buflen = buflen.checked_add(s.len()).ok_or(EncodeError::BufTooLong)?;
             }
         }
-        let buflen = u32::try_from(buflen)
-            .map_err(|_| DecodeError::Invalid("string values over 4 GiB".into()))?;
+        let buflen = u32::try_from(buflen).map_err(|_| EncodeError::BufTooLong)?;
         let put = |out: &mut Vec<u8>, w: u32| out.extend_from_slice(&w.to_ne_bytes());
         let zeros = |out: &mut Vec<u8>, words: usize| out.resize(out.len() + 4 * words, 0);
         out.reserve(AUDIT_RULE_DATA_SIZE + buflen as usize);
@@ -268,6 +328,41 @@ mod tests {
         let mut out = b"head".to_vec();
         assert!(too_many.encode_into(&mut out).is_err());
         assert_eq!(out, b"head");
+    }
+
+    #[test]
+    fn accessors_read_the_flags_action_keys_and_mask() {
+        let mut r = RuleData::decode(&exe_rule_bytes()).expect("decodes");
+        assert_eq!(
+            (r.list(), r.masked_list(), r.action()),
+            (FilterList::EXIT, FilterList::EXIT, Action::ALWAYS)
+        );
+        assert_eq!(r.position(), Position::Append);
+        r.set_position(Position::Prepend);
+        assert_eq!((r.flags, r.prepend(), r.list()), (0x14, true, FilterList::EXIT));
+        r.set_position(Position::Append);
+        assert_eq!(r.flags, 4);
+        assert_eq!(r.keys().collect::<Vec<_>>(), [b"k"]);
+        r.fields[2].value = FieldValue::Str(b"\x01a\x01\x01b\x01".to_vec());
+        assert_eq!(r.keys().collect::<Vec<_>>(), [&b"a"[..], b"b"]);
+        assert!(!r.all_syscalls());
+        r.mask = [u32::MAX; 64];
+        r.mask[63] = 0x0000_FFFF; // the class bits, as the kernel lists `-S all`
+        assert!(r.all_syscalls());
+        r.mask[62] = 0xFFFF_FFFE;
+        assert!(!r.all_syscalls());
+        assert_eq!(split_keys(b"").count(), 0);
+    }
+
+    #[test]
+    fn encode_errors_name_the_limit() {
+        let mut r = RuleData::decode(&exe_rule_bytes()).expect("decodes");
+        r.fields = vec![r.fields[0].clone(); AUDIT_MAX_FIELDS + 1];
+        assert_eq!(r.encode(), Err(EncodeError::TooManyFields { count: 65 }));
+        assert_eq!(
+            EncodeError::TooManyFields { count: 65 }.to_string(),
+            "65 fields; the kernel takes at most 64"
+        );
     }
 
     fn arb_field() -> impl Strategy<Value = FieldData> {

@@ -3,6 +3,68 @@
 use crate::codec::Cursor;
 use crate::error::DecodeError;
 
+/// `audit_status.enabled`: whether the kernel audits, and whether its configuration is
+/// locked. Open: a value the kernel adds later survives decode -> encode as `Unknown`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuditEnabled {
+    /// 0: auditing off.
+    #[default]
+    Disabled,
+    /// 1: auditing on.
+    Enabled,
+    /// 2: auditing on and the configuration immutable until reboot (`auditctl -e 2`).
+    Locked,
+    /// Any other value, kept as sent.
+    Unknown(u32),
+}
+
+impl AuditEnabled {
+    /// The value the kernel sends for `enabled`.
+    pub fn from_raw(v: u32) -> AuditEnabled {
+        match v {
+            0 => AuditEnabled::Disabled,
+            1 => AuditEnabled::Enabled,
+            2 => AuditEnabled::Locked,
+            n => AuditEnabled::Unknown(n),
+        }
+    }
+
+    /// The wire value (`auditctl -s` prints it as `enabled N`).
+    pub fn raw(self) -> u32 {
+        match self {
+            AuditEnabled::Disabled => 0,
+            AuditEnabled::Enabled => 1,
+            AuditEnabled::Locked => 2,
+            AuditEnabled::Unknown(n) => n,
+        }
+    }
+
+    /// Whether the configuration is immutable (`enabled 2`).
+    pub fn is_locked(self) -> bool {
+        self == AuditEnabled::Locked
+    }
+}
+
+impl From<u32> for AuditEnabled {
+    fn from(v: u32) -> Self {
+        AuditEnabled::from_raw(v)
+    }
+}
+
+impl From<AuditEnabled> for u32 {
+    fn from(v: AuditEnabled) -> Self {
+        v.raw()
+    }
+}
+
+/// Prints the number, as `auditctl -s` does.
+impl std::fmt::Display for AuditEnabled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.raw())
+    }
+}
+
 /// `struct audit_status`, decoded by length: kernels reply with 32 to 44 bytes (the fields
 /// after `backlog` were added over time). Fields the kernel did not send are `None`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -10,7 +72,7 @@ pub struct Status {
     /// `mask`: in a reply, unused; in a request, the `status_mask` bits to change.
     pub mask: u32,
     /// `enabled`: 0 off, 1 on, 2 locked (immutable until reboot).
-    pub enabled: u32,
+    pub enabled: AuditEnabled,
     /// `failure`: 0 silent, 1 printk, 2 panic.
     pub failure: u32,
     /// `pid`: auditd's pid, 0 when none is registered.
@@ -42,7 +104,7 @@ impl Status {
         let mut c = Cursor::new(payload);
         let mut s = Status {
             mask: c.u32("audit_status.mask")?,
-            enabled: c.u32("audit_status.enabled")?,
+            enabled: AuditEnabled::from_raw(c.u32("audit_status.enabled")?),
             failure: c.u32("audit_status.failure")?,
             pid: c.u32("audit_status.pid")?,
             rate_limit: c.u32("audit_status.rate_limit")?,
@@ -61,7 +123,7 @@ impl Status {
     pub fn encode(&self) -> Vec<u8> {
         [
             self.mask,
-            self.enabled,
+            self.enabled.raw(),
             self.failure,
             self.pid,
             self.rate_limit,
@@ -137,7 +199,7 @@ mod tests {
         let full = [0, 1, 1, 42, 0, 8192, 3, 0, 0x7f, 60000, 5];
         for n in 8..=11 {
             let s = Status::decode(&words(&full[..n])).expect("decodes");
-            assert_eq!(s.enabled, 1);
+            assert_eq!(s.enabled, AuditEnabled::Enabled);
             assert_eq!(s.pid, 42);
             assert_eq!(s.backlog_limit, 8192);
             assert_eq!(s.lost, 3);
@@ -152,7 +214,7 @@ mod tests {
     fn status_round_trip() {
         let s = Status {
             mask: 1,
-            enabled: 1,
+            enabled: AuditEnabled::Enabled,
             feature_bitmap: Some(0x7f),
             backlog_wait_time: Some(1),
             backlog_wait_time_actual: Some(2),
@@ -160,6 +222,37 @@ mod tests {
         };
         assert_eq!(s.encode().len(), STATUS_LEN);
         assert_eq!(Status::decode(&s.encode()).expect("decodes"), s);
+    }
+
+    /// Wire vectors: a 44-byte reply of each `enabled` value, including one no kernel sends
+    /// today, decodes and encodes back to the same bytes.
+    #[test]
+    fn status_bytes_round_trip_for_every_enabled_value() {
+        for (raw, want) in [
+            (0, AuditEnabled::Disabled),
+            (1, AuditEnabled::Enabled),
+            (2, AuditEnabled::Locked),
+            (7, AuditEnabled::Unknown(7)),
+        ] {
+            #[rustfmt::skip]
+            let bytes = words(&[
+                0,          // mask (unused in a reply)
+                raw,        // enabled
+                1,          // failure: printk
+                4242,       // pid
+                100,        // rate_limit
+                8192,       // backlog_limit
+                3,          // lost
+                1,          // backlog
+                0x7f,       // feature_bitmap
+                60000,      // backlog_wait_time
+                5,          // backlog_wait_time_actual
+            ]);
+            let s = Status::decode(&bytes).expect("decodes");
+            assert_eq!(s.enabled, want);
+            assert_eq!(u32::from(s.enabled), raw);
+            assert_eq!(s.encode(), bytes, "enabled {raw}");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! information (a `never` rule shown as a watch, the operator of path/key/exe fields, the
 //! prepend flag of a rule about to be sent, unknown field numbers, syscall numbers).
 
-use nlaudit_proto::consts::{FieldType as F, AUDIT_KEY_SEPARATOR};
+use nlaudit_proto::consts::{FieldType as F, AUDIT_FILTER_MASK};
 use nlaudit_proto::{FieldValue, RuleData};
 use serde_json::{json, Value};
 
@@ -17,7 +17,7 @@ pub fn rule_json(r: &RuleData, text: &str, host: Machine) -> Value {
             FieldValue::Str(_) => None,
         });
     let machine = arch.and_then(Machine::from_elf).unwrap_or(host);
-    let all = r.mask[..63].iter().all(|w| *w == u32::MAX);
+    let all = r.all_syscalls();
     let syscalls: Vec<Value> = if all {
         Vec::new()
     } else {
@@ -28,24 +28,13 @@ pub fn rule_json(r: &RuleData, text: &str, host: Machine) -> Value {
     };
     let fields: Vec<Value> =
         r.fields.iter().map(|f| field_json(f.field, f.op.0, &f.value)).collect();
-    let keys: Vec<String> = r
-        .fields
-        .iter()
-        .filter(|f| f.field == F::AUDIT_FILTERKEY)
-        .flat_map(|f| match &f.value {
-            FieldValue::Str(s) => s
-                .split(|b| *b == AUDIT_KEY_SEPARATOR)
-                .filter(|k| !k.is_empty())
-                .map(|k| String::from_utf8_lossy(k).into_owned())
-                .collect(),
-            FieldValue::Num(_) => Vec::new(),
-        })
-        .collect();
+    let keys: Vec<String> = r.keys().map(|k| String::from_utf8_lossy(k).into_owned()).collect();
+    let list = r.flags & AUDIT_FILTER_MASK;
     json!({
         "text": text,
-        "list": tables::list_name(r.flags & 0x07).map_or(Value::from(r.flags & 0x07), Value::from),
-        "list_number": r.flags & 0x07,
-        "prepend": r.flags & 0x10 != 0,
+        "list": tables::list_name(list).map_or(Value::from(list), Value::from),
+        "list_number": list,
+        "prepend": r.prepend(),
         "action": tables::action_name(r.action).map_or(Value::from(r.action), Value::from),
         "shown_as_watch": is_watch(r),
         "arch": arch.map(|a| json!({"elf": a, "machine": Machine::from_elf(a).and_then(Machine::name)})),

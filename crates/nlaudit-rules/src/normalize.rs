@@ -43,7 +43,7 @@ pub fn normalize(r: &RuleData) -> RuleData {
 /// classes add nothing: `-S all` and watches, which [`normalize`] predicts).
 pub fn class_selection(r: &RuleData) -> Option<u32> {
     let bits = r.mask[63] & CLASS_BITS;
-    let rest_full = r.mask[..63].iter().all(|&w| w == u32::MAX) && r.mask[63] | CLASS_BITS == !0;
+    let rest_full = r.all_syscalls() && r.mask[63] | CLASS_BITS == !0;
     (bits != 0 && !rest_full).then_some(bits)
 }
 

@@ -7,12 +7,13 @@
 //! file type of a watched path come from an [`Env`].
 
 use nlaudit_proto::consts::{
-    feature_bitmap, FieldType as F, FilterList, Operator, AUDIT_FILTER_PREPEND,
-    AUDIT_KEY_SEPARATOR, AUDIT_MAX_KEY_LEN, OPERATOR_TABLE, PATH_MAX,
+    feature_bitmap, FieldType as F, FilterList, Operator, AUDIT_FILTER_MASK, AUDIT_FILTER_PREPEND,
+    AUDIT_KEY_SEPARATOR, AUDIT_MAX_KEY_LEN, AUDIT_PERM_ALL, OPERATOR_TABLE, PATH_MAX,
 };
 use nlaudit_proto::{FieldData, FieldValue, RuleData};
 
 use crate::cnum::{strtol_u32, strtoul, strtoul_u32};
+use crate::render::PERM_LETTERS;
 use crate::tables::{self, Machine, AUDIT_ARCH_64BIT};
 
 /// What a parse needs from the outside world.
@@ -138,34 +139,105 @@ pub enum Directive {
     Unsupported(String),
 }
 
-/// A refused command: the message auditctl prints (one or more stderr lines).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParseError {
-    /// What was wrong, naming the token.
-    pub message: String,
+/// What kind of mistake a [`ParseError`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ParseErrorKind {
+    /// No option at all.
+    Empty,
+    /// An option auditctl does not know, or one without its argument.
+    InvalidOption,
+    /// Options in an order or combination auditctl refuses (`-k` before a watch, `-F`
+    /// before `-a`, two rule operations, a stray parameter, extra options to `-s`/`-l`/`-D`).
+    Usage,
+    /// `-a`/`-A`/`-d` with an unknown or missing list or action.
+    ListOrAction,
+    /// An `-S` auditctl refuses: an unknown syscall or machine, or a list without syscalls.
+    Syscall,
+    /// A malformed `-F`/`-C` pair: no operator, field name or value, or an operator the
+    /// field does not take.
+    FieldSyntax,
+    /// An unknown field name.
+    UnknownField,
+    /// A field the rule's list, or the running kernel, does not take.
+    FieldNotAllowed,
+    /// A value that does not read for its field or option (not a number, an unknown user,
+    /// group, errno, message type, file type, file system or machine, out of range).
+    BadValue,
+    /// Over a limit: fields per rule, key length, string or path length.
+    TooLong,
+    /// A `-w`/`-W` path auditctl refuses.
+    Path,
+    /// `-p` or `perm=` letters auditctl refuses.
+    Permission,
+    /// Something auditctl refuses to do here (`-R` inside a rules file).
+    Unsupported,
+    /// A rule auditctl would send but the kernel would refuse (EINVAL); see
+    /// [`ParseError::kernel_refusal`].
+    KernelRefusal,
 }
 
-impl std::fmt::Display for ParseError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
+/// Where the token of a [`ParseError`] is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ParsePosition {
+    /// The offending argument's index among the command's arguments (0 is the first one
+    /// after `auditctl`); `None` when the error is about the command as a whole.
+    pub token: Option<usize>,
+    /// The rules-file line ([`Context::lineno`]), when parsing a file.
+    pub line: Option<usize>,
+}
+
+/// A refused command: the message auditctl prints (one or more stderr lines), what kind of
+/// mistake it is, and where. `Display` prints exactly the message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParseError {
+    /// What was wrong, naming the token, in auditctl's words (preceded by the warnings
+    /// auditctl prints before it).
+    pub message: String,
+    /// What kind of mistake.
+    pub kind: ParseErrorKind,
+    /// The offending argument, as given.
+    pub token: Option<String>,
+    /// Where it is.
+    pub position: ParsePosition,
+}
+
+impl ParseError {
+    /// An error of `kind` with auditctl's `message`, at no particular token.
+    pub fn new(kind: ParseErrorKind, message: impl Into<String>) -> ParseError {
+        ParseError {
+            message: message.into(),
+            kind,
+            token: None,
+            position: ParsePosition::default(),
+        }
+    }
+
+    /// A rule auditctl would send but the kernel would refuse: "the kernel would refuse
+    /// this rule: WHY".
+    pub fn kernel_refusal(why: impl std::fmt::Display) -> ParseError {
+        ParseError::new(
+            ParseErrorKind::KernelRefusal,
+            format!("the kernel would refuse this rule: {why}"),
+        )
+    }
+
+    /// The same error, on rules-file line `line`.
+    pub fn at_line(mut self, line: usize) -> ParseError {
+        self.position.line = Some(line);
+        self
     }
 }
 
-impl std::error::Error for ParseError {}
+use ParseErrorKind as K;
 
-fn err<T>(message: impl Into<String>) -> Result<T, ParseError> {
-    Err(ParseError { message: message.into() })
+fn err<T>(kind: ParseErrorKind, message: impl Into<String>) -> Result<T, ParseError> {
+    Err(ParseError::new(kind, message))
 }
 
 /// `AUDIT_FILTER_UNSET`: libaudit's "no list given yet".
 const UNSET: u32 = 0x80;
-/// `AUDIT_FILTER_MASK`.
-const LIST_MASK: u32 = 0x07;
-/// `AUDIT_PERM_*` bits.
-const PERM_EXEC: u32 = 1;
-const PERM_WRITE: u32 = 2;
-const PERM_READ: u32 = 4;
-const PERM_ATTR: u32 = 8;
 /// `AF_MAX` on current kernels.
 const AF_MAX: u64 = 46;
 /// `NAME_MAX`.
@@ -184,6 +256,10 @@ struct State {
     fs_added: bool,
     elf: u32,
     key: String,
+    /// The argument of the last `-k`/`-F key=` (the keys become a field at the end).
+    key_at: Option<usize>,
+    /// The argument being read: where an error points.
+    at: Option<usize>,
     rule: RuleData,
     warnings: Vec<String>,
 }
@@ -245,15 +321,22 @@ enum Opt<'a> {
     Positional,
 }
 
+/// An option and the argument it was read from: its value's when it has one (the token an
+/// error names), else its own.
+struct Located<'a> {
+    opt: Opt<'a>,
+    at: usize,
+}
+
 /// getopt_long over `args` (without argv[0]).
-fn getopt<'a>(args: &[&'a str]) -> Vec<Opt<'a>> {
+fn getopt<'a>(args: &[&'a str]) -> Vec<Located<'a>> {
     let mut out = Vec::with_capacity(args.len());
     let mut i = 0;
-    while i < args.len() {
-        let a = args[i];
+    while let Some(&a) = args.get(i) {
+        let start = i;
         i += 1;
         if a == "--" {
-            out.extend(args[i..].iter().map(|_| Opt::Positional));
+            out.extend((i..args.len()).map(|at| Located { opt: Opt::Positional, at }));
             break;
         }
         if let Some(long) = a.strip_prefix("--") {
@@ -267,45 +350,49 @@ fn getopt<'a>(args: &[&'a str]) -> Vec<Opt<'a>> {
                 exact.or(if prefixed.len() == 1 { prefixed.first().copied() } else { None });
             match found {
                 Some(&(n, true)) => {
-                    let v = inline.or_else(|| {
-                        let v = args.get(i).copied();
-                        i += 1;
-                        v
-                    });
+                    let (v, at) = match inline {
+                        Some(v) => (Some(v), start),
+                        None => {
+                            let v = args.get(i).copied();
+                            i += 1;
+                            (v, start + 1)
+                        }
+                    };
                     match v {
-                        Some(v) => out.push(Opt::Long(n, Some(v))),
-                        None => out.push(Opt::Invalid(a)),
+                        Some(v) => out.push(Located { opt: Opt::Long(n, Some(v)), at }),
+                        None => out.push(Located { opt: Opt::Invalid(a), at: start }),
                     }
                 }
-                Some(&(n, false)) if inline.is_none() => out.push(Opt::Long(n, None)),
-                _ => out.push(Opt::Invalid(a)),
+                Some(&(n, false)) if inline.is_none() => {
+                    out.push(Located { opt: Opt::Long(n, None), at: start })
+                }
+                _ => out.push(Located { opt: Opt::Invalid(a), at: start }),
             }
             continue;
         }
-        if a.len() < 2 || !a.starts_with('-') {
-            out.push(Opt::Positional);
+        let Some(body) = a.strip_prefix('-').filter(|b| !b.is_empty()) else {
+            out.push(Located { opt: Opt::Positional, at: start });
             continue;
-        }
-        let body = &a[1..];
-        for (at, c) in body.char_indices() {
+        };
+        for (pos, c) in body.char_indices() {
             if WITH_ARG.contains(c) {
-                let rest = &body[at + c.len_utf8()..];
-                let v = if !rest.is_empty() {
-                    Some(rest)
+                let rest = body.get(pos + c.len_utf8()..).unwrap_or_default();
+                let (v, at) = if !rest.is_empty() {
+                    (Some(rest), start)
                 } else {
                     let v = args.get(i).copied();
                     i += 1;
-                    v
+                    (v, start + 1)
                 };
                 match v {
-                    Some(v) => out.push(Opt::Short(c, Some(v))),
-                    None => out.push(Opt::Invalid(a)),
+                    Some(v) => out.push(Located { opt: Opt::Short(c, Some(v)), at }),
+                    None => out.push(Located { opt: Opt::Invalid(a), at: start }),
                 }
                 break;
             } else if NO_ARG.contains(c) {
-                out.push(Opt::Short(c, None));
+                out.push(Located { opt: Opt::Short(c, None), at: start });
             } else {
-                out.push(Opt::Invalid(a));
+                out.push(Located { opt: Opt::Invalid(a), at: start });
                 break;
             }
         }
@@ -315,17 +402,26 @@ fn getopt<'a>(args: &[&'a str]) -> Vec<Opt<'a>> {
 
 /// Parses one auditctl command (the arguments after `auditctl`).
 ///
-/// On error, the message starts with the warnings auditctl would have printed before it.
+/// On error, the message starts with the warnings auditctl would have printed before it;
+/// the error names the argument being read and, in a rules file, the line.
 pub fn parse_command(
     args: &[impl AsRef<str>],
     ctx: &Context<'_>,
 ) -> Result<Vec<Directive>, ParseError> {
     let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
     let mut st = State::new();
-    parse_inner(&args, ctx, &mut st).map_err(|e| {
+    parse_inner(&args, ctx, &mut st).map_err(|mut e| {
         let mut lines = std::mem::take(&mut st.warnings);
         lines.push(e.message);
-        ParseError { message: lines.join("\n") }
+        e.message = lines.join("\n");
+        if e.position.token.is_none() {
+            e.position.token = st.at;
+        }
+        if e.token.is_none() {
+            e.token = e.position.token.and_then(|i| args.get(i)).map(|t| t.to_string());
+        }
+        e.position.line = e.position.line.or(ctx.lineno);
+        e
     })
 }
 
@@ -343,6 +439,8 @@ impl State {
             fs_added: false,
             elf: 0,
             key: String::new(),
+            key_at: None,
+            at: None,
             rule: RuleData { flags: 0, action: 0, fields: Vec::with_capacity(8), mask: [0; 64] },
             warnings: Vec::new(),
         }
@@ -355,21 +453,29 @@ fn parse_inner(
     st: &mut State,
 ) -> Result<Vec<Directive>, ParseError> {
     if args.is_empty() {
-        return err("no option given");
+        return err(K::Empty, "no option given");
     }
     let mut out = Vec::new();
     let opts = getopt(args);
     let count = args.len() + 1; // auditctl's argc
     let mut positional = false;
+    let mut first_positional = None;
     let mut iter = opts.into_iter().peekable();
-    while let Some(o) = iter.next() {
+    while let Some(Located { opt: o, at }) = iter.next() {
+        st.at = Some(at);
         match o {
-            Opt::Positional => positional = true,
+            Opt::Positional => {
+                positional = true;
+                first_positional = first_positional.or(Some(at));
+            }
             Opt::Invalid(tok) => {
-                return err(match ctx.lineno {
-                    Some(n) => format!("Option {tok} on line {n} is invalid"),
-                    None => format!("Option {tok} is invalid"),
-                })
+                return err(
+                    K::InvalidOption,
+                    match ctx.lineno {
+                        Some(n) => format!("Option {tok} on line {n} is invalid"),
+                        None => format!("Option {tok} is invalid"),
+                    },
+                )
             }
             Opt::Long(name, v) => out.push(long_option(name, v)?),
             Opt::Short(c, v) => {
@@ -383,20 +489,21 @@ fn parse_inner(
                     'm' => {
                         if count > 3 {
                             return err(
+                                K::Usage,
                                 "The -m option must be only the only option and takes 1 parameter",
                             );
                         }
                         out.push(Directive::Unsupported("-m".into()))
                     }
                     'q' => out.push(Directive::Unsupported("-q".into())),
-                    'R' => return err("Error - nested rule files not supported"),
+                    'R' => return err(K::Unsupported, "Error - nested rule files not supported"),
                     's' => {
                         if count > 3 {
-                            return err("Too many options for status command");
+                            return err(K::Usage, "Too many options for status command");
                         }
                         let interpret = args.get(1).is_some_and(|a| *a == "-i");
                         if count == 3 && !interpret {
-                            return err("Only -i option is allowed");
+                            return err(K::Usage, "Only -i option is allowed");
                         }
                         if interpret {
                             iter.next();
@@ -405,12 +512,14 @@ fn parse_inner(
                     }
                     'l' => {
                         if count > 4 {
-                            return err("Wrong number of options for list request");
+                            return err(K::Usage, "Wrong number of options for list request");
                         }
                         let (key, interpret) = match (args.get(1).copied(), count) {
                             (Some("-i"), 3) => (None, true),
                             (Some("-k"), 4) => (args.get(2).map(|k| k.to_string()), false),
-                            (_, 3 | 4) => return err("Only -k or -i options are allowed"),
+                            (_, 3 | 4) => {
+                                return err(K::Usage, "Only -k or -i options are allowed")
+                            }
                             _ => (None, false),
                         };
                         if interpret || key.is_some() {
@@ -420,11 +529,11 @@ fn parse_inner(
                     }
                     'D' => {
                         if count > 4 || count == 3 {
-                            return err("Wrong number of options for Delete all request");
+                            return err(K::Usage, "Wrong number of options for Delete all request");
                         }
                         let key = if count == 4 {
                             if args.get(1).copied() != Some("-k") {
-                                return err("Only the -k option is allowed");
+                                return err(K::Usage, "Only the -k option is allowed");
                             }
                             iter.next();
                             args.get(2).map(|k| k.to_string())
@@ -439,7 +548,12 @@ fn parse_inner(
                             "0" => 0,
                             "1" => 1,
                             "2" => 2,
-                            _ => return err(format!("{what} must be 0, 1, or 2 was {v}")),
+                            _ => {
+                                return err(
+                                    K::BadValue,
+                                    format!("{what} must be 0, 1, or 2 was {v}"),
+                                )
+                            }
                         };
                         out.push(if c == 'e' {
                             Directive::Enabled(n)
@@ -450,7 +564,7 @@ fn parse_inner(
                     'r' | 'b' => {
                         let what = if c == 'r' { "Rate" } else { "Backlog" };
                         let n = numeric_setting(v).ok_or_else(|| {
-                            perr(format!("{what} must be a numeric value was {v}"))
+                            perr(K::BadValue, format!("{what} must be a numeric value was {v}"))
                         })?;
                         out.push(if c == 'r' {
                             Directive::RateLimit(n)
@@ -472,23 +586,30 @@ fn parse_inner(
                         if !(st.syscall_added || st.perm_added || st.exe_added || st.fs_added)
                             || (st.add == UNSET && st.del == UNSET)
                         {
-                            return err("key option needs a watch or syscall given prior to it");
+                            return err(
+                                K::Usage,
+                                "key option needs a watch or syscall given prior to it",
+                            );
                         }
                         add_key(st, v)?;
                     }
                     'p' => {
                         if st.add == UNSET && st.del == UNSET {
-                            return err("permission option needs a watch given prior to it");
+                            return err(
+                                K::Usage,
+                                "permission option needs a watch given prior to it",
+                            );
                         }
                         perms_option(st, v)?;
                     }
-                    _ => return err(format!("Option -{c} is invalid")),
+                    _ => return err(K::InvalidOption, format!("Option -{c} is invalid")),
                 }
                 // These end auditctl's option loop (setopt returns -2): anything after them
                 // is a stray parameter.
                 if "hicslDvtmq".contains(c) {
-                    if iter.next().is_some() {
-                        return err("parameter passed without an option given");
+                    if let Some(stray) = iter.next() {
+                        st.at = Some(stray.at);
+                        return err(K::Usage, "parameter passed without an option given");
                     }
                     break;
                 }
@@ -496,10 +617,13 @@ fn parse_inner(
         }
     }
     if positional {
-        return err("parameter passed without an option given");
+        st.at = first_positional;
+        return err(K::Usage, "parameter passed without an option given");
     }
     if !st.key.is_empty() {
-        let list = if st.add != UNSET { st.add & LIST_MASK } else { st.del & LIST_MASK };
+        st.at = st.key_at;
+        let list =
+            if st.add != UNSET { st.add & AUDIT_FILTER_MASK } else { st.del & AUDIT_FILTER_MASK };
         let mut pair = String::with_capacity(4 + st.key.len());
         pair.push_str("key=");
         pair.push_str(&st.key);
@@ -508,7 +632,7 @@ fn parse_inner(
     if st.add != UNSET || st.del != UNSET {
         let delete = st.add == UNSET;
         let flags = if delete { st.del } else { st.add };
-        if flags & LIST_MASK != FilterList::TASK.0 && !st.syscall_added {
+        if flags & AUDIT_FILTER_MASK != FilterList::TASK.0 && !st.syscall_added {
             st.rule.mask = [u32::MAX; 64];
         }
         st.rule.flags = flags;
@@ -523,13 +647,14 @@ fn parse_inner(
             warnings: std::mem::take(&mut st.warnings),
         }));
     } else if st.syscall_added && out.is_empty() {
-        return err("Error - no list specified");
+        st.at = None;
+        return err(K::ListOrAction, "Error - no list specified");
     }
     Ok(out)
 }
 
-fn perr(message: String) -> ParseError {
-    ParseError { message }
+fn perr(kind: ParseErrorKind, message: String) -> ParseError {
+    ParseError::new(kind, message)
 }
 
 /// `-r`/`-b`/`--backlog_wait_time`: a number starting with a digit.
@@ -549,7 +674,7 @@ fn long_option(name: &'static str, v: Option<&str>) -> Result<Directive, ParseEr
         "backlog_wait_time" => {
             let v = v.unwrap_or_default();
             Directive::BacklogWaitTime(numeric_setting(v).ok_or_else(|| {
-                perr(format!("Backlog_wait_time must be a numeric value was {v}"))
+                perr(K::BadValue, format!("Backlog_wait_time must be a numeric value was {v}"))
             })?)
         }
         other => Directive::Unsupported(format!("--{other}")),
@@ -582,26 +707,35 @@ fn lookup_action(s: &str) -> Option<Result<u32, ()>> {
 /// in second position).
 fn rule_setup(st: &mut State, c: char, v: &str) -> Result<Option<String>, ParseError> {
     if c != 'd' && v.contains("task") && st.syscall_added {
-        return err(if c == 'a' {
-            "Syscall auditing requested for task list"
-        } else {
-            "Error: syscall auditing requested for task list"
-        });
+        return err(
+            K::Syscall,
+            if c == 'a' {
+                "Syscall auditing requested for task list"
+            } else {
+                "Error: syscall auditing requested for task list"
+            },
+        );
     }
     st.multiple += 1;
     let bad = || {
-        perr(match c {
-            'a' => format!("Append rule - bad keyword {v}"),
-            'A' => format!("Add rule - bad keyword {v}"),
-            _ => format!("Delete rule - bad keyword {v}"),
-        })
+        perr(
+            K::ListOrAction,
+            match c {
+                'a' => format!("Append rule - bad keyword {v}"),
+                'A' => format!("Add rule - bad keyword {v}"),
+                _ => format!("Delete rule - bad keyword {v}"),
+            },
+        )
     };
     if st.multiple != 1 {
-        return err(if c == 'a' {
-            "Multiple rule insert/delete operations are not allowed\n"
-        } else {
-            "Multiple rule insert/delete operations are not allowed"
-        });
+        return err(
+            K::Usage,
+            if c == 'a' {
+                "Multiple rule insert/delete operations are not allowed\n"
+            } else {
+                "Multiple rule insert/delete operations are not allowed"
+            },
+        );
     }
     let (first, second) = match v.split_once(',') {
         Some((a, b)) if !b.contains(',') => (a, b),
@@ -656,33 +790,32 @@ fn deprecated(c: char) -> &'static str {
 
 fn current_list(st: &State) -> u32 {
     if st.add != UNSET {
-        st.add & (LIST_MASK | UNSET)
+        st.add & (AUDIT_FILTER_MASK | UNSET)
     } else {
-        st.del & (LIST_MASK | UNSET)
+        st.del & (AUDIT_FILTER_MASK | UNSET)
     }
 }
 
 /// `-S name|number|all[,...]`.
 fn syscall_option(st: &mut State, v: &str, ctx: &Context<'_>) -> Result<(), ParseError> {
-    let lists = [st.add & (LIST_MASK | UNSET), st.del & (LIST_MASK | UNSET)];
+    let lists = [st.add & (AUDIT_FILTER_MASK | UNSET), st.del & (AUDIT_FILTER_MASK | UNSET)];
     for (list, name) in [
         (FilterList::TASK.0, "task"),
         (FilterList::USER.0, "user"),
         (FilterList::FS.0, "filesystem"),
     ] {
         if lists.contains(&list) {
-            return err(format!("Error: syscall auditing being added to {name} list"));
+            return err(K::Syscall, format!("Error: syscall auditing being added to {name} list"));
         }
     }
     if st.exclude {
-        return err("Error: syscall auditing cannot be put on exclude list");
+        return err(K::Syscall, "Error: syscall auditing cannot be put on exclude list");
     }
     let unknown_arch = st.elf == 0;
     if unknown_arch {
-        st.elf = ctx
-            .machine
-            .elf()
-            .ok_or_else(|| perr(format!("Error looking up elf type {}", ctx.machine.0)))?;
+        st.elf = ctx.machine.elf().ok_or_else(|| {
+            perr(K::Syscall, format!("Error looking up elf type {}", ctx.machine.0))
+        })?;
     }
     let machine = Machine::from_elf(st.elf);
     let mut mask = st.rule.mask;
@@ -692,13 +825,13 @@ fn syscall_option(st: &mut State, v: &str, ctx: &Context<'_>) -> Result<(), Pars
         match syscall_bits(&mut mask, name, machine) {
             Ok(()) => {}
             Err(()) if machine.is_none() => {
-                return err(format!("Elf type unknown: 0x{:x}", st.elf));
+                return err(K::Syscall, format!("Elf type unknown: 0x{:x}", st.elf));
             }
             Err(()) => {
-                return err(format!(
-                    "Syscall name unknown: {}",
-                    if v.contains(',') { name } else { v }
-                ))
+                return err(
+                    K::Syscall,
+                    format!("Syscall name unknown: {}", if v.contains(',') { name } else { v }),
+                )
             }
         }
     }
@@ -756,12 +889,12 @@ fn mismatch(v: &str, mask: &[u32; 64], host: Machine) -> bool {
 /// `-F field op value`.
 fn field_option(st: &mut State, v: &str, ctx: &Context<'_>) -> Result<(), ParseError> {
     let list = if st.add != UNSET {
-        st.add & LIST_MASK
+        st.add & AUDIT_FILTER_MASK
     } else if st.del != UNSET {
-        st.del & LIST_MASK
+        st.del & AUDIT_FILTER_MASK
     } else {
         // auditctl allows `-F arch=... -t`; nothing else before the list.
-        return err("List must be given before field");
+        return err(K::Usage, "List must be given before field");
     };
     if let Some(k) = v.strip_prefix("key=") {
         return add_key(st, k);
@@ -777,9 +910,10 @@ fn field_option(st: &mut State, v: &str, ctx: &Context<'_>) -> Result<(), ParseE
 
 /// `-k KEY` and `-F key=KEY`: keys accumulate, joined with `\x01`.
 fn add_key(st: &mut State, k: &str) -> Result<(), ParseError> {
+    st.key_at = st.at;
     let sep = usize::from(!st.key.is_empty());
     if k.len() + st.key.len() + sep > AUDIT_MAX_KEY_LEN {
-        return err("key option exceeds size limit");
+        return err(K::TooLong, "key option exceeds size limit");
     }
     if k.as_bytes().contains(&AUDIT_KEY_SEPARATOR) {
         st.warnings.push(format!("key {k} has illegal character"));
@@ -794,11 +928,12 @@ fn add_key(st: &mut State, k: &str) -> Result<(), ParseError> {
 /// `-p rwxa` on a watch.
 fn perms_option(st: &mut State, v: &str) -> Result<(), ParseError> {
     if v.len() > 4 {
-        return err(format!("permission {v} is too long"));
+        return err(K::Permission, format!("permission {v} is too long"));
     }
-    let perms = perm_bits(v).map_err(|c| perr(format!("Permission {c} isn't supported")))?;
+    let perms =
+        perm_bits(v).map_err(|c| perr(K::Permission, format!("Permission {c} isn't supported")))?;
     if st.rule.fields.is_empty() {
-        return err("Permissions should be preceeded by other fields");
+        return err(K::Usage, "Permissions should be preceeded by other fields");
     }
     if let Some(f) = st.rule.fields.iter_mut().rev().find(|f| f.field == F::AUDIT_PERM) {
         // auditctl updates every perm field; there is at most one.
@@ -808,7 +943,7 @@ fn perms_option(st: &mut State, v: &str) -> Result<(), ParseError> {
         }
     } else {
         if st.rule.fields.len() >= 63 {
-            return err("Too many fields when adding permissions");
+            return err(K::TooLong, "Too many fields when adding permissions");
         }
         st.rule.fields.push(FieldData {
             field: F::AUDIT_PERM,
@@ -822,31 +957,28 @@ fn perms_option(st: &mut State, v: &str) -> Result<(), ParseError> {
 
 fn perm_bits(v: &str) -> Result<u32, char> {
     v.chars().try_fold(0, |acc, c| {
-        Ok(acc
-            | match c.to_ascii_lowercase() {
-                'r' => PERM_READ,
-                'w' => PERM_WRITE,
-                'x' => PERM_EXEC,
-                'a' => PERM_ATTR,
-                _ => return Err(c),
-            })
+        let lower = c.to_ascii_lowercase();
+        match PERM_LETTERS.iter().find(|(letter, _)| *letter == lower) {
+            Some((_, bit)) => Ok(acc | bit),
+            None => Err(c),
+        }
     })
 }
 
 /// `-w`/`-W PATH` (auditctl `audit_setup_watch_name`, libaudit `audit_add_watch_dir`).
 fn watch_option(st: &mut State, c: char, v: &str, ctx: &Context<'_>) -> Result<(), ParseError> {
     if c == 'w' && (st.add != UNSET || st.del != UNSET) {
-        return err("watch option can't be given with a syscall");
+        return err(K::Usage, "watch option can't be given with a syscall");
     }
     if v.len() >= PATH_MAX {
-        return err("The path passed for the watch is too big");
+        return err(K::Path, "The path passed for the watch is too big");
     }
     if !v.starts_with('/') {
-        return err("The path must start with '/'");
+        return err(K::Path, "The path must start with '/'");
     }
     let base = v.trim_end_matches('/').rsplit('/').next().unwrap_or("");
     if base.len() > NAME_MAX {
-        return err("The base name of the path is too big");
+        return err(K::Path, "The base name of the path is too big");
     }
     if v.contains("..") {
         st.warnings.push("Warning - relative path notation is not supported".into());
@@ -861,7 +993,7 @@ fn watch_option(st: &mut State, c: char, v: &str, ctx: &Context<'_>) -> Result<(
         }
     }
     if !st.rule.fields.is_empty() {
-        return err("Rule is not empty\n");
+        return err(K::Usage, "Rule is not empty\n");
     }
     let ty = if ctx.env.is_dir(&path) { F::AUDIT_DIR } else { F::AUDIT_WATCH };
     if c == 'w' {
@@ -882,7 +1014,7 @@ fn watch_option(st: &mut State, c: char, v: &str, ctx: &Context<'_>) -> Result<(
         FieldData {
             field: F::AUDIT_PERM,
             op: Operator::AUDIT_EQUAL,
-            value: FieldValue::Num(PERM_READ | PERM_WRITE | PERM_EXEC | PERM_ATTR),
+            value: FieldValue::Num(AUDIT_PERM_ALL),
         },
     ];
     Ok(())
@@ -901,12 +1033,15 @@ fn split_op(pair: &str) -> Option<(&str, Operator, &str)> {
 }
 
 /// A message in lib/errormsg.h's shape.
-fn eau(position: u8, text: &str, opt: &str) -> ParseError {
-    perr(match position {
-        0 => text.to_string(),
-        1 => format!("{opt} {text}"),
-        _ => format!("{text} {opt}"),
-    })
+fn eau(kind: ParseErrorKind, position: u8, text: &str, opt: &str) -> ParseError {
+    perr(
+        kind,
+        match position {
+            0 => text.to_string(),
+            1 => format!("{opt} {text}"),
+            _ => format!("{text} {opt}"),
+        },
+    )
 }
 
 fn is_digit_start(v: &str) -> bool {
@@ -920,24 +1055,25 @@ fn is_negative_number(v: &str) -> bool {
 /// `audit_rule_fieldpair_data`: one `-F` pair appended to the rule.
 fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result<(), ParseError> {
     if st.rule.fields.len() >= 63 {
-        return Err(eau(2, "Too many fields in rule:", pair));
+        return Err(eau(K::TooLong, 2, "Too many fields in rule:", pair));
     }
     let Some((f, op, v)) = split_op(pair) else {
-        return Err(eau(2, "-F missing operation for", pair));
+        return Err(eau(K::FieldSyntax, 2, "-F missing operation for", pair));
     };
     if f.is_empty() {
-        return Err(eau(2, "-F missing field name before operator for", f));
+        return Err(eau(K::FieldSyntax, 2, "-F missing field name before operator for", f));
     }
     if v.is_empty() {
-        return Err(eau(2, "-F missing value after operation for", f));
+        return Err(eau(K::FieldSyntax, 2, "-F missing value after operation for", f));
     }
-    let field = tables::field_number(f).ok_or_else(|| eau(2, "-F unknown field:", f))?;
+    let field =
+        tables::field_number(f).ok_or_else(|| eau(K::UnknownField, 2, "-F unknown field:", f))?;
     let ftype = F(field);
     let exit = FilterList::EXIT.0;
     if list == FilterList::EXCLUDE.0 {
         if ctx.features & feature_bitmap::EXCLUDE_EXTEND == 0 {
             if ftype != F::AUDIT_MSGTYPE {
-                return Err(eau(2, "Field option not supported by kernel:", f));
+                return Err(eau(K::FieldNotAllowed, 2, "Field option not supported by kernel:", f));
             }
         } else if !matches!(
             ftype,
@@ -954,6 +1090,7 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
                 | F::AUDIT_EXE
         ) {
             return Err(eau(
+                K::FieldNotAllowed,
                 0,
                 "Only msgtype, *uid, *gid, pid, and subj* fields can be used with exclude filter",
                 f,
@@ -961,11 +1098,11 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
         }
     }
     if list == FilterList::FS.0 && ctx.features & feature_bitmap::FILTER_FS == 0 {
-        return Err(eau(1, "filter is not supported by the kernel", f));
+        return Err(eau(K::FieldNotAllowed, 1, "filter is not supported by the kernel", f));
     }
-    let exit_only = || eau(1, "can only be used with exit filter list", f);
-    let eq_neq = || eau(1, "only takes = or != operators", f);
-    let num = || eau(2, "-F value should be number for", f);
+    let exit_only = || eau(K::FieldNotAllowed, 1, "can only be used with exit filter list", f);
+    let eq_neq = || eau(K::FieldSyntax, 1, "only takes = or != operators", f);
+    let num = || eau(K::BadValue, 2, "-F value should be number for", f);
     let signed_or_unsigned = |v: &str| {
         if is_digit_start(v) {
             Some(strtoul_u32(v))
@@ -984,13 +1121,15 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
         | F::AUDIT_OBJ_UID => FieldValue::Num(match signed_or_unsigned(v) {
             Some(n) => n,
             None if v == "unset" => u32::MAX,
-            None => ctx.env.uid(v).ok_or_else(|| perr(format!("Unknown user: {v}")))?,
+            None => {
+                ctx.env.uid(v).ok_or_else(|| perr(K::BadValue, format!("Unknown user: {v}")))?
+            }
         }),
         F::AUDIT_GID | F::AUDIT_EGID | F::AUDIT_SGID | F::AUDIT_FSGID | F::AUDIT_OBJ_GID => {
             FieldValue::Num(if is_digit_start(v) {
                 strtol_u32(v)
             } else {
-                ctx.env.gid(v).ok_or_else(|| perr(format!("Unknown group: {v}")))?
+                ctx.env.gid(v).ok_or_else(|| perr(K::BadValue, format!("Unknown group: {v}")))?
             })
         }
         F::AUDIT_EXIT => {
@@ -1008,13 +1147,14 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
                 match tables::errno_number(name) {
                     Some(e) if neg => (e as i32).wrapping_neg() as u32,
                     Some(e) => e,
-                    None => return Err(eau(2, "-F unknown errno -", f)),
+                    None => return Err(eau(K::BadValue, 2, "-F unknown errno -", f)),
                 }
             })
         }
         F::AUDIT_MSGTYPE => {
             if list != FilterList::EXCLUDE.0 && list != FilterList::USER.0 {
                 return Err(eau(
+                    K::FieldNotAllowed,
                     0,
                     "msgtype field can only be used with exclude or user filter list",
                     f,
@@ -1023,7 +1163,8 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
             FieldValue::Num(if is_digit_start(v) {
                 strtol_u32(v)
             } else {
-                tables::msgtype_number(v).ok_or_else(|| eau(2, "-F unknown message type -", f))?
+                tables::msgtype_number(v)
+                    .ok_or_else(|| eau(K::BadValue, 2, "-F unknown message type -", f))?
             })
         }
         F::AUDIT_OBJ_USER
@@ -1059,7 +1200,12 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
             }
             if ftype == F::AUDIT_EXE {
                 if ctx.features & feature_bitmap::EXECUTABLE_PATH == 0 {
-                    return Err(eau(2, "Field option not supported by kernel:", f));
+                    return Err(eau(
+                        K::FieldNotAllowed,
+                        2,
+                        "Field option not supported by kernel:",
+                        f,
+                    ));
                 }
                 if op != Operator::AUDIT_EQUAL && op != Operator::AUDIT_NOT_EQUAL {
                     return Err(eq_neq());
@@ -1070,24 +1216,25 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
                 && !(st.syscall_added || st.perm_added || st.exe_added || st.fs_added)
             {
                 return Err(eau(
+                    K::Usage,
                     0,
                     "Key field needs a watch, syscall or exe path given prior to it",
                     f,
                 ));
             }
             if (ftype == F::AUDIT_FILTERKEY && v.len() > AUDIT_MAX_KEY_LEN) || v.len() > PATH_MAX {
-                return Err(eau(0, "String value too long", f));
+                return Err(eau(K::TooLong, 0, "String value too long", f));
             }
             FieldValue::Str(v.as_bytes().to_vec())
         }
         F::AUDIT_ARCH => {
             if st.syscall_added {
-                return Err(eau(1, "must be before -S", f));
+                return Err(eau(K::Usage, 1, "must be before -S", f));
             }
             if op != Operator::AUDIT_EQUAL && op != Operator::AUDIT_NOT_EQUAL {
                 return Err(eq_neq());
             }
-            let elf_unknown = || eau(1, "elf mapping not found", f);
+            let elf_unknown = || eau(K::BadValue, 1, "elf mapping not found", f);
             let elf = if is_digit_start(v) {
                 let e = u32::try_from(strtoul(v)).map_err(|_| elf_unknown())?;
                 Machine::from_elf(e).ok_or_else(elf_unknown)?;
@@ -1103,13 +1250,14 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
                 return Err(exit_only());
             }
             if op != Operator::AUDIT_EQUAL {
-                return Err(eau(1, "only takes = operator", f));
+                return Err(eau(K::FieldSyntax, 1, "only takes = operator", f));
             }
             if v.len() > 4 {
-                return Err(eau(0, "String value too long", f));
+                return Err(eau(K::TooLong, 0, "String value too long", f));
             }
             FieldValue::Num(
-                perm_bits(v).map_err(|_| eau(0, "Permission can only contain  'rwxa'", f))?,
+                perm_bits(v)
+                    .map_err(|_| eau(K::Permission, 0, "Permission can only contain  'rwxa'", f))?,
             )
         }
         F::AUDIT_FILETYPE => {
@@ -1117,12 +1265,13 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
                 return Err(exit_only());
             }
             FieldValue::Num(
-                tables::filetype_number(v).ok_or_else(|| eau(2, "-F unknown file type - ", f))?,
+                tables::filetype_number(v)
+                    .ok_or_else(|| eau(K::BadValue, 2, "-F unknown file type - ", f))?,
             )
         }
         F::AUDIT_FSTYPE => {
             if list != FilterList::FS.0 {
-                return Err(eau(1, "field is not valid for the filter", f));
+                return Err(eau(K::FieldNotAllowed, 1, "field is not valid for the filter", f));
             }
             if op != Operator::AUDIT_EQUAL && op != Operator::AUDIT_NOT_EQUAL {
                 return Err(eq_neq());
@@ -1131,7 +1280,7 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
             st.fs_added = true;
             match n {
                 Some(n) if n != u32::MAX => FieldValue::Num(n),
-                _ => return Err(eau(2, "file system type is unknown for field:", f)),
+                _ => return Err(eau(K::BadValue, 2, "file system type is unknown for field:", f)),
             }
         }
         F::AUDIT_ARG0 | F::AUDIT_ARG1 | F::AUDIT_ARG2 | F::AUDIT_ARG3 => {
@@ -1139,10 +1288,15 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
         }
         F::AUDIT_SESSIONID => {
             if ctx.features & feature_bitmap::SESSIONID_FILTER == 0 {
-                return Err(eau(2, "Field option not supported by kernel:", f));
+                return Err(eau(K::FieldNotAllowed, 2, "Field option not supported by kernel:", f));
             }
             if ![FilterList::EXCLUDE.0, FilterList::USER.0, exit].contains(&list) {
-                return Err(eau(1, "must be used with exclude, user, or exit filter", f));
+                return Err(eau(
+                    K::FieldNotAllowed,
+                    1,
+                    "must be used with exclude, user, or exit filter",
+                    f,
+                ));
             }
             // auditctl leaves the value unset (0) for anything it cannot read.
             FieldValue::Num(signed_or_unsigned(v).unwrap_or(if v == "unset" {
@@ -1154,7 +1308,7 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
         F::AUDIT_SADDR_FAM => {
             let n = strtoul(v);
             if n as u32 as u64 >= AF_MAX {
-                return Err(eau(2, "value is too large for field:", f));
+                return Err(eau(K::BadValue, 2, "value is too large for field:", f));
             }
             FieldValue::Num(n as u32)
         }
@@ -1222,29 +1376,31 @@ fn determine_machine(arch: &str, host: Machine) -> Option<Machine> {
 fn compare_option(st: &mut State, v: &str) -> Result<(), ParseError> {
     let list = current_list(st);
     if st.rule.fields.len() >= 63 {
-        return Err(eau(2, "Too many fields in rule:", v));
+        return Err(eau(K::TooLong, 2, "Too many fields in rule:", v));
     }
     let (l, op, r) = if let Some((l, r)) = v.split_once("!=") {
         (l, Operator::AUDIT_NOT_EQUAL, r)
     } else if let Some((l, r)) = v.split_once('=') {
         (l, Operator::AUDIT_EQUAL, r)
     } else {
-        return Err(eau(1, "only takes = or != operators", v));
+        return Err(eau(K::FieldSyntax, 1, "only takes = or != operators", v));
     };
     if l.is_empty() {
-        return Err(eau(2, "-C missing field name before operator for", l));
+        return Err(eau(K::FieldSyntax, 2, "-C missing field name before operator for", l));
     }
     if r.is_empty() {
-        return Err(eau(2, "-C missing value after operation for ", l));
+        return Err(eau(K::FieldSyntax, 2, "-C missing value after operation for ", l));
     }
-    let a = tables::field_number(l).ok_or_else(|| eau(2, "-C unknown field:", l))?;
-    let b = tables::field_number(r)
-        .ok_or_else(|| eau(2, "-C unknown right hand value for comparison with:", l))?;
+    let a =
+        tables::field_number(l).ok_or_else(|| eau(K::UnknownField, 2, "-C unknown field:", l))?;
+    let b = tables::field_number(r).ok_or_else(|| {
+        eau(K::UnknownField, 2, "-C unknown right hand value for comparison with:", l)
+    })?;
     if list != FilterList::EXIT.0 {
-        return Err(eau(1, "can only be used with exit filter list", l));
+        return Err(eau(K::FieldNotAllowed, 1, "can only be used with exit filter list", l));
     }
-    let value =
-        tables::compare_value(a, b).ok_or_else(|| eau(2, "-C incompatible comparison", l))?;
+    let value = tables::compare_value(a, b)
+        .ok_or_else(|| eau(K::BadValue, 2, "-C incompatible comparison", l))?;
     st.rule.fields.push(FieldData {
         field: F::AUDIT_FIELD_COMPARE,
         op,
@@ -1304,6 +1460,101 @@ mod tests {
             ("-k x", "key option needs a watch or syscall given prior to it"),
         ] {
             assert_eq!(parse(s).expect_err(s), want, "{s}");
+        }
+    }
+
+    /// The kind, the token and its index; the line when the context has one.
+    #[test]
+    fn errors_carry_kind_token_and_position() {
+        let env = NoEnv;
+        let mut ctx = Context::new(&env);
+        ctx.machine = Machine::X86_64;
+        for (s, kind, token, at) in [
+            ("-a always,exit -F foo=1", K::UnknownField, Some("foo=1"), Some(3)),
+            ("-a always,exit -Fuid", K::FieldSyntax, Some("-Fuid"), Some(2)),
+            ("-a always,exit -S open,bogus", K::Syscall, Some("open,bogus"), Some(3)),
+            ("-a bogus,exit", K::ListOrAction, Some("bogus,exit"), Some(1)),
+            ("-w relative", K::Path, Some("relative"), Some(1)),
+            ("-w /etc -p rwz", K::Permission, Some("rwz"), Some(3)),
+            ("-X", K::InvalidOption, Some("-X"), Some(0)),
+            ("-w /etc stray", K::Usage, Some("stray"), Some(2)),
+            ("-s stray", K::Usage, Some("-s"), Some(0)),
+            ("-a always,user -k k", K::Usage, Some("k"), Some(3)),
+            ("-e 3", K::BadValue, Some("3"), Some(1)),
+            ("-S open", K::ListOrAction, None, None),
+        ] {
+            let e = parse_command(&split_line(s), &ctx).expect_err(s);
+            assert_eq!(
+                (e.kind, e.token.as_deref(), e.position.token),
+                (kind, token, at),
+                "{s}: {e}"
+            );
+            assert_eq!(e.position.line, None, "{s}");
+        }
+        ctx.lineno = Some(7);
+        let e = parse_command(&split_line("-a always,exit -F foo=1"), &ctx).expect_err("refused");
+        assert_eq!(e.position, ParsePosition { token: Some(3), line: Some(7) });
+        assert_eq!(e.to_string(), "-F unknown field: foo");
+        let k = ParseError::kernel_refusal("why").at_line(3);
+        assert_eq!((k.kind, k.position.line), (K::KernelRefusal, Some(3)));
+        assert_eq!(k.to_string(), "the kernel would refuse this rule: why");
+    }
+
+    /// Arguments that combine into valid and invalid commands of every kind.
+    const TOKENS: &[&str] = &[
+        "-a",
+        "-A",
+        "-d",
+        "always,exit",
+        "exit,never",
+        "task,always",
+        "-F",
+        "uid=0",
+        "foo=1",
+        "arch=b64",
+        "-S",
+        "open",
+        "all",
+        "-k",
+        "key",
+        "-w",
+        "/etc/passwd",
+        "-p",
+        "rwxa",
+        "-e",
+        "1",
+        "-l",
+        "-D",
+        "-s",
+        "-i",
+        "--",
+        "stray",
+        "-C",
+        "uid!=euid",
+        "-Fkey=x",
+        "--backlog_wait_time",
+        "60000",
+        "-X",
+        "perm=wz",
+    ];
+
+    proptest::proptest! {
+        /// Every refusal has a message, and its position points at an argument of the command
+        /// (the one it names as its token).
+        #[test]
+        fn errors_point_into_the_command(
+            picks in proptest::collection::vec(0..TOKENS.len(), 0..8),
+        ) {
+            let env = NoEnv;
+            let ctx = Context::new(&env);
+            let args: Vec<&str> = picks.iter().filter_map(|&i| TOKENS.get(i).copied()).collect();
+            if let Err(e) = parse_command(&args, &ctx) {
+                proptest::prop_assert!(!e.message.is_empty());
+                let at = e.position.token;
+                proptest::prop_assert!(at.map_or(true, |i| i < args.len()), "{e:?}");
+                let named = at.and_then(|i| args.get(i).copied());
+                proptest::prop_assert_eq!(e.token.as_deref(), named);
+            }
         }
     }
 

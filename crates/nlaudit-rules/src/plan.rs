@@ -38,8 +38,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
-use nlaudit_proto::consts::AUDIT_FILTER_PREPEND;
-use nlaudit_proto::{RuleData, Status};
+use nlaudit_proto::{Position, RuleData, Status};
 
 use crate::parse::{Directive, ParseError};
 use crate::render::key_matches;
@@ -72,10 +71,41 @@ impl ErrorMode {
 pub struct TargetRule {
     /// The rule to send (as parsed, without the prepend flag: the plan decides).
     pub rule: RuleData,
-    /// The rule as the kernel will list it ([`normalize`]d): what comparisons use.
+    /// The rule as the kernel will list it ([`normalize()`]d): what comparisons use.
     pub normal: RuleData,
+    /// Where it comes from: a line of the set, or the kernel (a rule in force that the set
+    /// keeps because it has no `-D`).
+    pub origin: Origin,
+}
+
+/// Where a rule of the target comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Origin {
     /// The line that added it (an index chosen by the caller).
-    pub source: usize,
+    Line(usize),
+    /// A rule the kernel held before the set ran, which nothing in the set deleted.
+    Kernel,
+}
+
+impl Origin {
+    /// The line, for a rule the set added.
+    pub fn line(self) -> Option<usize> {
+        match self {
+            Origin::Line(l) => Some(l),
+            Origin::Kernel => None,
+        }
+    }
+}
+
+/// What the set runs on: `auditctl -R` adds to whatever the kernel holds, so a set without
+/// `-D` keeps the rules in force that it does not delete (augenrules' result on a kernel
+/// that already holds rules).
+#[derive(Clone, Copy, Debug)]
+pub enum Start<'a> {
+    /// An empty kernel (the set alone).
+    Empty,
+    /// The rules the kernel holds, as listed.
+    Kernel(&'a [RuleData]),
 }
 
 /// The settings a rule set asks for (the last value of each).
@@ -155,7 +185,7 @@ impl Target {
 /// Problems are recorded, never fatal here: a duplicate keeps the first copy, a `-d` of an
 /// absent rule does nothing (see [`Target::fatal`]).
 pub fn target(lines: &[(usize, Result<Vec<Directive>, ParseError>)], mode: ErrorMode) -> Target {
-    target_checked(lines, mode, |_| None)
+    target_on(Start::Empty, lines, mode, |_| None)
 }
 
 /// [`target`], with `refusal` saying which rules the kernel would refuse on this machine
@@ -165,9 +195,30 @@ pub fn target_checked(
     mode: ErrorMode,
     refusal: impl Fn(&RuleData) -> Option<String>,
 ) -> Target {
+    target_on(Start::Empty, lines, mode, refusal)
+}
+
+/// [`target_checked`], run on `start`: with [`Start::Kernel`] the model begins with the
+/// rules in force, so the set's `-D` (or its absence) decides what becomes of them, as when
+/// `auditctl -R` runs the set on this kernel. A line adding a rule the kernel already holds
+/// takes that rule over where it stands (auditctl would fail with EEXIST; applying a set
+/// twice must change nothing); a `-d` of it deletes it.
+pub fn target_on(
+    start: Start<'_>,
+    lines: &[(usize, Result<Vec<Directive>, ParseError>)],
+    mode: ErrorMode,
+    refusal: impl Fn(&RuleData) -> Option<String>,
+) -> Target {
     let mut t = Target { mode, ..Target::default() };
     let mut lists: HashMap<u32, VecDeque<TargetRule>> = HashMap::new();
-    let mut held: HashMap<RuleData, usize> = HashMap::new();
+    let mut held: HashMap<RuleData, Origin> = HashMap::new();
+    if let Start::Kernel(current) = start {
+        for r in current {
+            held.entry(r.clone()).or_insert(Origin::Kernel);
+            let entry = TargetRule { rule: r.clone(), normal: r.clone(), origin: Origin::Kernel };
+            lists.entry(r.list().0).or_default().push_back(entry);
+        }
+    }
     for (source, parsed) in lines {
         let source = *source;
         let directives = match parsed {
@@ -190,15 +241,30 @@ pub fn target_checked(
                         continue;
                     }
                     let normal = normalize(&rc.rule);
-                    if let Some(&first) = held.get(&normal) {
-                        problem(ProblemKind::Duplicate { first });
-                        continue;
-                    }
-                    held.insert(normal.clone(), source);
                     let mut rule = rc.rule.clone();
-                    rule.flags &= !AUDIT_FILTER_PREPEND;
+                    rule.set_position(Position::Append);
                     let list = lists.entry(normal.list().0).or_default();
-                    let entry = TargetRule { rule, normal, source };
+                    match held.get(&normal) {
+                        Some(Origin::Line(first)) => {
+                            problem(ProblemKind::Duplicate { first: *first });
+                            continue;
+                        }
+                        Some(Origin::Kernel) => {
+                            // In force already: the set takes it over where it stands.
+                            let found = list
+                                .iter_mut()
+                                .find(|e| e.origin == Origin::Kernel && e.normal == normal);
+                            if let Some(e) = found {
+                                e.rule = rule;
+                                e.origin = Origin::Line(source);
+                            }
+                            held.insert(normal, Origin::Line(source));
+                            continue;
+                        }
+                        None => {}
+                    }
+                    held.insert(normal.clone(), Origin::Line(source));
+                    let entry = TargetRule { rule, normal, origin: Origin::Line(source) };
                     if rc.rule.prepend() {
                         list.push_front(entry);
                     } else {
@@ -259,6 +325,13 @@ pub fn target_checked(
     t
 }
 
+impl Target {
+    /// How many rules in force the set keeps without naming them (it has no `-D`).
+    pub fn kept_from_kernel(&self) -> usize {
+        self.rules.iter().filter(|r| r.origin == Origin::Kernel).count()
+    }
+}
+
 /// Why a rule is deleted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeleteReason {
@@ -273,12 +346,12 @@ pub enum DeleteReason {
 /// One kernel operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
-    /// AUDIT_ADD_RULE of `desired[index]`, at the list's head when `prepend`.
+    /// AUDIT_ADD_RULE of `desired[index]`, at the list's head or tail.
     Add {
         /// Index into the desired rules.
         index: usize,
-        /// Send with `AUDIT_FILTER_PREPEND`.
-        prepend: bool,
+        /// [`Position::Prepend`]: send with `AUDIT_FILTER_PREPEND`.
+        position: Position,
         /// The rule was deleted just before (a re-add).
         readd: bool,
     },
@@ -386,7 +459,7 @@ fn plan_list(
         }
     }
 
-    let mut emit = |j: usize, prepend: bool| {
+    let mut emit = |j: usize, position: Position| {
         let readd = match readd_copies.get(&j) {
             Some(copies) => {
                 for &ci in copies {
@@ -398,7 +471,7 @@ fn plan_list(
             }
             None => false,
         };
-        p.steps.push(Step::Add { index: d[j], prepend, readd });
+        p.steps.push(Step::Add { index: d[j], position, readd });
         if readd {
             p.readded += 1;
         } else {
@@ -406,10 +479,10 @@ fn plan_list(
         }
     };
     for j in (0..best_start).rev() {
-        emit(j, true);
+        emit(j, Position::Prepend);
     }
     for j in best_start + best_len..d.len() {
-        emit(j, false);
+        emit(j, Position::Append);
     }
 }
 
@@ -486,25 +559,25 @@ pub fn setting_changes(
     push(SettingKind::Failure, want.failure, Some(now.failure));
     push(SettingKind::RateLimit, want.rate_limit, Some(now.rate_limit));
     push(SettingKind::BacklogWaitTime, want.backlog_wait_time, now.backlog_wait_time);
-    push(SettingKind::Enabled, want.enabled, Some(now.enabled));
+    push(SettingKind::Enabled, want.enabled, Some(now.enabled.raw()));
     if want.loginuid_immutable && loginuid != Some((true, true)) {
         let from = loginuid.map(|(on, _)| u32::from(on));
         out.push(SettingChange { kind: SettingKind::LoginuidImmutable, to: 1, from });
     }
-    if want.lock && now.enabled != 2 {
-        out.push(SettingChange { kind: SettingKind::Lock, to: 2, from: Some(now.enabled) });
+    if want.lock && !now.enabled.is_locked() {
+        out.push(SettingChange { kind: SettingKind::Lock, to: 2, from: Some(now.enabled.raw()) });
     }
     out
 }
 
 /// A rule as a plan line shows it: auditctl's `-l` text, with `-A` for a prepend (a watch
 /// has no `-A` form: a note says where it goes).
-pub fn rule_text(rule: &RuleData, prepend: bool, host: Machine) -> String {
+pub fn rule_text(rule: &RuleData, position: Position, host: Machine) -> String {
     let text = Renderer::new(host).rule(rule);
-    match (prepend, text.strip_prefix("-a ")) {
-        (false, _) => text,
-        (true, Some(rest)) => format!("-A {rest}"),
-        (true, None) => format!("{text}  # at the head of its list"),
+    match (position, text.strip_prefix("-a ")) {
+        (Position::Append, _) => text,
+        (Position::Prepend, Some(rest)) => format!("-A {rest}"),
+        (Position::Prepend, None) => format!("{text}  # at the head of its list"),
     }
 }
 
@@ -518,8 +591,8 @@ pub fn plan_lines(
     plan.steps
         .iter()
         .map(|s| match *s {
-            Step::Add { index, prepend, readd } => {
-                let t = rule_text(&desired[index], prepend, host);
+            Step::Add { index, position, readd } => {
+                let t = rule_text(&desired[index], position, host);
                 if readd {
                     format!("+ {t}  # re-add")
                 } else {
@@ -527,7 +600,7 @@ pub fn plan_lines(
                 }
             }
             Step::Delete { index, reason } => {
-                let t = rule_text(&current[index], false, host);
+                let t = rule_text(&current[index], Position::Append, host);
                 match reason {
                     DeleteReason::Obsolete => format!("- {t}"),
                     DeleteReason::Readd => format!("- {t}  # re-add: deleted, then added back"),
@@ -542,6 +615,7 @@ pub fn plan_lines(
 mod tests {
     use super::*;
     use crate::parse::{parse_command, split_line, Context, NoEnv};
+    use nlaudit_proto::consts::AUDIT_FILTER_PREPEND;
 
     fn parse_lines(text: &str) -> Vec<(usize, Result<Vec<Directive>, ParseError>)> {
         let env = NoEnv;
@@ -599,9 +673,9 @@ mod tests {
         fn listing(&self) -> Vec<RuleData> {
             self.lists.values().flatten().cloned().collect()
         }
-        fn add(&mut self, r: &RuleData, prepend: bool) {
+        fn add(&mut self, r: &RuleData, position: Position) {
             let l = self.lists.entry(r.list().0).or_default();
-            if prepend {
+            if position == Position::Prepend {
                 l.insert(0, r.clone());
             } else {
                 assert!(!l.contains(r), "EEXIST: append of held rule {}", name(r));
@@ -624,8 +698,8 @@ mod tests {
         let mut in_readd: Option<RuleData> = None;
         for s in &p.steps {
             match *s {
-                Step::Add { index, prepend, readd } => {
-                    k.add(&want[index], prepend);
+                Step::Add { index, position, readd } => {
+                    k.add(&want[index], position);
                     if readd {
                         assert_eq!(in_readd.take().as_ref(), Some(&want[index]));
                     }
@@ -774,6 +848,46 @@ mod tests {
         }
     }
 
+    /// A set runs on the rules in force: without `-D` they are kept where they are (and a
+    /// line adding one takes it over), `-d` and `-D -k` delete them, a leading `-D` makes
+    /// the result the set alone.
+    #[test]
+    fn target_on_the_kernel_follows_the_sets_delete_all() {
+        let held = rules("old keep gone");
+        let check = |set: &str, want: &str, kept: usize| {
+            let t =
+                target_on(Start::Kernel(&held), &parse_lines(set), ErrorMode::default(), |_| None);
+            assert_eq!(t.problems, [], "{set}");
+            let names: Vec<String> = t.rules.iter().map(|r| name(&r.normal)).collect();
+            assert_eq!(names.join(" "), want, "{set}");
+            assert_eq!(t.kept_from_kernel(), kept, "{set}");
+        };
+        let r = |k: &str| format!("-a always,exit -F arch=b64 -S open -k {k}");
+        check(&format!("{}\n{}", r("new"), r("keep")), "old keep gone new", 2);
+        check(&format!("-D\n{}\n{}", r("new"), r("keep")), "new keep", 0);
+        check(&format!("{}\n-d{}", r("new"), &r("gone")[2..]), "old keep new", 2);
+        check(&format!("-D -k ol\n{}", r("new")), "keep gone new", 2);
+        check("", "old keep gone", 3);
+        // The set's own duplicates are still problems; a rule in force is not one.
+        let t = target_on(
+            Start::Kernel(&held),
+            &parse_lines(&format!("{}\n{}", r("keep"), r("keep"))),
+            ErrorMode::default(),
+            |_| None,
+        );
+        assert_eq!(t.problems.len(), 1);
+        assert_eq!(t.problems[0].kind, ProblemKind::Duplicate { first: 1 });
+        assert_eq!(t.rules[1].origin, Origin::Line(1));
+        // Planned on the kernel, a set without -D adds and deletes nothing else.
+        let t =
+            target_on(Start::Kernel(&held), &parse_lines(&r("new")), ErrorMode::default(), |_| {
+                None
+            });
+        let desired: Vec<RuleData> = t.rules.iter().map(|x| x.normal.clone()).collect();
+        let p = plan(&held, &desired);
+        assert_eq!((p.added, p.deleted, p.kept, p.readded), (1, 0, 3, 0));
+    }
+
     #[test]
     fn target_runs_the_set() {
         let set = "\
@@ -798,7 +912,7 @@ mod tests {
         let t = target(&parse_lines(set), ErrorMode::default());
         let names: Vec<String> = t.rules.iter().map(|r| name(&r.normal)).collect();
         assert_eq!(names, ["t:t", "first", "a"]);
-        assert_eq!(t.rules[1].source, 5);
+        assert_eq!(t.rules[1].origin, Origin::Line(5));
         assert_eq!(t.rules[1].rule.flags & AUDIT_FILTER_PREPEND, 0);
         assert_eq!(
             t.settings,
@@ -836,7 +950,7 @@ mod tests {
     #[test]
     fn settings_that_differ() {
         let now = Status {
-            enabled: 1,
+            enabled: nlaudit_proto::AuditEnabled::Enabled,
             failure: 1,
             backlog_limit: 64,
             backlog_wait_time: Some(60000),

@@ -7,13 +7,26 @@
 
 use std::fmt::Write as _;
 
-use nlaudit_proto::consts::{FieldType as F, FilterList, AUDIT_KEY_SEPARATOR};
-use nlaudit_proto::{FieldValue, RuleData};
+use nlaudit_proto::consts::AUDIT_FEATURE_LOGINUID_IMMUTABLE;
+use nlaudit_proto::consts::{
+    FieldType as F, FilterList, AUDIT_PERM_ATTR, AUDIT_PERM_EXEC, AUDIT_PERM_READ, AUDIT_PERM_WRITE,
+};
+use nlaudit_proto::{split_keys, Features, FieldValue, RuleData, Status};
 
 use crate::tables::{self, Machine, AUDIT_ARCH_64BIT};
 
 /// `AUDIT_OPERATORS`: operator bits that legacy kernels kept in the field word.
 const AUDIT_OPERATORS: u32 = 0x7800_0000;
+
+/// How values are printed: `auditctl -l` or `auditctl -l -i`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Style {
+    /// `-l`: numbers as auditctl prints them (`b64`, `-1`).
+    #[default]
+    Plain,
+    /// `-l -i`: machine names for arch, `unset` for -1 ids.
+    Interpreted,
+}
 
 /// Renders rules one after another, like one `auditctl -l` run.
 #[derive(Debug, Clone)]
@@ -29,9 +42,9 @@ impl Renderer {
         Renderer { host, elf: 0, interpret: false }
     }
 
-    /// `-l -i`: machine names for arch, `unset` for -1 ids.
-    pub fn interpret(mut self, on: bool) -> Self {
-        self.interpret = on;
+    /// The [`Style`] of values (default [`Style::Plain`]).
+    pub fn style(mut self, style: Style) -> Self {
+        self.interpret = style == Style::Interpreted;
         self
     }
 
@@ -39,7 +52,7 @@ impl Renderer {
     pub fn rule(&mut self, r: &RuleData) -> String {
         let mut out = String::new();
         let watch = is_watch(r);
-        let list = r.flags & 0x07;
+        let list = r.masked_list().0;
         let mut syscall_count = 0;
         if !watch {
             let action = tables::action_name(r.action).unwrap_or("(null)");
@@ -74,7 +87,7 @@ impl Renderer {
                 F::AUDIT_DIR => write!(out, " -F dir={}", s()),
                 F::AUDIT_EXE => write!(out, " -F exe={}", s()),
                 F::AUDIT_FILTERKEY => {
-                    for k in s().split(char::from(AUDIT_KEY_SEPARATOR)).filter(|k| !k.is_empty()) {
+                    for k in split_keys(until_nul(&f.value)).map(String::from_utf8_lossy) {
                         let _ =
                             if watch { write!(out, " -k {k}") } else { write!(out, " -F key={k}") };
                     }
@@ -137,7 +150,7 @@ impl Renderer {
         {
             return 0;
         }
-        if r.mask[..63].iter().all(|w| *w == u32::MAX) {
+        if r.all_syscalls() {
             out.push_str(" -S all");
             return 63;
         }
@@ -177,20 +190,25 @@ pub fn is_watch(r: &RuleData) -> bool {
             return false;
         }
     }
-    let list = r.flags & 0x07;
+    let list = r.masked_list().0;
     let all = [FilterList::USER.0, FilterList::TASK.0, FilterList::EXCLUDE.0, FilterList::FS.0]
         .contains(&list)
-        || r.mask[..63].iter().all(|w| *w == u32::MAX);
+        || r.all_syscalls();
     perm && all
 }
 
+/// auditctl's perm letters (`-p rwxa`, `-F perm=`) and their `AUDIT_PERM_*` bits, in the
+/// order they are printed.
+pub const PERM_LETTERS: [(char, u32); 4] = [
+    ('r', AUDIT_PERM_READ),
+    ('w', AUDIT_PERM_WRITE),
+    ('x', AUDIT_PERM_EXEC),
+    ('a', AUDIT_PERM_ATTR),
+];
+
 /// `rwxa` letters of a perm value, in that order.
 pub fn perm_letters(v: u32) -> String {
-    [(4, 'r'), (2, 'w'), (1, 'x'), (8, 'a')]
-        .iter()
-        .filter(|(bit, _)| v & bit != 0)
-        .map(|(_, c)| *c)
-        .collect()
+    PERM_LETTERS.iter().filter(|(_, bit)| v & bit != 0).map(|(c, _)| *c).collect()
 }
 
 fn is_string_field(f: F) -> bool {
@@ -208,13 +226,18 @@ fn num(v: &FieldValue) -> u32 {
     }
 }
 
+/// A string value's bytes up to the first NUL (C's `%.*s`); none for a number.
+fn until_nul(v: &FieldValue) -> &[u8] {
+    match v {
+        FieldValue::Str(s) => s.split(|b| *b == 0).next().unwrap_or_default(),
+        FieldValue::Num(_) => &[],
+    }
+}
+
 /// A string value as C's `%.*s` prints it: up to the first NUL.
 fn text(v: &FieldValue) -> String {
     match v {
-        FieldValue::Str(s) => {
-            let end = s.iter().position(|b| *b == 0).unwrap_or(s.len());
-            String::from_utf8_lossy(&s[..end]).into_owned()
-        }
+        FieldValue::Str(_) => String::from_utf8_lossy(until_nul(v)).into_owned(),
         FieldValue::Num(n) => n.to_string(),
     }
 }
@@ -242,4 +265,100 @@ pub fn key_matches(r: &RuleData, key: Option<&str>) -> bool {
         f.field == F::AUDIT_FILTERKEY
             && matches!(&f.value, FieldValue::Str(s) if String::from_utf8_lossy(s).contains(key))
     })
+}
+
+/// `auditctl -s`'s status block (audit-userspace `audit_print_reply`, AUDIT_GET): one
+/// `name value` per line; `backlog_wait_time` always (auditctl prints its struct field,
+/// 0 when the kernel sent none), `backlog_wait_time_actual` only when the kernel sent the
+/// full structure. [`Style::Interpreted`] (`-s -i`) words `enabled` and `failure`. The one
+/// implementation for `nlaudit status`, a rules file's `-s` line and the drop-in.
+pub fn status_text(s: &Status, style: Style) -> String {
+    let mut t = match style {
+        Style::Interpreted => {
+            let enabled = match s.enabled.raw() {
+                0 => "disable",
+                1 => "enabled",
+                2 => "enabled+immutable",
+                _ => "unknown",
+            };
+            let failure = match s.failure {
+                0 => "silent",
+                1 => "printk",
+                2 => "panic",
+                _ => "unknown",
+            };
+            format!("enabled {enabled}\nfailure {failure}\n")
+        }
+        Style::Plain => format!("enabled {}\nfailure {}\n", s.enabled.raw(), s.failure),
+    };
+    let _ = write!(
+        t,
+        "pid {}\nrate_limit {}\nbacklog_limit {}\nlost {}\nbacklog {}\nbacklog_wait_time {}\n",
+        s.pid,
+        s.rate_limit,
+        s.backlog_limit,
+        s.lost,
+        s.backlog,
+        s.backlog_wait_time.unwrap_or(0)
+    );
+    if let Some(w) = s.backlog_wait_time_actual {
+        let _ = writeln!(t, "backlog_wait_time_actual {w}");
+    }
+    t
+}
+
+/// What `auditctl -s` prints: the status block, then the loginuid line when
+/// AUDIT_GET_FEATURE answered (`features`).
+pub fn status_listing(s: &Status, features: Option<&Features>) -> String {
+    let mut t = status_text(s, Style::Plain);
+    if let Some(f) = features {
+        t += &loginuid_text(f);
+    }
+    t
+}
+
+/// The `loginuid_immutable ON LOCKED` line auditctl prints from AUDIT_GET_FEATURE.
+pub fn loginuid_text(f: &Features) -> String {
+    let bit = AUDIT_FEATURE_LOGINUID_IMMUTABLE;
+    format!(
+        "loginuid_immutable {} {}\n",
+        u32::from(f.is_on(bit)),
+        if f.is_locked(bit) { "locked" } else { "unlocked" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_block_plain_and_interpreted() {
+        let s = Status {
+            enabled: nlaudit_proto::AuditEnabled::Enabled,
+            failure: 2,
+            pid: 7,
+            rate_limit: 3,
+            backlog_limit: 8192,
+            lost: 4,
+            backlog: 5,
+            backlog_wait_time: Some(60000),
+            backlog_wait_time_actual: Some(6),
+            ..Status::default()
+        };
+        assert_eq!(
+            status_text(&s, Style::Plain),
+            "enabled 1\nfailure 2\npid 7\nrate_limit 3\nbacklog_limit 8192\nlost 4\nbacklog 5\n\
+             backlog_wait_time 60000\nbacklog_wait_time_actual 6\n"
+        );
+        let old = Status {
+            backlog_wait_time_actual: None,
+            enabled: nlaudit_proto::AuditEnabled::Disabled,
+            failure: 0,
+            ..s
+        };
+        assert!(
+            status_text(&old, Style::Interpreted).starts_with("enabled disable\nfailure silent\n")
+        );
+        assert!(!status_text(&old, Style::Interpreted).contains("actual"));
+    }
 }

@@ -2,14 +2,19 @@
 //! `-w PATH`, or `-a always,exit ... -F path=/dir=` with perms), independent of how
 //! auditctl renders it.
 
-use nlaudit_proto::consts::{FieldType as F, FilterList, Operator};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt as _;
+use std::path::PathBuf;
+
+use nlaudit_proto::consts::{Action, FieldType as F, FilterList, Operator};
 use nlaudit_proto::{FieldValue, RuleData};
 
 /// A rule's effect on one path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PathAudit {
-    /// The watched path (as the kernel holds it).
-    pub path: String,
+    /// The watched path, byte for byte as the kernel holds it (Linux paths need not be
+    /// UTF-8).
+    pub path: PathBuf,
     /// `true` for `dir=` (a tree), `false` for `path=`/watch on one inode.
     pub tree: bool,
     /// `AUDIT_PERM` bits (r=4 w=2 x=1 a=8); 0 when the rule has no perm field (every access).
@@ -20,7 +25,7 @@ pub struct PathAudit {
     pub narrowed: bool,
     /// The rule does not cover every syscall.
     pub syscall_subset: bool,
-    /// Its keys.
+    /// Its keys (lossily decoded when not UTF-8).
     pub keys: Vec<String>,
 }
 
@@ -30,21 +35,16 @@ pub fn path_audit(r: &RuleData) -> Option<PathAudit> {
     let mut tree = false;
     let mut perms = 0;
     let mut narrowed = false;
-    let mut keys = Vec::new();
     for f in &r.fields {
         match (&f.field, &f.value) {
             (&F::AUDIT_WATCH, FieldValue::Str(s)) | (&F::AUDIT_DIR, FieldValue::Str(s))
                 if f.op == Operator::AUDIT_EQUAL =>
             {
                 tree = f.field == F::AUDIT_DIR;
-                path = Some(String::from_utf8_lossy(s).into_owned());
+                path = Some(PathBuf::from(OsStr::from_bytes(s)));
             }
             (&F::AUDIT_PERM, FieldValue::Num(n)) => perms |= n,
-            (&F::AUDIT_FILTERKEY, FieldValue::Str(s)) => keys.extend(
-                s.split(|b| *b == 1)
-                    .filter(|k| !k.is_empty())
-                    .map(|k| String::from_utf8_lossy(k).into_owned()),
-            ),
+            (&F::AUDIT_FILTERKEY, FieldValue::Str(_)) => {}
             _ => narrowed = true,
         }
     }
@@ -52,9 +52,52 @@ pub fn path_audit(r: &RuleData) -> Option<PathAudit> {
         path: path?,
         tree,
         perms,
-        records: r.action == 2 && r.flags & 0x07 == FilterList::EXIT.0,
+        records: r.action() == Action::ALWAYS && r.masked_list() == FilterList::EXIT,
         narrowed,
-        syscall_subset: !r.mask[..63].iter().all(|w| *w == u32::MAX),
-        keys,
+        syscall_subset: !r.all_syscalls(),
+        keys: r.keys().map(|k| String::from_utf8_lossy(k).into_owned()).collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nlaudit_proto::consts::AUDIT_PERM_ALL;
+    use nlaudit_proto::FieldData;
+
+    fn watch(path: &[u8], dir: F) -> RuleData {
+        let field = |field, value| FieldData { field, op: Operator::AUDIT_EQUAL, value };
+        RuleData {
+            flags: FilterList::EXIT.0,
+            action: Action::ALWAYS.0,
+            fields: vec![
+                field(dir, FieldValue::Str(path.to_vec())),
+                field(F::AUDIT_PERM, FieldValue::Num(AUDIT_PERM_ALL)),
+                field(F::AUDIT_FILTERKEY, FieldValue::Str(b"a\x01b".to_vec())),
+            ],
+            mask: [u32::MAX; 64],
+        }
+    }
+
+    /// A path that is not UTF-8 (Latin-1 `é`) comes out byte for byte, not as U+FFFD.
+    #[test]
+    fn a_non_utf8_path_survives() {
+        let bytes = b"/etc/caf\xe9";
+        let pa = path_audit(&watch(bytes, F::AUDIT_WATCH)).expect("a path rule");
+        assert_eq!(pa.path.as_os_str().as_bytes(), bytes);
+        assert!(!pa.tree);
+        assert_eq!(pa.keys, ["a", "b"]);
+        assert!(pa.records && !pa.narrowed && !pa.syscall_subset);
+        assert_eq!(pa.perms, AUDIT_PERM_ALL);
+    }
+
+    #[test]
+    fn dir_is_a_tree_and_never_records_nothing() {
+        let mut r = watch(b"/var/lib/docker", F::AUDIT_DIR);
+        assert!(path_audit(&r).expect("a path rule").tree);
+        r.action = Action::NEVER.0;
+        assert!(!path_audit(&r).expect("a path rule").records);
+        r.fields.remove(0);
+        assert_eq!(path_audit(&r), None);
+    }
 }

@@ -1,5 +1,7 @@
 //! The command line (clap derive): a flag's doc comment is its help.
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand};
 
 /// Linux audit client over NETLINK_AUDIT: no auditctl, libaudit or auditd needed.
@@ -7,7 +9,9 @@ use clap::{Args, Parser, Subcommand};
 /// Exit codes: 0 success; 1 operation failed; 2 bad usage or rule text; 3 rule already
 /// exists; 4 no such rule; 5 not permitted (privileges or namespaces); 6 audit configuration
 /// is immutable until reboot. `docker check`: 0 all pass, 1 a control fails (or --verify
-/// failed), 2 error.
+/// failed), 2 error. `apply --dry-run`: 0 in sync, 1 would change, 6 locked and differs.
+/// Interrupted (SIGINT, SIGTERM) during load, apply or delete --all: 130, 143. Changing
+/// commands wait for one another (NLAUDIT_LOCK_TIMEOUT seconds, default 60).
 #[derive(Parser, Debug)]
 #[command(name = "nlaudit", version, about, long_about)]
 pub struct Cli {
@@ -28,17 +32,17 @@ pub enum Command {
     /// Delete a rule written as on auditctl's command line (`-w`/`-a` forms), or all rules.
     Delete(DeleteArgs),
     /// Load rules files (auditctl -R semantics); a directory is merged as augenrules does.
-    Load(crate::ruleset_cmd::LoadArgs),
+    Load(LoadArgs),
     /// Print the merged rule set of a rules.d directory, as augenrules writes it.
-    Merge(crate::ruleset_cmd::MergeArgs),
+    Merge(MergeArgs),
     /// Make the kernel's rules equal to a rule set, without an audit gap.
-    Apply(crate::ruleset_cmd::ApplyArgs),
+    Apply(ApplyArgs),
     /// CIS Docker Benchmark audit controls: check and fix.
-    Docker(crate::docker::DockerArgs),
+    Docker(DockerArgs),
     /// Read audit records from the kernel's multicast group, grouped into events.
     Events(EventsArgs),
     /// Run as the audit daemon: receive the kernel's records and write auditd's log.
-    Daemon(crate::daemon_cmd::DaemonArgs),
+    Daemon(crate::cmd::daemon::DaemonArgs),
     /// Behave as auditctl for the given arguments (also when installed as `auditctl`).
     Auditctl(AuditctlArgs),
 }
@@ -168,4 +172,123 @@ mod tests {
         let d = Cli::try_parse_from(["nlaudit", "delete", "--all", "--key", "x"]).expect("parses");
         assert!(matches!(d.command, Command::Delete(DeleteArgs { all: true, .. })));
     }
+}
+
+/// `nlaudit load FILE|DIR...`.
+#[derive(Args, Debug)]
+pub struct LoadArgs {
+    /// Rules files (run as `auditctl -R` runs them) or rules.d directories (merged as
+    /// augenrules merges them, then run).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Continue after an error and fail at the end (as a `-c` line).
+    #[arg(short = 'c', long)]
+    pub continue_on_error: bool,
+    /// Ignore errors (as an `-i` line).
+    #[arg(short = 'i', long)]
+    pub ignore_errors: bool,
+    /// How augenrules' awk reads `\s` when merging a directory.
+    #[arg(long, value_enum, default_value_t)]
+    pub awk: AwkChoice,
+}
+
+/// `nlaudit merge DIR`.
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The rules.d directory.
+    pub dir: PathBuf,
+    /// How augenrules' awk reads `\s` (auto: the awk this machine's augenrules runs).
+    #[arg(long, value_enum, default_value_t)]
+    pub awk: AwkChoice,
+}
+
+/// `nlaudit apply [DIR|FILE]`.
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// Rules file or rules.d directory.
+    #[arg(default_value = "/etc/audit/rules.d")]
+    pub path: PathBuf,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Skip lines that fail (parse errors, duplicates) and exit 1 (as a `-c` line).
+    #[arg(short = 'c', long)]
+    pub continue_on_error: bool,
+    /// Skip lines that fail (as an `-i` line).
+    #[arg(short = 'i', long)]
+    pub ignore_errors: bool,
+    /// How augenrules' awk reads `\s` when merging a directory.
+    #[arg(long, value_enum, default_value_t)]
+    pub awk: AwkChoice,
+    /// Report the plan and the outcome as one JSON object on standard output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which awk's reading of augenrules' patterns to follow (see docs/rules-files.md).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AwkChoice {
+    /// The awk this machine's augenrules would run (`/usr/bin/awk`).
+    #[default]
+    Auto,
+    /// mawk (Debian, Ubuntu): `\s` is a literal `s`.
+    Mawk,
+    /// gawk (Fedora, RHEL, Arch, SUSE): `\s` is white space.
+    Gawk,
+}
+
+/// `nlaudit docker ...`.
+#[derive(Args, Debug)]
+pub struct DockerArgs {
+    #[command(subcommand)]
+    pub command: DockerCommand,
+}
+
+/// The docker subcommands.
+#[derive(Subcommand, Debug)]
+pub enum DockerCommand {
+    /// Check the CIS Docker audit controls (exit 0 all pass, 1 one fails, 2 error).
+    Check(CheckArgs),
+    /// Add the missing watches to the kernel and persist them (idempotent).
+    Ensure(EnsureArgs),
+}
+
+/// `nlaudit docker check`.
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Print JSON (schema: docs/docker.md).
+    #[arg(long)]
+    pub json: bool,
+    /// Check the image tree mounted at DIR instead of this machine: paths and
+    /// DIR/etc/audit/rules.d, no kernel access.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Also prove that each control's rule records: execute the binaries harmlessly
+    /// (`dockerd --version`, `runc --version`, ...) and open the other files for reading,
+    /// then wait up to 5 s for each event on the audit multicast group (needs CAP_AUDIT_READ;
+    /// changes no rule or setting; exit 1 if an event does not come).
+    #[arg(long, conflicts_with = "root")]
+    pub verify: bool,
+}
+
+/// `nlaudit docker ensure`.
+#[derive(Args, Debug)]
+pub struct EnsureArgs {
+    /// Print what would be done and change nothing (exit 1 if something would change).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Persist in this rules file instead of /etc/audit/rules.d/docker.rules (inside DIR
+    /// with --root).
+    #[arg(long, value_name = "PATH")]
+    pub rules_file: Option<PathBuf>,
+    /// Change only the kernel's rules; write no file.
+    #[arg(long, conflicts_with_all = ["rules_file", "root"])]
+    pub no_persist: bool,
+    /// Turn auditing on (enabled 1) if it is off.
+    #[arg(long, conflicts_with = "root")]
+    pub enable: bool,
+    /// Fix the image tree mounted at DIR: write DIR/etc/audit/rules.d/docker.rules, no
+    /// kernel access.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
 }

@@ -3,18 +3,9 @@
 //! `main` only maps the outcome of [`run`] to an exit code; every command lives in its own
 //! module and returns `anyhow::Result<ExitCode>`.
 
-mod atomic;
 mod cli;
-mod daemon_cmd;
-mod docker;
-mod dropin;
-mod errors;
-mod events;
-mod output;
-mod rules_cmd;
-mod ruleset_cmd;
-mod session;
-mod status_cmd;
+mod cmd;
+mod support;
 #[cfg(test)]
 mod testsupport;
 
@@ -29,34 +20,65 @@ fn main() -> ExitCode {
         std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
     let argv0 = words.first().map(std::path::Path::new).and_then(|p| p.file_name());
     if argv0.is_some_and(|n| n == "auditctl") {
-        return errors::finish(dropin::auditctl_dropin(words.iter().skip(1).cloned().collect()));
+        return support::errors::finish(dropin(words.iter().skip(1).cloned().collect()));
     }
     // Installed as `auditd`: auditd's options.
     if argv0.is_some_and(|n| n == "auditd") {
-        let args = daemon_cmd::auditd_args(words.get(1..).unwrap_or_default());
-        return errors::finish(args.and_then(daemon_cmd::run));
+        let args = cmd::daemon::auditd_args(words.get(1..).unwrap_or_default());
+        return support::errors::finish(args.and_then(cmd::daemon::run));
     }
     if words.get(1).is_some_and(|w| w == "auditctl") {
-        return errors::finish(dropin::auditctl_dropin(words.iter().skip(2).cloned().collect()));
+        return support::errors::finish(dropin(words.iter().skip(2).cloned().collect()));
     }
     let cli = cli::Cli::parse();
-    errors::finish(run(cli))
+    support::errors::finish(run(cli))
+}
+
+/// The auditctl drop-in, holding the change lock unless the options only read.
+fn dropin(args: Vec<String>) -> anyhow::Result<ExitCode> {
+    let reads_only = matches!(
+        args.first().map(String::as_str),
+        None | Some("-l" | "-s" | "-v" | "-h" | "--help" | "-m" | "-t" | "-q")
+    );
+    if !reads_only {
+        support::lock::for_change()?;
+    }
+    cmd::dropin::auditctl_dropin(args)
+}
+
+/// Whether the command changes the kernel's rules or settings (and so takes the lock).
+fn changes_kernel(c: &cli::Command) -> bool {
+    use cli::Command as C;
+    match c {
+        C::Set(_) | C::Add(_) | C::Delete(_) | C::Load(_) => true,
+        C::Apply(a) => !a.dry_run,
+        C::Docker(d) => {
+            matches!(&d.command, cli::DockerCommand::Ensure(e) if !e.dry_run && e.root.is_none())
+        }
+        C::Status(_) | C::List(_) | C::Merge(_) | C::Events(_) | C::Auditctl(_) => false,
+        // Runs until stopped: holding the change lock would block every other change.
+        // Its `--rules` runs `nlaudit apply`, which takes the lock itself.
+        C::Daemon(_) => false,
+    }
 }
 
 fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     use cli::Command as C;
+    if changes_kernel(&cli.command) {
+        support::lock::for_change()?;
+    }
     match cli.command {
-        C::Status(a) => status_cmd::status(a),
-        C::Set(a) => status_cmd::set(a),
-        C::List(a) => rules_cmd::list(a),
-        C::Add(a) => rules_cmd::add(a),
-        C::Delete(a) => rules_cmd::delete(a),
-        C::Load(a) => ruleset_cmd::load(a),
-        C::Merge(a) => ruleset_cmd::merge(a),
-        C::Apply(a) => ruleset_cmd::apply(a),
-        C::Docker(a) => docker::run(a),
-        C::Events(a) => events::run(a),
-        C::Daemon(a) => daemon_cmd::run(a),
-        C::Auditctl(a) => dropin::auditctl_dropin(a.args),
+        C::Status(a) => cmd::status::status(a),
+        C::Set(a) => cmd::status::set(a),
+        C::List(a) => cmd::rules::list(a),
+        C::Add(a) => cmd::rules::add(a),
+        C::Delete(a) => cmd::rules::delete(a),
+        C::Load(a) => cmd::ruleset::load(a),
+        C::Merge(a) => cmd::ruleset::merge(a),
+        C::Apply(a) => cmd::ruleset::apply(a),
+        C::Docker(a) => cmd::docker::run(a),
+        C::Events(a) => cmd::events::run(a),
+        C::Daemon(a) => cmd::daemon::run(a),
+        C::Auditctl(a) => dropin(a.args),
     }
 }

@@ -1,0 +1,11 @@
+//! The commands: one module per command family, each turning its arguments (from `cli`)
+//! into calls on the libraries and the shared services (`support`), and printing what they
+//! did. No command module imports another; what two need lives in `support` or a library.
+
+pub mod daemon;
+pub mod docker;
+pub mod dropin;
+pub mod events;
+pub mod rules;
+pub mod ruleset;
+pub mod status;

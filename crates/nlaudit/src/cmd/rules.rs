@@ -1,0 +1,188 @@
+//! `nlaudit list`, `add`, `delete`: rules written and printed exactly as auditctl does.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use nlaudit_proto::{Client, RuleData, Transport};
+use nlaudit_rules::{
+    json::listing_json, normalize, parse_command, render_listing, Directive, Machine, RuleCommand,
+};
+
+use crate::cli::{DeleteArgs, ListArgs, RuleArgs};
+use crate::support::batches;
+use crate::support::errors::{code, fail};
+use crate::support::progress::{Progress, Show};
+use crate::support::system::context;
+use crate::support::{interrupt, output, session};
+
+/// Parses auditctl-style arguments that must describe exactly one rule.
+pub fn parse_rule(args: &[String], features: Option<u32>) -> Result<RuleCommand> {
+    let ctx = context(features);
+    let text = args.join(" ");
+    let directives = parse_command(args, &ctx)
+        .map_err(|e| fail(code::USAGE, format!("invalid rule `{text}`: {}", e.message)))?;
+    // Exactly one rule and nothing else (`-h`, `-e 1`, ... are not rules).
+    let mut it = directives.into_iter();
+    match (it.next(), it.next()) {
+        (Some(Directive::Rule(r)), None) => {
+            match nlaudit_rules::validate::kernel_refusal(&r.rule) {
+                Some(why) => Err(fail(
+                    code::USAGE,
+                    format!("invalid rule `{text}`: the kernel would refuse it: {why}"),
+                )),
+                None => Ok(r),
+            }
+        }
+        (Some(Directive::Ignored(msg)), None) => {
+            Err(fail(code::USAGE, format!("invalid rule `{text}`: {msg}")))
+        }
+        _ => Err(fail(
+            code::USAGE,
+            format!("`{text}` is not a rule (expected -w PATH ... or -a LIST,ACTION ...)"),
+        )),
+    }
+}
+
+pub fn list(a: ListArgs) -> Result<ExitCode> {
+    let mut c = session::open()?;
+    let rules = c.list_rules()?;
+    let mut out = output::stdout();
+    let host = Machine::host();
+    if a.json {
+        let shown: Vec<RuleData> = rules
+            .into_iter()
+            .filter(|r| nlaudit_rules::render::key_matches(r, a.key.as_deref()))
+            .collect();
+        output::json(&mut out, &listing_json(&shown, host))?;
+    } else {
+        out.write_all(render_listing(&rules, a.key.as_deref(), host).as_bytes())?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_warnings(r: &RuleCommand) {
+    for w in &r.warnings {
+        eprintln!("{w}");
+    }
+}
+
+/// What nlaudit's own `add`/`delete` refuse that auditctl silently ignores (the drop-in
+/// keeps auditctl's behaviour): `-S` on a watch (`-w`/`-W`: auditctl drops the syscalls and
+/// adds a plain watch) and a second `-p` (auditctl keeps the last one only).
+fn refuse_ignored_options(args: &[String]) -> Result<()> {
+    // auditctl's options that take a value (getopt: "c:D:e:f:a:A:d:S:F:C:w:W:k:p:m:r:R:b:").
+    const VALUED: &str = "DefaAdSFCwWkpmrRb";
+    let mut watch = None;
+    let mut syscalls = Vec::new();
+    let mut perms = Vec::new();
+    let mut words = args.iter();
+    while let Some(w) = words.next() {
+        let Some(opt) = w.strip_prefix('-').filter(|o| !o.starts_with('-')) else { continue };
+        let Some(c) = opt.chars().next() else { continue };
+        let value = if opt.len() > c.len_utf8() {
+            opt[c.len_utf8()..].to_string()
+        } else if VALUED.contains(c) {
+            words.next().cloned().unwrap_or_default()
+        } else {
+            String::new()
+        };
+        match c {
+            'w' | 'W' => watch = Some(format!("-{c} {value}")),
+            'S' => syscalls.push(value),
+            'p' => perms.push(value),
+            _ => {}
+        }
+    }
+    if let (Some(watch), Some(first)) = (&watch, syscalls.first()) {
+        return Err(fail(
+            code::USAGE,
+            format!(
+                "`-S {first}` has no effect on a watch (`{watch}`): auditctl would drop it \
+                 silently and add a plain watch. To audit given syscalls on a file, write a \
+                 syscall rule: `-a always,exit -F arch=b64 -S {first} -F path=FILE -F perm=wa \
+                 -k KEY`; for a plain watch, leave -S out"
+            ),
+        ));
+    }
+    if perms.len() > 1 {
+        return Err(fail(
+            code::USAGE,
+            format!(
+                "`-p` is given {} times ({}): auditctl would keep only the last one silently; \
+                 give one -p with every permission wanted (e.g. -p wa)",
+                perms.len(),
+                perms.iter().map(|p| format!("-p {p}")).collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+pub fn add(a: RuleArgs) -> Result<ExitCode> {
+    add_with(a, session::open)
+}
+
+/// `add` through the client `connect` opens.
+pub fn add_with<T: Transport>(
+    a: RuleArgs,
+    connect: impl FnOnce() -> Result<Client<T>>,
+) -> Result<ExitCode> {
+    refuse_ignored_options(&a.rule)?;
+    let (mut c, status) = session::mutable(connect()?)?;
+    let r = parse_rule(&a.rule, status.feature_bitmap)?;
+    if r.delete {
+        return Err(fail(
+            code::USAGE,
+            "`add` takes -w/-a/-A rules; use `nlaudit delete` to delete",
+        ));
+    }
+    print_warnings(&r);
+    c.add_rule(&r.rule)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn delete(a: DeleteArgs) -> Result<ExitCode> {
+    delete_with(a, session::open)
+}
+
+/// `delete` through the client `connect` opens.
+pub fn delete_with<T: Transport>(
+    a: DeleteArgs,
+    connect: impl FnOnce() -> Result<Client<T>>,
+) -> Result<ExitCode> {
+    if a.all {
+        if !a.rule.is_empty() {
+            return Err(fail(code::USAGE, "--all takes no rule"));
+        }
+        let (mut c, _) = session::mutable(connect()?)?;
+        let _signals = interrupt::catch();
+        let d = batches::delete_all(&mut c, a.key.as_deref(), None, |n| {
+            Progress::new("delete --all: rules deleted", n, n, Show::OnTerminal)
+        })?;
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        if let Some(stop) = d.interrupted {
+            let what =
+                format!("delete --all stopped after {} rule{}", d.deleted, plural(d.deleted));
+            let f = batches::interrupted(&mut c, stop, &what);
+            print!("{}", f.listing);
+            return Err(f.error);
+        }
+        println!("deleted {} rule{}", d.deleted, plural(d.deleted));
+        if d.failed > 0 {
+            return Err(fail(code::FAILED, format!("{} rules could not be deleted", d.failed)));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if a.rule.is_empty() {
+        return Err(fail(code::USAGE, "give a rule (as auditctl's arguments) or --all"));
+    }
+    refuse_ignored_options(&a.rule)?;
+    let (mut c, status) = session::mutable(connect()?)?;
+    let r = parse_rule(&a.rule, status.feature_bitmap)?;
+    print_warnings(&r);
+    // The kernel compares flags too and never stores the prepend flag (see normalize).
+    c.delete_rule(&normalize(&r.rule))?;
+    Ok(ExitCode::SUCCESS)
+}

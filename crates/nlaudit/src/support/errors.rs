@@ -1,0 +1,277 @@
+//! Turning errors into sentences a person can act on, and into exit codes.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use nlaudit_proto::{Errno, Error as ProtoError, Op};
+
+/// Exit codes (documented in `nlaudit --help` and docs/cli.md).
+pub mod code {
+    /// The operation failed.
+    pub const FAILED: u8 = 1;
+    /// Bad usage or bad rule text.
+    pub const USAGE: u8 = 2;
+    /// `add`: the kernel already holds this rule.
+    pub const EXISTS: u8 = 3;
+    /// `delete`: the kernel holds no such rule.
+    pub const NO_SUCH_RULE: u8 = 4;
+    /// Not permitted: capabilities or namespaces.
+    pub const NOT_PERMITTED: u8 = 5;
+    /// The audit configuration is locked (enabled 2) until reboot.
+    pub const IMMUTABLE: u8 = 6;
+}
+
+/// An error that already knows its exit code and message.
+#[derive(Debug)]
+pub struct Failure {
+    /// Exit code.
+    pub code: u8,
+    /// What to print (after `nlaudit: `).
+    pub message: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Shorthand: a failure with a code.
+pub fn fail(code: u8, message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Failure { code, message: message.into() })
+}
+
+/// Bit 30 of the capability sets: CAP_AUDIT_CONTROL; bit 37: CAP_AUDIT_READ.
+pub const CAP_AUDIT_CONTROL: u32 = 30;
+/// CAP_AUDIT_READ.
+pub const CAP_AUDIT_READ: u32 = 37;
+
+/// Whether this process's effective capability set holds `cap` (from /proc/self/status).
+pub fn has_capability(cap: u32) -> Option<bool> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let hex = status.lines().find_map(|l| l.strip_prefix("CapEff:"))?.trim();
+    let bits = u64::from_str_radix(hex, 16).ok()?;
+    Some(bits & (1u64 << cap) != 0)
+}
+
+/// The sentence that explains a kernel/protocol error, and its exit code.
+pub fn explain(e: &ProtoError) -> (u8, String) {
+    let op = e.op();
+    match e {
+        ProtoError::Kernel { errno: Errno::EPERM, .. } | ProtoError::Io { .. }
+            if e.errno() == Some(Errno::EPERM) =>
+        {
+            if has_capability(CAP_AUDIT_CONTROL) == Some(false) {
+                (
+                    code::NOT_PERMITTED,
+                    format!(
+                        "cannot {op}: permission denied (EPERM): this process lacks \
+                         CAP_AUDIT_CONTROL. Run as root, or give the container \
+                         --cap-add AUDIT_CONTROL."
+                    ),
+                )
+            } else {
+                (code::NOT_PERMITTED, eperm_with_capability(op, &Confinement::of_self()))
+            }
+        }
+        _ if e.errno() == Some(Errno::ECONNREFUSED) => (
+            code::NOT_PERMITTED,
+            format!(
+                "cannot {op}: audit is not available in a user namespace (the kernel answers \
+                 ECONNREFUSED to every audit request from a non-initial user namespace). Run \
+                 in the host's user namespace (docker: --userns=host, not rootless; no \
+                 `unshare -U`)."
+            ),
+        ),
+        _ if op == Op::Open && e.errno() == Some(Errno::EPROTONOSUPPORT) => (
+            code::FAILED,
+            "cannot open the audit netlink socket: this kernel has no audit support \
+             (EPROTONOSUPPORT: built without CONFIG_AUDIT, or booted with audit=0 on some \
+             kernels)."
+                .to_string(),
+        ),
+        ProtoError::Kernel { errno: Errno::EEXIST, op: Op::AddRule } => {
+            (code::EXISTS, "rule already exists".to_string())
+        }
+        ProtoError::Kernel { errno: Errno::ENOENT, op: Op::DeleteRule } => {
+            (code::NO_SUCH_RULE, "no rule matches (the kernel holds no identical rule)".into())
+        }
+        _ => (code::FAILED, e.to_string()),
+    }
+}
+
+/// The inode of the initial PID namespace (include/linux/proc_ns.h).
+const PROC_PID_INIT_INO: u32 = 0xEFFF_FFFC;
+
+/// What `/proc/self` says about what confines this process, for an EPERM that the
+/// capability does not explain.
+#[derive(Debug, Default)]
+pub struct Confinement {
+    /// From /proc/self/ns/pid (else `NSpid:` in /proc/self/status): whether the process is
+    /// in a nested PID namespace (`None`: not known).
+    pub nested_pid_namespace: Option<bool>,
+    /// `Seccomp:` in /proc/self/status is 2: a seccomp filter is installed.
+    pub seccomp_filter: bool,
+    /// The LSM label of /proc/self/attr/current, when it is not `unconfined`.
+    pub lsm_label: Option<String>,
+}
+
+impl Confinement {
+    /// Reads it for this process.
+    pub fn of_self() -> Confinement {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let field = |name: &str| {
+            status.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string())
+        };
+        let label = std::fs::read_to_string("/proc/self/attr/current")
+            .ok()
+            .map(|l| l.trim_end_matches(['\0', '\n']).to_string())
+            .filter(|l| !l.is_empty() && l != "unconfined");
+        // The initial PID namespace has a fixed inode (include/linux/proc_ns.h
+        // PROC_PID_INIT_INO, 0xEFFFFFFC), whatever /proc is mounted; NSpid lists one pid
+        // per level only as seen from the namespace /proc was mounted in (a container's
+        // own /proc shows one), so the link decides and NSpid is the fallback.
+        let by_link = std::fs::read_link("/proc/self/ns/pid")
+            .ok()
+            .map(|l| l.to_string_lossy() != format!("pid:[{PROC_PID_INIT_INO}]"));
+        let by_nspid = field("NSpid:").map(|v| v.split_whitespace().count() > 1);
+        Confinement {
+            nested_pid_namespace: by_link.or(by_nspid),
+            seccomp_filter: field("Seccomp:").is_some_and(|v| v == "2"),
+            lsm_label: label,
+        }
+    }
+}
+
+/// EPERM although CAP_AUDIT_CONTROL is held: the PID-namespace advice only where the process
+/// is in a nested PID namespace; otherwise the other causes the machine shows.
+pub fn eperm_with_capability(op: Op, c: &Confinement) -> String {
+    let head = format!("cannot {op}: permission denied (EPERM) although CAP_AUDIT_CONTROL is held");
+    if c.nested_pid_namespace == Some(true) {
+        return format!(
+            "{head}: this process is in a nested PID namespace (/proc/self/ns/pid), and the \
+             kernel accepts audit control only from the initial one. Run the container \
+             with --pid=host (Kubernetes: hostPID: true)."
+        );
+    }
+    let mut causes = Vec::new();
+    if let Some(l) = &c.lsm_label {
+        causes.push(format!(
+            "a security module (this process runs confined as `{l}`: look for an AVC or \
+             apparmor=\"DENIED\" line in the kernel log)"
+        ));
+    }
+    if c.seccomp_filter {
+        causes.push(
+            "a seccomp filter (this process has one: Seccomp 2 in /proc/self/status)".to_string(),
+        );
+    }
+    let ns = match c.nested_pid_namespace {
+        Some(false) => "this process is in the initial PID namespace, so that is not the cause",
+        _ => "the PID namespace could not be read (/proc/self/ns/pid)",
+    };
+    if causes.is_empty() {
+        causes.push(
+            "a security module (SELinux, AppArmor, Landlock: look for a denial in the kernel \
+             log) or a seccomp filter of a parent that this process does not show"
+                .to_string(),
+        );
+    }
+    format!("{head}; {ns}. Likely denied by {}.", causes.join(", or "))
+}
+
+/// Prints an error (with its chain) and returns the exit code.
+pub fn report(e: &anyhow::Error) -> u8 {
+    let (code, msg) = if let Some(f) = e.downcast_ref::<Failure>() {
+        (f.code, f.message.clone())
+    } else if let Some(p) = e.downcast_ref::<ProtoError>() {
+        let (c, m) = explain(p);
+        let ctx: Vec<String> = e
+            .chain()
+            .take_while(|c| c.downcast_ref::<ProtoError>().is_none())
+            .map(|c| c.to_string())
+            .collect();
+        if ctx.is_empty() {
+            (c, m)
+        } else {
+            (c, format!("{}: {m}", ctx.join(": ")))
+        }
+    } else if let Some(p) = e.chain().find_map(|c| c.downcast_ref::<ProtoError>()) {
+        let (c, m) = explain(p);
+        (c, format!("{e}: {m}"))
+    } else {
+        (code::FAILED, format!("{e:#}"))
+    };
+    let _ = writeln!(std::io::stderr(), "nlaudit: {msg}");
+    code
+}
+
+/// Whether an error is a closed stdout (`nlaudit list | head -1`): exit quietly.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Maps a command's outcome to the process exit code.
+pub fn finish(r: anyhow::Result<ExitCode>) -> ExitCode {
+    match r {
+        Ok(c) => c,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => ExitCode::from(report(&e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_without_audit_is_named() {
+        let e = ProtoError::Io {
+            op: Op::Open,
+            source: std::io::Error::from_raw_os_error(libc::EPROTONOSUPPORT),
+        };
+        let (c, m) = explain(&e);
+        assert_eq!(c, code::FAILED);
+        assert!(m.contains("no audit support"), "{m}");
+    }
+
+    #[test]
+    fn exists_and_missing_rules_have_their_codes() {
+        let e = ProtoError::Kernel { op: Op::AddRule, errno: Errno::EEXIST };
+        assert_eq!(explain(&e), (code::EXISTS, "rule already exists".to_string()));
+        let e = ProtoError::Kernel { op: Op::DeleteRule, errno: Errno::ENOENT };
+        assert_eq!(explain(&e).0, code::NO_SUCH_RULE);
+    }
+
+    /// The PID-namespace advice only where /proc says the process is in a nested one;
+    /// elsewhere the causes the machine shows, with the errno and the operation.
+    #[test]
+    fn eperm_with_the_capability_names_what_is_true() {
+        let check = |c: Confinement, has: &[&str], lacks: &[&str]| {
+            let m = eperm_with_capability(Op::AddRule, &c);
+            for h in has {
+                assert!(m.contains(h), "{h:?} in {m}");
+            }
+            for l in lacks {
+                assert!(!m.contains(l), "{l:?} not in {m}");
+            }
+        };
+        let nested = Confinement { nested_pid_namespace: Some(true), ..Confinement::default() };
+        check(nested, &["--pid=host", "nested PID namespace", "EPERM"], &["seccomp"]);
+        let host = Confinement { nested_pid_namespace: Some(false), ..Confinement::default() };
+        check(host, &["initial PID namespace", "security module", "EPERM"], &["--pid=host"]);
+        let confined = Confinement {
+            nested_pid_namespace: Some(false),
+            seccomp_filter: true,
+            lsm_label: Some("docker-default (enforce)".into()),
+        };
+        check(confined, &["`docker-default (enforce)`", "Seccomp 2"], &["--pid=host"]);
+        // This test process runs on the host: not nested.
+        assert_eq!(Confinement::of_self().nested_pid_namespace, Some(false));
+    }
+}

@@ -1,0 +1,16 @@
+//! Services the commands share: the kernel connection and its checks (`session`), errors
+//! as sentences and exit codes (`errors`), the change lock (`lock`), chunked batches with
+//! progress and signals (`batches`, `progress`, `interrupt`), this machine's names and
+//! files (`system`), the READLOG reader (`readlog`), atomic files (`atomic`), stdout
+//! (`output`). Nothing here imports a command module.
+
+pub mod atomic;
+pub mod batches;
+pub mod errors;
+pub mod interrupt;
+pub mod lock;
+pub mod output;
+pub mod progress;
+pub mod readlog;
+pub mod session;
+pub mod system;
