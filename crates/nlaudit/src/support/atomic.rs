@@ -235,7 +235,7 @@ pub(crate) mod tests {
     fn spawn_writer(path: &Path, fill: char, len: usize, pause: bool) -> std::process::Child {
         let exe = std::env::current_exe().expect("test binary");
         Command::new(exe)
-            .args(["--exact", "atomic::tests::writer_child", "--test-threads=1"])
+            .args(["--exact", "support::atomic::tests::writer_child", "--test-threads=1"])
             .env("NLAUDIT_TEST_WRITER", path)
             .env("NLAUDIT_TEST_FILL", fill.to_string())
             .env("NLAUDIT_TEST_LEN", len.to_string())
