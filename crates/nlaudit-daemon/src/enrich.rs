@@ -40,35 +40,46 @@ enum Kind {
     Sockaddr,
 }
 
-/// auparse's typetab.h rows for the kinds ENRICHED writes, with the name as written
-/// (upper case, `add_simple_field`).
-const FIELD_KINDS: &[(&str, &str, Kind)] = &[
-    ("auid", "AUID", Kind::Uid),
-    ("uid", "UID", Kind::Uid),
-    ("euid", "EUID", Kind::Uid),
-    ("suid", "SUID", Kind::Uid),
-    ("fsuid", "FSUID", Kind::Uid),
-    ("ouid", "OUID", Kind::Uid),
-    ("oauid", "OAUID", Kind::Uid),
-    ("old-auid", "OLD-AUID", Kind::Uid),
-    ("iuid", "IUID", Kind::Uid),
-    ("id", "ID", Kind::Uid),
-    ("inode_uid", "INODE_UID", Kind::Uid),
-    ("sauid", "SAUID", Kind::Uid),
-    ("obj_uid", "OBJ_UID", Kind::Uid),
-    ("obj_gid", "OBJ_GID", Kind::Gid),
-    ("gid", "GID", Kind::Gid),
-    ("egid", "EGID", Kind::Gid),
-    ("sgid", "SGID", Kind::Gid),
-    ("fsgid", "FSGID", Kind::Gid),
-    ("ogid", "OGID", Kind::Gid),
-    ("igid", "IGID", Kind::Gid),
-    ("inode_gid", "INODE_GID", Kind::Gid),
-    ("new_gid", "NEW_GID", Kind::Gid),
-    ("syscall", "SYSCALL", Kind::Syscall),
-    ("arch", "ARCH", Kind::Arch),
-    ("saddr", "SADDR", Kind::Sockaddr),
+/// A field ENRICHED interprets: its name, the name as written (upper case,
+/// `add_simple_field`), and its kind.
+#[derive(Debug)]
+struct Field {
+    name: &'static str,
+    upper: &'static str,
+    kind: Kind,
+}
+
+/// auparse's typetab.h rows for the kinds ENRICHED writes.
+const FIELD_KINDS: &[Field] = &[
+    Field { name: "auid", upper: "AUID", kind: Kind::Uid },
+    Field { name: "uid", upper: "UID", kind: Kind::Uid },
+    Field { name: "euid", upper: "EUID", kind: Kind::Uid },
+    Field { name: "suid", upper: "SUID", kind: Kind::Uid },
+    Field { name: "fsuid", upper: "FSUID", kind: Kind::Uid },
+    Field { name: "ouid", upper: "OUID", kind: Kind::Uid },
+    Field { name: "oauid", upper: "OAUID", kind: Kind::Uid },
+    Field { name: "old-auid", upper: "OLD-AUID", kind: Kind::Uid },
+    Field { name: "iuid", upper: "IUID", kind: Kind::Uid },
+    Field { name: "id", upper: "ID", kind: Kind::Uid },
+    Field { name: "inode_uid", upper: "INODE_UID", kind: Kind::Uid },
+    Field { name: "sauid", upper: "SAUID", kind: Kind::Uid },
+    Field { name: "obj_uid", upper: "OBJ_UID", kind: Kind::Uid },
+    Field { name: "obj_gid", upper: "OBJ_GID", kind: Kind::Gid },
+    Field { name: "gid", upper: "GID", kind: Kind::Gid },
+    Field { name: "egid", upper: "EGID", kind: Kind::Gid },
+    Field { name: "sgid", upper: "SGID", kind: Kind::Gid },
+    Field { name: "fsgid", upper: "FSGID", kind: Kind::Gid },
+    Field { name: "ogid", upper: "OGID", kind: Kind::Gid },
+    Field { name: "igid", upper: "IGID", kind: Kind::Gid },
+    Field { name: "inode_gid", upper: "INODE_GID", kind: Kind::Gid },
+    Field { name: "new_gid", upper: "NEW_GID", kind: Kind::Gid },
+    Field { name: "syscall", upper: "SYSCALL", kind: Kind::Syscall },
+    Field { name: "arch", upper: "ARCH", kind: Kind::Arch },
+    Field { name: "saddr", upper: "SADDR", kind: Kind::Sockaddr },
 ];
+
+/// `id` of the group records (ADD_GROUP, GRP_MGMT, DEL_GROUP) is a gid.
+const GROUP_ID: Field = Field { name: "id", upper: "ID", kind: Kind::Gid };
 
 // Record types whose fields auparse types differently (`auparse_interp_adjust_type`).
 const AUDIT_ADD_USER: MsgType = MsgType(1114);
@@ -80,14 +91,14 @@ const AUDIT_GRP_MGMT: MsgType = MsgType(1132);
 const AUDIT_NETFILTER_PKT: MsgType = MsgType(1324);
 const AUDIT_AVC: MsgType = MsgType(1400);
 
-fn kind_of(ty: MsgType, name: &str) -> Option<(Kind, &'static str)> {
+fn kind_of(ty: MsgType, name: &str) -> Option<&'static Field> {
     if name == "id" && [AUDIT_ADD_GROUP, AUDIT_GRP_MGMT, AUDIT_DEL_GROUP].contains(&ty) {
-        return Some((Kind::Gid, "ID"));
+        return Some(&GROUP_ID);
     }
     if name == "saddr" && (ty == AUDIT_AVC || ty == AUDIT_NETFILTER_PKT) {
         return None; // AVC: unclassified; NETFILTER_PKT: an address, not enriched.
     }
-    FIELD_KINDS.iter().find(|k| k.0 == name).map(|k| (k.2, k.1))
+    FIELD_KINDS.iter().find(|k| k.name == name)
 }
 
 /// Address families (auparse famtab.h).
@@ -341,9 +352,10 @@ impl Enricher {
                 ("a0", 6) => a0 = u64::from_str_radix(t.value, 16).ok(),
                 _ => {}
             }
-            let Some((kind, name)) = kind_of(ty, t.name) else { continue };
+            let Some(field) = kind_of(ty, t.name) else { continue };
+            let kind = field.kind;
             out.push(if out.is_empty() { '\u{1d}' } else { ' ' });
-            out.push_str(name);
+            out.push_str(field.upper);
             out.push('=');
             match kind {
                 Kind::Uid | Kind::Gid => {
@@ -540,12 +552,22 @@ mod tests {
             (1302, "type=PATH msg=audit(1.0:5): item=0 ouid=4242 ogid=4", "\u{1d}OUID=\"unknown(4242)\" OGID=\"adm\""),
             (1116, "type=ADD_GROUP msg=audit(1.0:5): pid=1 uid=0 auid=1000 ses=1 msg='op=add-group id=50 exe=\"/x\" res=success'", "\u{1d}UID=\"root\" AUID=\"alice\" ID=\"staff\""),
             (1200, "type=DAEMON_START msg=audit(1.0:5): op=start ver=3.0.9 format=enriched kernel=6.18 auid=4294967295 pid=17088 uid=0 ses=4294967295 res=success", "\u{1d}AUID=\"unset\" UID=\"root\""),
-            // SECCOMP: the machine comes from arch only as the 11th field (with subj=);
-            // else auparse uses the host's, as here.
+            // SECCOMP: the machine comes from arch only as the 11th field (with subj=).
             (1326, "type=SECCOMP msg=audit(1.0:5): auid=0 uid=0 gid=0 ses=1 subj=unconfined pid=1 comm=\"x\" exe=\"/x\" sig=0 arch=40000003 syscall=102 compat=1 ip=0x1 code=0x0", "\u{1d}AUID=\"root\" UID=\"root\" GID=\"root\" ARCH=i386 SYSCALL=socketcall"),
-            (1326, "type=SECCOMP msg=audit(1.0:5): auid=0 uid=0 gid=0 ses=1 pid=1 comm=\"x\" exe=\"/x\" sig=0 arch=40000003 syscall=102 compat=1 ip=0x1 code=0x0", "\u{1d}AUID=\"root\" UID=\"root\" GID=\"root\" ARCH=i386 SYSCALL=getuid"),
         ] {
             check(ty, raw, &format!("{raw}{want}"));
+        }
+        // Without subj=, auparse names the syscall on the host's machine (102 is getuid on
+        // x86_64).
+        if cfg!(target_arch = "x86_64") {
+            let raw = "type=SECCOMP msg=audit(1.0:5): auid=0 uid=0 gid=0 ses=1 pid=1 comm=\"x\" exe=\"/x\" sig=0 arch=40000003 syscall=102 compat=1 ip=0x1 code=0x0";
+            check(
+                1326,
+                raw,
+                &format!(
+                    "{raw}\u{1d}AUID=\"root\" UID=\"root\" GID=\"root\" ARCH=i386 SYSCALL=getuid"
+                ),
+            );
         }
     }
 
