@@ -394,9 +394,8 @@ fn refusal_takeover_and_restart_after_sigkill() {
     assert_eq!(second.status.code(), Some(1), "{}", err(&second));
     let want = format!("another audit daemon is registered: pid {} (nlaudit)", first.pid());
     assert!(err(&second).contains(&want), "{}", err(&second));
-    let second_log = read(&other.path("a.log"));
-    assert!(second_log.contains("type=DAEMON_ABORT"), "{second_log}");
-    assert!(second_log.contains("op=set-pid"), "{second_log}");
+    // Nothing written: the live daemon may be writing the same file.
+    assert_eq!(read(&other.path("a.log")), "", "a refused daemon writes nothing");
     assert_eq!(kernel_pid(), first.pid(), "the first daemon is still the one");
 
     audit_getppid(&log, &key);

@@ -321,8 +321,9 @@ impl<T: Transport> Daemon<T> {
         self.sink.own_record(ty, s, body);
     }
 
-    /// Writes DAEMON_START and registers with the kernel. A refusal is logged as
-    /// DAEMON_ABORT (as auditd does) and returned.
+    /// Registers with the kernel and writes DAEMON_START. When another daemon is registered
+    /// nothing is written (it may be writing the same file); another refusal is logged as
+    /// DAEMON_START and DAEMON_ABORT, as auditd does. auditd writes DAEMON_START first.
     pub fn start(&mut self, host: &mut impl Host) -> Result<Registration, ReceiverError> {
         let release = nix::sys::utsname::uname()
             .map(|u| u.release().to_string_lossy().into_owned())
@@ -336,10 +337,13 @@ impl<T: Transport> Daemon<T> {
             "op=start ver={VERSION} format={} kernel={release} auid={auid} pid={pid} uid={uid} ses={ses} res=success",
             self.config.log_format.name()
         );
-        self.own(AUDIT_DAEMON_START, &start);
-        self.sink.idle();
         match self.receiver.register() {
             Ok(reg) => {
+                if let Some(w) = self.sink.writer.as_mut() {
+                    w.take_ownership();
+                }
+                self.own(AUDIT_DAEMON_START, &start);
+                self.sink.idle();
                 if let Some(old) = reg.replaced {
                     host.notice(
                         Level::Warning,
@@ -353,7 +357,9 @@ impl<T: Transport> Daemon<T> {
                 self.relay(host);
                 Ok(reg)
             }
+            Err(e @ ReceiverError::Busy { .. }) => Err(e),
             Err(e) => {
+                self.own(AUDIT_DAEMON_START, &start);
                 let abort =
                     format!("op=set-pid auid={auid} pid={pid} uid={uid} ses={ses} res=failed");
                 self.own(AUDIT_DAEMON_ABORT, &abort);
@@ -502,6 +508,9 @@ impl<T: Transport> Daemon<T> {
         let _ = writeln!(s, "records received = {}", c.records);
         let _ = writeln!(s, "receive buffer overruns = {}", c.overruns);
         let _ = writeln!(s, "receive buffer = {} bytes", self.receiver.buffer());
+        if let Some(l) = self.lost_at_start {
+            let _ = writeln!(s, "kernel lost counter at start = {l}");
+        }
         let _ = writeln!(s, "kernel lost since start = {}", c.kernel_lost);
         s
     }

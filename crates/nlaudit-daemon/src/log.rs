@@ -212,8 +212,18 @@ pub struct LogWriter {
     failing: bool,
     unreported: u64,
     last_log: u32,
+    ownership: Ownership,
     state: LogState,
     notices: Vec<Notice>,
+}
+
+/// Whether the log is this daemon's yet (see [`LogWriter::take_ownership`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ownership {
+    /// Not registered yet: another daemon may be appending to the same file.
+    Shared,
+    /// Registered: nobody else writes here.
+    Owned,
 }
 
 fn mode_of(group: u32) -> u32 {
@@ -259,6 +269,7 @@ impl LogWriter {
             failing: false,
             unreported: 0,
             last_log: 1,
+            ownership: Ownership::Shared,
             state: LogState { written: 0, unwritten: 0, size: 0, suspended: None, rotations: 0 },
             notices: Vec::new(),
         };
@@ -383,14 +394,33 @@ impl LogWriter {
         }
         f.set_permissions(std::fs::Permissions::from_mode(mode_of(self.group)))?;
         std::os::unix::fs::fchown(&f, Some(0), Some(self.group))?;
-        let mut f = f;
         self.state.size = meta.size();
-        let removed = repair_partial_line(&mut f, meta.size())?;
+        self.file = Some(Arc::new(f));
+        if self.ownership == Ownership::Owned {
+            self.repair()?;
+        }
+        Ok(())
+    }
+
+    /// Called once this process is the registered daemon: from now on the log is ours, and
+    /// a partial last line (a writer killed mid-write) is cut. Before, another daemon may be
+    /// writing the same file, and its line in progress must not be touched.
+    pub fn take_ownership(&mut self) {
+        self.ownership = Ownership::Owned;
+        if let Err(e) = self.repair() {
+            self.fail("repair", e);
+        }
+    }
+
+    fn repair(&mut self) -> io::Result<()> {
+        let (Some(f), Some(path)) = (self.file.clone(), self.path().map(Path::to_path_buf)) else {
+            return Ok(());
+        };
+        let removed = repair_partial_line(&f, self.state.size)?;
         if removed > 0 {
             self.state.size -= removed;
-            self.notices.push(Notice::Repaired { path: path.clone(), bytes: removed });
+            self.notices.push(Notice::Repaired { path, bytes: removed });
         }
-        self.file = Some(Arc::new(f));
         Ok(())
     }
 
@@ -692,7 +722,7 @@ enum Keep {
 }
 
 /// Cuts `f` back to its last newline; returns the bytes removed.
-fn repair_partial_line(f: &mut File, size: u64) -> io::Result<u64> {
+fn repair_partial_line(mut f: &File, size: u64) -> io::Result<u64> {
     if size == 0 {
         return Ok(0);
     }
@@ -787,12 +817,15 @@ mod tests {
         let d = Dir::new("repair");
         std::fs::write(d.file(), "one\ntwo\nthr").expect("write");
         let mut w = LogWriter::open(&config(&d)).expect("open");
+        assert!(w.take_notices().is_empty(), "not before the daemon owns the log");
+        assert_eq!(read(&d.file()), "one\ntwo\nthr");
+        w.take_ownership();
         assert!(matches!(w.take_notices().as_slice(), [Notice::Repaired { bytes: 3, .. }]));
         w.push_line(b"four");
         w.flush();
         assert_eq!(read(&d.file()), "one\ntwo\nfour\n");
         std::fs::write(d.file(), "no newline at all").expect("write");
-        drop(LogWriter::open(&config(&d)).expect("open"));
+        LogWriter::open(&config(&d)).expect("open").take_ownership();
         assert_eq!(read(&d.file()), "");
     }
 
