@@ -43,6 +43,9 @@ const RCU_EXPEDITED: &str = "/sys/kernel/rcu_expedited";
 const LOCK: &str = "/run/nlaudit-tests.lock";
 
 pub fn run(args: &[String]) -> Result<()> {
+    if args.first().is_some_and(|a| a == "events") {
+        return crate::bench_events::run(&args[1..]);
+    }
     let mut runs = 7usize;
     let mut write = true;
     let mut it = args.iter();
@@ -96,6 +99,12 @@ pub fn run(args: &[String]) -> Result<()> {
     print!("{report}");
     if write {
         let path = root.join("docs/benchmarks.md");
+        // `bench events` writes its own section at the end: keep it.
+        let old = fs::read_to_string(&path).unwrap_or_default();
+        let report = match crate::bench_events::existing_section(&old) {
+            Some(events) => format!("{report}\n{events}"),
+            None => report,
+        };
         fs::write(&path, &report)?;
         eprintln!("bench: wrote {}", path.display());
     }
@@ -674,6 +683,11 @@ fn machine(nlaudit: &Path, auditctl: &Path, rcu: &str) -> String {
         cmd(Path::new("rustc"), &["--version"]),
         read("/proc/loadavg").split_whitespace().take(3).collect::<Vec<_>>().join(" "),
     )
+}
+
+/// Takes the kernel test lock and returns the file that holds it (for `bench events`).
+pub fn take_lock(path: &Path) -> Result<File> {
+    Ok(Lock::take(path)?._file)
 }
 
 /// The kernel test lock, held until dropped.

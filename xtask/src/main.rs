@@ -3,6 +3,7 @@
 //! Each task lives in its own module; this file only dispatches.
 
 mod bench;
+mod bench_events;
 mod codegen;
 mod container;
 mod dist;
@@ -23,6 +24,8 @@ tasks:
   dist                   build the static, stripped x86_64 nlaudit into target/dist/
   container-test         run the kernel integration suite inside Docker containers (root)
   bench                  benchmark nlaudit against auditctl, write docs/benchmarks.md (root)
+  bench events [--calls N] [--runs N]
+                         nlaudit daemon against auditd on the getppid workload (root, cc)
   fuzz [SECONDS]         run every fuzz target for SECONDS each (nightly, cargo-fuzz)
   test [--no-containers] what CI runs: fmt --check, clippy -D warnings, doc -D warnings,
                          all workspace tests (tidy included), codegen --check, container-test

@@ -223,6 +223,80 @@ pub struct Client<T: Transport = NetlinkTransport> {
     pub foreign_datagrams: u64,
     /// Kernel messages skipped because they answered no pending request.
     pub stray_messages: u64,
+    /// What to do with records that arrive while a reply is awaited.
+    record_policy: RecordPolicy,
+    /// Records kept by [`RecordPolicy::Keep`], oldest first.
+    held: std::collections::VecDeque<HeldRecord>,
+}
+
+/// What the client does with audit records (messages with sequence number 0 and a record
+/// type) that arrive while it waits for a reply.
+///
+/// The registered audit daemon receives records on the socket it registered from, and they
+/// interleave with replies: records can even come before the ACK of the `AUDIT_SET` that
+/// registered it (kernel/audit.c: `auditd_set` runs inside `audit_receive_msg`, the ACK is
+/// sent after it returns, and `kauditd_thread` may send in between). Skipping them would
+/// lose them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RecordPolicy {
+    /// Count them in [`Client::stray_messages`] and drop them (the default: a control
+    /// client never registered, so records reach it only by mistake).
+    #[default]
+    Skip,
+    /// Keep them; [`Client::receive_records`] delivers them first.
+    Keep,
+}
+
+/// A record kept while a reply was awaited.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct HeldRecord {
+    ty: MsgType,
+    payload: Vec<u8>,
+}
+
+/// `struct audit_sig_info` (AUDIT_SIGNAL_INFO): who last sent the registered audit daemon
+/// SIGTERM, SIGHUP, SIGUSR1 or SIGUSR2 (kernel/audit.c `audit_signal_info_syscall`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignalInfo {
+    /// `uid`: the sender's login uid (its uid when the login uid is unset).
+    pub auid: u32,
+    /// `pid`: the sender's pid.
+    pub pid: u32,
+    /// `ctx`: the sender's security context, when an LSM gave one.
+    pub context: Option<String>,
+}
+
+impl SignalInfo {
+    /// Decodes the reply payload: two u32, then an optional NUL-terminated context.
+    pub fn decode(payload: &[u8]) -> std::result::Result<SignalInfo, crate::DecodeError> {
+        let mut c = crate::codec::Cursor::new(payload);
+        let auid = c.u32("audit_sig_info.uid")?;
+        let pid = c.u32("audit_sig_info.pid")?;
+        let rest = c.remaining();
+        let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+        let context = (end > 0).then(|| String::from_utf8_lossy(&rest[..end]).into_owned());
+        Ok(SignalInfo { auid, pid, context })
+    }
+}
+
+/// What one [`Client::receive_records`] call read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecordsRead {
+    /// Records handed to the callback.
+    pub records: usize,
+    /// The socket overflowed (ENOBUFS) since the last read. For the registered daemon the
+    /// kernel retries a record it could not queue (`kauditd_send_queue`), so this is a sign
+    /// of pressure, not by itself of loss; the kernel's `lost` counter says what was lost.
+    pub overrun: bool,
+    /// Nothing was waiting: the call returned after its timeout.
+    pub idle: bool,
+}
+
+/// Whether a message is an audit record rather than a reply: records carry sequence number 0
+/// and a record type (`AUDIT_USER`, or 1100 and above; 1000–1099 are commands and replies).
+fn is_record(m: &NlMessage<'_>) -> bool {
+    m.header.seq == 0 && (m.header.ty == MsgType::AUDIT_USER || m.header.ty.0 >= 1100)
 }
 
 impl Client<NetlinkTransport> {
@@ -251,6 +325,8 @@ impl<T: Transport> Client<T> {
             buf: vec![0; RECV_BUF_SIZE],
             foreign_datagrams: 0,
             stray_messages: 0,
+            record_policy: RecordPolicy::Skip,
+            held: std::collections::VecDeque::new(),
         }
     }
 
@@ -332,7 +408,12 @@ impl<T: Transport> Client<T> {
             let mut done = None;
             for m in &msgs {
                 if !wanted(m.header.seq) {
-                    self.stray_messages += 1;
+                    if self.record_policy == RecordPolicy::Keep && is_record(m) {
+                        self.held
+                            .push_back(HeldRecord { ty: m.header.ty, payload: m.payload.to_vec() });
+                    } else {
+                        self.stray_messages += 1;
+                    }
                     continue;
                 }
                 if let Step::Done(r) = f(m)? {
@@ -623,6 +704,100 @@ impl<T: Transport> Client<T> {
     }
 }
 
+/// The audit daemon's side of the protocol.
+impl<T: Transport> Client<T> {
+    /// Sets what happens to records that arrive while a reply is awaited (see
+    /// [`RecordPolicy`]).
+    pub fn set_record_policy(&mut self, policy: RecordPolicy) {
+        self.record_policy = policy;
+    }
+
+    /// AUDIT_SET with mask PID: registers process `pid` (it must be the caller's own tgid,
+    /// else EINVAL) as the audit daemon; records are unicast to this socket from then on.
+    /// EEXIST: another live daemon is registered. Records that arrive before the ACK are
+    /// kept (the policy becomes [`RecordPolicy::Keep`]).
+    pub fn register_daemon(&mut self, pid: u32) -> Result<()> {
+        self.record_policy = RecordPolicy::Keep;
+        self.set_pid(pid)
+    }
+
+    /// AUDIT_SET with mask PID and pid 0: stops the unicast of records. Only the registered
+    /// daemon may (EACCES otherwise). Records still queued to this socket stay readable with
+    /// [`Client::receive_records`].
+    pub fn unregister_daemon(&mut self) -> Result<()> {
+        self.set_pid(0)
+    }
+
+    fn set_pid(&mut self, pid: u32) -> Result<()> {
+        let mut s = Status { mask: status_mask::PID, ..Status::default() };
+        s.pid = pid;
+        let payload = s.encode();
+        let op = Op::RegisterDaemon;
+        match self.ack_only(op, MsgType::AUDIT_SET, &payload)? {
+            0 => Ok(()),
+            n => Err(unexpected_count(op, n)),
+        }
+    }
+
+    /// AUDIT_SIGNAL_INFO: who last signalled the registered audit daemon. The kernel
+    /// answers with what it last recorded (zeros when nothing was).
+    pub fn signal_info(&mut self) -> Result<SignalInfo> {
+        let op = Op::SignalInfo;
+        let reply = self.query(op, MsgType::AUDIT_SIGNAL_INFO, &[])?;
+        SignalInfo::decode(&reply).map_err(|source| Error::Decode { op, source })
+    }
+
+    /// Hands records to `f` (type and payload, as the kernel sent them): first those kept
+    /// while replies were awaited, else those of one datagram, waiting up to `timeout` for
+    /// it. Unicast records carry a payload-only `nlmsg_len`; [`split_datagram`] reads both
+    /// forms. Replies and datagrams not from the kernel are skipped and counted.
+    pub fn receive_records(
+        &mut self,
+        timeout: Duration,
+        mut f: impl FnMut(MsgType, &[u8]),
+    ) -> Result<RecordsRead> {
+        let op = Op::ReceiveRecords;
+        let mut read = RecordsRead::default();
+        if !self.held.is_empty() {
+            while let Some(r) = self.held.pop_front() {
+                f(r.ty, &r.payload);
+                read.records += 1;
+            }
+            return Ok(read);
+        }
+        let got = match self.transport.recv(&mut self.buf, timeout) {
+            Ok(Some(got)) => got,
+            Ok(None) => {
+                read.idle = true;
+                return Ok(read);
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                read.overrun = true;
+                return Ok(read);
+            }
+            Err(source) => return Err(Error::Io { op, source }),
+        };
+        if got.sender != 0 {
+            self.foreign_datagrams += 1;
+            return Ok(read);
+        }
+        if got.len > self.buf.len() {
+            return Err(Error::Truncated { op, len: got.len, cap: self.buf.len() });
+        }
+        let msgs =
+            split_datagram(&self.buf[..got.len]).map_err(|source| Error::Decode { op, source })?;
+        for m in &msgs {
+            if is_record(m) {
+                f(m.header.ty, m.payload);
+                read.records += 1;
+            } else {
+                self.stray_messages += 1;
+            }
+        }
+        Ok(read)
+    }
+}
+
 /// ORs `flag` into the `nlmsg_flags` of the message at the start of `msg`.
 fn set_flag(msg: &mut [u8], flag: u16) {
     if let Some(f) = msg.get_mut(6..8) {
@@ -678,6 +853,85 @@ fn io_error(op: Op, source: io::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signal_info_decodes_with_and_without_context() {
+        #[rustfmt::skip]
+        let plain: Vec<u8> = [
+            &0u32.to_ne_bytes()[..],   // uid: the sender's login uid
+            &4242u32.to_ne_bytes()[..], // pid
+        ].concat();
+        let s = SignalInfo::decode(&plain).expect("8 bytes");
+        assert_eq!(s, SignalInfo { auid: 0, pid: 4242, context: None });
+        let with: Vec<u8> = [&plain[..], b"unconfined\0"].concat();
+        assert_eq!(SignalInfo::decode(&with).expect("ctx").context.as_deref(), Some("unconfined"));
+        assert!(SignalInfo::decode(&[0; 7]).is_err());
+    }
+
+    #[test]
+    fn records_are_told_from_replies() {
+        let msg = |ty: u16, seq: u32| crate::codec::NlMessage {
+            header: crate::codec::NlHeader { len: 0, ty: MsgType(ty), flags: 0, seq, pid: 0 },
+            payload: &[],
+        };
+        assert!(is_record(&msg(1300, 0)));
+        assert!(is_record(&msg(1005, 0)));
+        assert!(is_record(&msg(2100, 0)));
+        assert!(!is_record(&msg(1300, 7)));
+        assert!(!is_record(&msg(1000, 0)));
+        assert!(!is_record(&msg(2, 0)));
+    }
+
+    /// A fake kernel that answers AUDIT_SET the way a busy kernel can: a record for the
+    /// new daemon first (unicast: payload-only `nlmsg_len`), then the ACK.
+    struct RecordsBeforeAck(std::collections::VecDeque<Vec<u8>>);
+
+    impl Transport for RecordsBeforeAck {
+        fn send(&mut self, d: &[u8]) -> io::Result<()> {
+            let msgs = split_datagram(d).map_err(io::Error::other)?;
+            for m in msgs {
+                let text = b"audit(1.000:7): arch=c000003e syscall=110";
+                let mut rec = Vec::new();
+                encode_message(&mut rec, MsgType::AUDIT_SYSCALL, 0, 0, text).expect("fits");
+                rec.truncate(16 + text.len());
+                rec[..4].copy_from_slice(&(text.len() as u32).to_ne_bytes());
+                self.0.push_back(rec);
+                let ack = Ack { error: 0, request_seq: m.header.seq, request_type: m.header.ty };
+                let mut a = Vec::new();
+                encode_message(&mut a, MsgType::NLMSG_ERROR, 0, m.header.seq, &ack.encode())
+                    .expect("fits");
+                self.0.push_back(a);
+            }
+            Ok(())
+        }
+        fn recv(&mut self, buf: &mut [u8], _: Duration) -> io::Result<Option<crate::Received>> {
+            Ok(self.0.pop_front().map(|d| {
+                buf[..d.len()].copy_from_slice(&d);
+                crate::Received { len: d.len(), sender: 0 }
+            }))
+        }
+    }
+
+    #[test]
+    fn records_before_the_registration_ack_are_kept() {
+        let mut c = Client::with_transport(RecordsBeforeAck(Default::default()));
+        c.register_daemon(4242).expect("registered");
+        assert_eq!(c.stray_messages, 0);
+        let mut got = Vec::new();
+        let read =
+            c.receive_records(Duration::ZERO, |ty, p| got.push((ty, p.to_vec()))).expect("records");
+        assert_eq!(read.records, 1);
+        assert_eq!(
+            got,
+            vec![(MsgType::AUDIT_SYSCALL, b"audit(1.000:7): arch=c000003e syscall=110".to_vec())]
+        );
+        let read = c.receive_records(Duration::ZERO, |_, _| ()).expect("idle");
+        assert!(read.idle && read.records == 0);
+        // Without the daemon's policy, the same record is a stray and dropped.
+        let mut plain = Client::with_transport(RecordsBeforeAck(Default::default()));
+        plain.set(Setting::Enabled(Switch::On)).expect("acked");
+        assert_eq!(plain.stray_messages, 1);
+    }
 
     /// Regression: `-i32::MIN` overflowed (a panic in debug builds) on a hostile ACK.
     #[test]

@@ -27,6 +27,12 @@ pub enum Op {
     DeleteRule,
     /// Joining the read-only record multicast group.
     ReadLog,
+    /// `AUDIT_SET` of `pid`: registering (or unregistering) as the audit daemon.
+    RegisterDaemon,
+    /// `AUDIT_SIGNAL_INFO`: who sent the audit daemon its last signal.
+    SignalInfo,
+    /// Receiving the records the kernel unicasts to the registered audit daemon.
+    ReceiveRecords,
 }
 
 impl fmt::Display for Op {
@@ -41,6 +47,9 @@ impl fmt::Display for Op {
             Op::AddRule => "add an audit rule",
             Op::DeleteRule => "delete an audit rule",
             Op::ReadLog => "join the audit record multicast group",
+            Op::RegisterDaemon => "register as the audit daemon",
+            Op::SignalInfo => "get the audit signal info",
+            Op::ReceiveRecords => "receive audit records",
         })
     }
 }

@@ -19,8 +19,8 @@ pub mod status;
 pub mod transport;
 
 pub use client::{
-    BatchCounts, BatchOp, BatchOutcome, Client, FeatureLock, ItemResult, OnError, Refusal, Setting,
-    Switch,
+    BatchCounts, BatchOp, BatchOutcome, Client, FeatureLock, ItemResult, OnError, RecordPolicy,
+    RecordsRead, Refusal, Setting, SignalInfo, Switch,
 };
 pub use consts::{Action, FieldType, FilterList, MsgType, Operator, ValueKind};
 pub use error::{DecodeError, EncodeError, Error, Op, Result};

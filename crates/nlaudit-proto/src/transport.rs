@@ -58,6 +58,48 @@ impl NetlinkTransport {
         Ok(NetlinkTransport { socket })
     }
 
+    /// Raises the socket's receive buffer to `bytes`: `SO_RCVBUFFORCE` (CAP_NET_ADMIN, not
+    /// bound by `net.core.rmem_max`) when allowed, else `SO_RCVBUF` (clamped to `rmem_max`).
+    /// Returns the size the kernel reports afterwards (it doubles the request for its own
+    /// bookkeeping, socket(7)). The audit daemon needs a large one: records the kernel cannot
+    /// queue to it are retried and then held back (kernel/audit.c `kauditd_send_queue`).
+    pub fn set_receive_buffer(&mut self, bytes: usize) -> io::Result<usize> {
+        let fd = self.socket.as_raw_fd();
+        let want = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+        let set = |opt: libc::c_int| {
+            // SAFETY: fd is our open socket; the option value is a c_int that lives across
+            // the call, and its size is passed.
+            unsafe {
+                libc::setsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    opt,
+                    (&want as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            }
+        };
+        if set(libc::SO_RCVBUFFORCE) != 0 && set(libc::SO_RCVBUF) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut got: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: fd is our open socket; `got` and `len` are valid for writes of their sizes.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&mut got as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(usize::try_from(got).unwrap_or(0))
+    }
+
     /// The underlying netlink socket.
     pub fn socket(&self) -> &Socket {
         &self.socket

@@ -50,6 +50,8 @@ pub enum Command {
     Ensure(ProfileEnsureArgs),
     /// Read audit records from the kernel's multicast group, grouped into events.
     Events(EventsArgs),
+    /// Run as the audit daemon: receive the kernel's records and write auditd's log.
+    Daemon(crate::cmd::daemon::DaemonArgs),
     /// Behave as auditctl for the given arguments (also when installed as `auditctl`).
     Auditctl(AuditctlArgs),
 }

@@ -28,6 +28,11 @@ fn main() -> ExitCode {
     if argv0.is_some_and(|n| n == "auditctl") {
         return support::errors::finish(dropin(words.iter().skip(1).cloned().collect()));
     }
+    // Installed as `auditd`: auditd's options.
+    if argv0.is_some_and(|n| n == "auditd") {
+        let args = cmd::daemon::auditd_args(words.get(1..).unwrap_or_default());
+        return support::errors::finish(args.and_then(cmd::daemon::run));
+    }
     if words.get(1).is_some_and(|w| w == "auditctl") {
         return support::errors::finish(dropin(words.iter().skip(2).cloned().collect()));
     }
@@ -95,6 +100,9 @@ fn changes_kernel(c: &cli::Command) -> bool {
         C::Ensure(e) => !e.dry_run && e.root.is_none(),
         C::Check(_) => false,
         C::Status(_) | C::List(_) | C::Merge(_) | C::Events(_) | C::Auditctl(_) => false,
+        // Runs until stopped: holding the change lock would block every other change.
+        // Its `--rules` runs `nlaudit apply`, which takes the lock itself.
+        C::Daemon(_) => false,
     }
 }
 
@@ -116,6 +124,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         C::Check(a) => cmd::profile::check(a),
         C::Ensure(a) => cmd::profile::ensure(a),
         C::Events(a) => cmd::events::run(a),
+        C::Daemon(a) => cmd::daemon::run(a),
         C::Auditctl(a) => dropin(a.args),
     }
 }

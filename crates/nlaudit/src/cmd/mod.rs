@@ -2,6 +2,7 @@
 //! into calls on the libraries and the shared services (`support`), and printing what they
 //! did. No command module imports another; what two need lives in `support` or a library.
 
+pub mod daemon;
 pub mod docker;
 pub mod dropin;
 pub mod events;

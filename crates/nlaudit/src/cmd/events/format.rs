@@ -5,12 +5,9 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use nlaudit_proto::records::{
-    Event, Record, Value, AUDIT_CWD, AUDIT_EXECVE, AUDIT_PATH, AUDIT_PROCTITLE,
-};
+use nlaudit_proto::records::{Event, Value, AUDIT_CWD, AUDIT_EXECVE, AUDIT_PATH, AUDIT_PROCTITLE};
 use nlaudit_proto::MsgType;
-use nlaudit_rules::tables::{msgtype_name, Machine};
-use serde_json::{json, Map, Value as Json};
+use serde_json::Value as Json;
 
 /// `AUDIT_BPRM_FCAPS` (1321): file capabilities of an exec; in JSON only.
 const AUDIT_BPRM_FCAPS: MsgType = MsgType(1321);
@@ -25,13 +22,8 @@ const SUMMARIZED: &[MsgType] = &[
     AUDIT_BPRM_FCAPS,
 ];
 
-/// A record type's name as auditd prints it (`SYSCALL`, or `UNKNOWN[1335]`).
-pub fn type_name(ty: MsgType) -> Cow<'static, str> {
-    msgtype_name(u32::from(ty.0))
-        .map_or_else(|| Cow::Owned(format!("UNKNOWN[{}]", ty.0)), Cow::Borrowed)
-}
-
-pub use crate::support::readlog::{iso_time, syscall_name};
+// The names, times and JSON are the daemon's too: they live in nlaudit-daemon.
+pub use nlaudit_daemon::format::{iso_time, syscall_name, type_name};
 
 /// A value for the text line: bare when it is a plain word, else in double quotes with `"`,
 /// `\` and control characters escaped, so that an event is always one line.
@@ -129,85 +121,33 @@ pub fn text_line(e: &Event) -> String {
     line
 }
 
-/// A record's fields as a JSON object of strings (`null` for `(null)`); when a name repeats,
-/// the first value is kept.
-fn fields_json(r: &Record) -> Map<String, Json> {
-    let mut m = Map::new();
-    for f in &r.fields {
-        if !m.contains_key(&f.name) {
-            let v = f.value.text().map_or(Json::Null, |t| Json::String(t.into_owned()));
-            m.insert(f.name.clone(), v);
-        }
-    }
-    m
-}
-
 /// One JSON object for programs (schema: docs/events.md).
 pub fn json(e: &Event) -> Json {
-    let text = |ty: MsgType, name: &str| -> Json {
-        e.record(ty)
-            .and_then(|r| r.text_of(name))
-            .map_or(Json::Null, |t| Json::String(t.into_owned()))
-    };
-    let syscall = e.record(MsgType::AUDIT_SYSCALL).map(|sc| {
-        let arch = e.arch();
-        json!({
-            "arch": arch.and_then(Machine::from_elf).and_then(Machine::name)
-                .map(str::to_string)
-                .or_else(|| arch.map(|a| format!("{a:x}"))),
-            "number": e.syscall(),
-            "name": syscall_name(e),
-            "success": sc.text_of("success").map(|s| s == "yes"),
-            "exit": sc.text_of("exit").and_then(|s| s.parse::<i64>().ok()),
-        })
-    });
-    let records: Vec<Json> = e
-        .records
-        .iter()
-        .map(|r| {
-            json!({
-                "type": type_name(r.ty),
-                "type_id": r.ty.0,
-                "fields": fields_json(r),
-            })
-        })
-        .collect();
-    json!({
-        "time": iso_time(e.stamp.secs, e.stamp.millis),
-        "stamp": e.stamp.to_string(),
-        "secs": e.stamp.secs,
-        "millis": e.stamp.millis,
-        "serial": e.stamp.serial,
-        "keys": e.keys(),
-        "syscall": syscall,
-        "comm": text(MsgType::AUDIT_SYSCALL, "comm"),
-        "exe": text(MsgType::AUDIT_SYSCALL, "exe"),
-        "cwd": text(AUDIT_CWD, "cwd"),
-        "paths": e.paths(),
-        "proctitle": text(AUDIT_PROCTITLE, "proctitle"),
-        "end": e.end.name(),
-        "dropped_records": e.dropped_records,
-        "records": records,
-    })
+    serde_json::to_value(nlaudit_daemon::format::EventJson::new(e)).unwrap_or(Json::Null)
 }
 
 /// The records as auditd's `log_format = RAW` writes them, one line each:
 /// `type=SYSCALL msg=audit(1795742192.830:2): arch=...`. The EOE record is not written.
 pub fn raw_lines(e: &Event) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     for r in &e.records {
-        // The text is the kernel's, but a user-space message may hold a newline: keep one
-        // record per line.
-        let text = r.text.replace(['\n', '\r'], " ");
-        let _ = writeln!(out, "type={} msg={text}", type_name(r.ty));
+        // auditd's format_raw (newlines become spaces): one record per line.
+        nlaudit_daemon::format::raw_line(
+            &mut out,
+            None,
+            r.ty,
+            r.text.replace('\r', " ").as_bytes(),
+        );
+        out.push(b'\n');
     }
-    out
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testsupport::event;
+    use serde_json::json;
 
     // Captured from kernel 6.18: `echo hi > "/tmp/evcap/d ir/f x"` under
     // `-w "/tmp/evcap/d ir" -p wa -k capa -k capb`.
