@@ -120,9 +120,9 @@ class AuditRuleData(ctypes.Structure):
     ]
 
 
-def load_libaudit():
+def load_libaudit(path=None):
     try:
-        lib = ctypes.CDLL(LIBNAME)
+        lib = ctypes.CDLL(path or LIBNAME)
     except OSError as e:
         raise Fail(f"cannot load {LIBNAME} ({e}); apt-get install -y libaudit1") from e
 
@@ -150,6 +150,11 @@ def load_libaudit():
         ("audit_operator_to_symbol", cstr, [ctypes.c_int]),
         ("audit_rule_create_data", ctypes.POINTER(AuditRuleData), []),
         ("audit_rule_free_data", None, [ctypes.POINTER(AuditRuleData)]),
+        (
+            "audit_rule_fieldpair_data",
+            ctypes.c_int,
+            [ctypes.POINTER(ctypes.POINTER(AuditRuleData)), ctypes.c_char_p, ctypes.c_int],
+        ),
         (
             "audit_rule_interfield_comp_data",
             ctypes.c_int,
@@ -263,9 +268,11 @@ def aliases(words, to_number, to_name, known_max, what):
 # collection
 
 
-def collect(lib):
+def collect(lib, source_version=None):
     path = loaded_path()
     version, debpkg = package_version(path)
+    if source_version:
+        version, debpkg = source_version, None
     words = words_in(path)
     t = {"path": path, "version": version, "debpkg": debpkg}
 
@@ -278,6 +285,10 @@ def collect(lib):
 
     # Machines.
     machines = scan(lib.audit_machine_to_name, MACHINE_SCAN)
+    # audit 4.x built --with-io_uring names a pseudo-machine `uring` (MACH_IO_URING)
+    # whose "syscalls" are io_uring operations and which has no ELF arch: -F arch=
+    # cannot name it, and its names are IO_URING_OPS below.
+    machines = [(m, n) for m, n in machines if lib.audit_machine_to_elf(m) != 0 or n != "uring"]
     if not machines:
         raise Fail("audit_machine_to_name knows no machine")
     t["machines"] = machines
@@ -432,7 +443,61 @@ def collect(lib):
             f"{sorted(set(parsed.items()) ^ set(listed.items()), key=lambda kv: kv[1])}"
         )
     t["compare"] = FIELD_COMPARE_LISTING
+    t["perm_syscalls"] = perm_syscalls(lib, machines)
     return t
+
+
+# AUDIT_PERM_* bits and the letter `-F perm=` takes for each.
+PERM_BITS = [(1, "x"), (2, "w"), (4, "r"), (8, "a")]
+
+
+def perm_syscalls(lib, machines):
+    """{machine: [(perm bit, [syscall numbers])]} for a libaudit that turns
+    `-F arch=... -F perm=...` into syscalls (audit 4.x, lib/permtab.h filtered
+    by each machine's syscall table), or None for one that does not (3.0.9).
+
+    Read from the library itself: a rule gets `arch=<ELF>` then `perm=<letter>`
+    through audit_rule_fieldpair_data, and the syscall mask it ends with is the
+    answer.  libaudit keeps per-rule state in globals (`_audit_elf`,
+    `_audit_syscalladded`, ...), which are reset before each probe, as
+    auditctl's own per-rule reset does."""
+    globals_ = []
+    for name in ["_audit_elf", "_audit_syscalladded", "_audit_permadded", "_audit_archadded",
+                 "_audit_exeadded", "_audit_filterfsadded"]:
+        try:
+            globals_.append(ctypes.c_uint.in_dll(lib, name))
+        except ValueError:
+            pass
+    out = {}
+    for m, name in machines:
+        elf = lib.audit_machine_to_elf(m)
+        rows = []
+        for bit, letter in PERM_BITS:
+            for g in globals_:
+                g.value = 0
+            rule = lib.audit_rule_create_data()
+            if not rule:
+                raise Fail("audit_rule_create_data failed")
+            ok = True
+            for pair in [f"arch={elf:#x}", f"perm={letter}"]:
+                buf = ctypes.create_string_buffer(pair.encode())
+                if lib.audit_rule_fieldpair_data(ctypes.byref(rule), buf, AUDIT_FILTER_EXIT) != 0:
+                    ok = False
+                    break
+                rule.contents.field_count += 1
+            if not ok:
+                lib.audit_rule_free_data(rule)
+                raise Fail(f"arch={elf:#x} perm={letter} refused by libaudit ({name})")
+            mask = list(rule.contents.mask)
+            lib.audit_rule_free_data(rule)
+            nrs = [w * 32 + b for w in range(64) for b in range(32) if mask[w] >> b & 1]
+            rows.append((bit, nrs))
+        out[m] = rows
+    for g in globals_:
+        g.value = 0
+    if all(not nrs for rows in out.values() for _, nrs in rows):
+        return None
+    return out
 
 
 def interfield_compare(lib, pair):
@@ -752,7 +817,45 @@ def render(t):
         "&[(u32, &str, &str)]",
         [f"({v}, {rust_str(a)}, {rust_str(b)})" for v, a, b in t["compare"]],
     )
-    return w.text()
+    if t["perm_syscalls"] is not None:
+        for m, n in machines:
+            w.doc(
+                f"What `-F arch={n} -F perm=` adds to the syscall mask: (`AUDIT_PERM_*` bit,\n"
+                "syscall numbers); lib/permtab.h's names filtered by this machine's table."
+            )
+            w.raw(f"pub(crate) static PERM_SYSCALLS_{sfx[m]}: &[(u32, &[u32])] = &[")
+            for bit, nrs in t["perm_syscalls"][m]:
+                w.raw(f"    ({bit}, &[{', '.join(str(x) for x in nrs)}]),")
+            w.raw("];")
+            w.raw("")
+        w.doc("The perm expansion of a machine (`MACH_*` value), or `None`.")
+        w.raw("pub(crate) fn perm_syscalls_for_machine(")
+        w.raw("    machine: u32,")
+        w.raw(") -> Option<&'static [(u32, &'static [u32])]> {")
+        w.raw("    match machine {")
+        for m, _ in machines:
+            w.raw(f"        {m} => Some(PERM_SYSCALLS_{sfx[m]}),")
+        w.raw("        _ => None,")
+        w.raw("    }")
+        w.raw("}")
+        w.raw("")
+    return rustfmt(w.text())
+
+
+def rustfmt(text):
+    """The text as `cargo fmt` leaves it (rustfmt with the workspace's rustfmt.toml), so
+    that the committed file is both generated and formatted; unchanged without rustfmt."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        p = subprocess.run(
+            ["rustfmt", "--edition", "2021", "--config-path", os.path.join(root, "rustfmt.toml"),
+             "--emit", "stdout"],
+            input=text, capture_output=True, text=True)
+    except OSError:
+        return text
+    if p.returncode != 0:
+        raise Fail(f"rustfmt failed: {p.stderr.strip()}")
+    return p.stdout
 
 
 # --------------------------------------------------------------------------
@@ -762,10 +865,12 @@ def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("output", help="path of generated.rs")
     ap.add_argument("--check", action="store_true", help="compare instead of writing")
+    ap.add_argument("--lib", help="the libaudit.so.1 to read (default: the installed one)")
+    ap.add_argument("--source-version", help="the version to name in the header (with --lib)")
     args = ap.parse_args(argv)
     try:
-        lib = load_libaudit()
-        tables = collect(lib)
+        lib = load_libaudit(args.lib)
+        tables = collect(lib, args.source_version)
     except Fail as e:
         print(f"codegen: {e}", file=sys.stderr)
         return 2

@@ -215,10 +215,10 @@ class Runner:
         self.log = log
         self.problems = []
 
-    def attempt(self, line):
+    def attempt(self, line, split):
         """Runs one line; returns (rc, out, err, [(payload, listed)], mine) or
         None when someone else changed the rule list meanwhile (retry)."""
-        args = shlex.split(line)
+        args = split(line)
         base = self.audit.list_rules()
         rc, out, err = run_auditctl(self.auditctl, args)
         snap = listing(self.audit, self.auditctl)
@@ -255,9 +255,9 @@ class Runner:
                 self.problems.append(f"cannot delete {listed!r}: {e}")
                 self.log(f"  ERROR cannot delete {listed!r}: {e}")
 
-    def run(self, line):
+    def run(self, line, split=shlex.split):
         for n in range(5):
-            res = self.attempt(line)
+            res = self.attempt(line, split)
             if res is not None and res[0] == 0 and not res[3] and n < 2:
                 res = None  # exit 0 but no rule: make sure it is repeatable
             if res is not None:
@@ -281,12 +281,68 @@ def header(auditctl, columns):
     )
 
 
+def split_rules_line(line):
+    """A rules-file line split as auditctl -R splits it: on spaces, `\ ` keeps a
+    space inside a token and `\\` is a backslash (nlaudit_rules::split_line)."""
+    out, cur, i = [], [], 0
+    while i < len(line):
+        c = line[i]
+        if c == "\\" and i + 1 < len(line) and line[i + 1] in " \\":
+            cur.append(line[i + 1])
+            i += 2
+            continue
+        if c == " ":
+            if cur:
+                out.append("".join(cur))
+                cur = []
+        else:
+            cur.append(c)
+        i += 1
+    if cur:
+        out.append("".join(cur))
+    return out
+
+
+def corpus_lines(directory):
+    """The rule lines (`-a`, `-A`, `-w`) of every *.rules file of a directory,
+    in name order: what tests/conformance.rs feeds to both auditctls."""
+    lines = []
+    for name in sorted(os.listdir(directory)):
+        if not name.endswith(".rules"):
+            continue
+        with open(os.path.join(directory, name), encoding="utf-8") as f:
+            for raw in f:
+                t = raw.strip()
+                if not t or t.startswith("#"):
+                    continue
+                words = split_rules_line(t)
+                if words and words[0][:2] in ("-a", "-A", "-w"):
+                    lines.append(t)
+    return lines
+
+
+def valid_row(line, rc, err, added):
+    listed = b"\n".join(l for _, l in added)
+    hexes = ",".join(p.hex() for p, _ in added)
+    return "\t".join([escape(line), str(rc), escape(err), escape(listed), hexes]) + "\n"
+
+
+def invalid_row(line, rc, out, err, added):
+    return "\t".join([escape(line), str(rc), escape(out), escape(err),
+                      "1" if added else "0"]) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--root", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                     help="workspace root (default: the parent of this script's folder)")
     ap.add_argument("--auditctl", default=shutil.which("auditctl") or "/sbin/auditctl")
-    ap.add_argument("--only", choices=["valid", "invalid"], help="do one of the two files")
+    ap.add_argument("--generation", choices=["3", "4"], default="3",
+                    help="which reference the auditctl is (3.0.9 or 4.2.x): names the files")
+    ap.add_argument("--only", choices=["valid", "invalid", "corpus"],
+                    help="do one of the inputs")
+    ap.add_argument("--corpus", action="append", default=[], metavar="NAME=DIR",
+                    help="also record the rule lines of DIR/*.rules as golden-corpus-NAME.tsv")
     ap.add_argument("-q", "--quiet", action="store_true")
     a = ap.parse_args()
 
@@ -300,8 +356,16 @@ def main():
     if not os.path.exists(a.auditctl):
         print(f"golden.py: auditctl not found ({a.auditctl})", file=sys.stderr)
         return 2
+    version = subprocess.run([a.auditctl, "-v"], capture_output=True, text=True).stdout
+    want = "version 3." if a.generation == "3" else "version 4."
+    if want not in version:
+        print(f"golden.py: {a.auditctl} says {version.strip()!r}, not generation "
+              f"{a.generation}", file=sys.stderr)
+        return 2
 
     data = os.path.join(a.root, "tests", "data")
+    # Generation 3 keeps its historic names; generation 4 writes golden4-*.
+    prefix = "golden" if a.generation == "3" else "golden4"
     audit = Audit()
     start = listing(audit, a.auditctl)
     if start is None:
@@ -312,46 +376,82 @@ def main():
         log(f"note: {len(start[0])} rule(s) already loaded; they are left alone")
     runner = Runner(audit, a.auditctl, log)
     wrong = []
+    # Generation 3 is the corpus' own split (a misfiled line is an error); for
+    # generation 4 the same lines are filed by what 4.x did with them, and the
+    # lines whose fate differs from 3.0.9's are counted, not refused.
+    moved = []
+    valid_rows = [header(a.auditctl, ["input", "exit", "stderr", "listed", "hex"])]
+    invalid_rows = [header(a.auditctl, ["input", "exit", "stdout", "stderr", "added"])]
 
     if a.only in (None, "valid"):
         lines = read_lines(os.path.join(data, "rules-valid.txt"))
-        rows = [header(a.auditctl, ["input", "exit", "stderr", "listed", "hex"])]
         multi = warned = 0
         for n, line in enumerate(lines, 1):
             log(f"[valid {n}/{len(lines)}] {line}")
             rc, out, err, added = runner.run(line)
             if rc != 0 or not added:
-                wrong.append(("valid", line, rc, err))
+                if a.generation == "3":
+                    wrong.append(("valid", line, rc, err))
+                else:
+                    moved.append(("valid", line, rc, err))
+                    invalid_rows.append(invalid_row(line, rc, out, err, added))
+                    continue
             if out:
                 log(f"  note: stdout {out!r}")
             multi += len(added) > 1
             warned += bool(err)
-            listed = b"\n".join(l for _, l in added)
-            hexes = ",".join(p.hex() for p, _ in added)
-            rows.append("\t".join([escape(line), str(rc), escape(err), escape(listed), hexes]) + "\n")
-        with open(os.path.join(data, "golden-valid.tsv"), "w", encoding="ascii") as f:
-            f.writelines(rows)
+            valid_rows.append(valid_row(line, rc, err, added))
         print(f"golden.py: valid: {len(lines)} lines, {multi} with several kernel rules, "
               f"{warned} with stderr", file=sys.stderr)
 
     if a.only in (None, "invalid"):
         lines = read_lines(os.path.join(data, "rules-invalid.txt"))
-        rows = [header(a.auditctl, ["input", "exit", "stdout", "stderr", "added"])]
         refused = 0
         for n, line in enumerate(lines, 1):
             log(f"[invalid {n}/{len(lines)}] {line}")
             rc, out, err, added = runner.run(line)
             refused += rc != 0
+            if added and a.generation == "4" and rc == 0:
+                moved.append(("invalid", line, rc, err))
+                valid_rows.append(valid_row(line, rc, err, added))
+                continue
             if added:
                 wrong.append(("invalid", line, rc, err))
-            if added:
                 log(f"  ADDED (and deleted again): {[l for _, l in added]}")
-            rows.append("\t".join([escape(line), str(rc), escape(out), escape(err),
-                                   "1" if added else "0"]) + "\n")
-        with open(os.path.join(data, "golden-invalid.tsv"), "w", encoding="ascii") as f:
-            f.writelines(rows)
+            invalid_rows.append(invalid_row(line, rc, out, err, added))
         print(f"golden.py: invalid: {len(lines)} lines, {refused} refused with an error exit, "
               f"{len(lines) - refused} exited 0 without adding a rule", file=sys.stderr)
+
+    if a.only in (None, "valid", "invalid"):
+        if a.only in (None, "valid") or a.generation == "4":
+            with open(os.path.join(data, f"{prefix}-valid.tsv"), "w", encoding="ascii") as f:
+                f.writelines(valid_rows)
+        if a.only in (None, "invalid") or a.generation == "4":
+            with open(os.path.join(data, f"{prefix}-invalid.tsv"), "w", encoding="ascii") as f:
+                f.writelines(invalid_rows)
+
+    # Rules-file corpora (Debian's examples, 4.x's own rules/): every rule line,
+    # accepted or not, in one file per corpus and generation.  The rule files
+    # themselves are not copied into the repository, only these outcomes.
+    if a.only in (None, "corpus"):
+        for spec in a.corpus:
+            name, _, directory = spec.partition("=")
+            if not name or not directory or not os.path.isdir(directory):
+                print(f"golden.py: --corpus {spec!r}: want NAME=DIR", file=sys.stderr)
+                return 2
+            lines = corpus_lines(directory)
+            rows = [header(a.auditctl, ["input", "exit", "stderr", "listed", "hex"])]
+            accepted = 0
+            for n, line in enumerate(lines, 1):
+                log(f"[{name} {n}/{len(lines)}] {line}")
+                rc, out, err, added = runner.run(line, split_rules_line)
+                accepted += rc == 0 and bool(added)
+                rows.append(valid_row(line, rc, err, added))
+            with open(os.path.join(data, f"{prefix}-corpus-{name}.tsv"), "w",
+                      encoding="ascii") as f:
+                f.writelines(rows)
+            print(f"golden.py: corpus {name}: {len(lines)} rule lines, {accepted} accepted",
+                  file=sys.stderr)
 
     end_text = run_auditctl(a.auditctl, ["-l"])[1]
     audit.close()
@@ -366,6 +466,9 @@ def main():
     for kind, line, rc, err in wrong:
         print(f"golden.py: misfiled {kind} line (exit {rc}): {line}\n    {err!r}", file=sys.stderr)
         status = 1
+    for kind, line, rc, err in moved:
+        print(f"golden.py: generation {a.generation} files this {kind} line otherwise "
+              f"(exit {rc}): {line}\n    {err!r}", file=sys.stderr)
     return status
 
 

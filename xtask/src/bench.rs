@@ -28,8 +28,7 @@
 //! end. It changes no setting. It must run as root.
 
 use std::fmt::Write as _;
-use std::fs::{self, File};
-use std::os::fd::AsRawFd;
+use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -81,7 +80,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let nlaudit = root.join("target/release/nlaudit");
 
     eprintln!("bench: waiting for the kernel test lock {LOCK}");
-    let _lock = Lock::take(Path::new(LOCK))?;
+    let _lock = util::Lock::take(Path::new(LOCK))?;
     let rcu = Rcu::new()?;
     let saved = raw_list_payloads().context("saving the kernel's rules")?;
     eprintln!("bench: saved the kernel's {} rules; they are restored at the end", saved.len());
@@ -685,26 +684,6 @@ fn machine(nlaudit: &Path, auditctl: &Path, rcu: &str) -> String {
     )
 }
 
-/// Takes the kernel test lock and returns the file that holds it (for `bench events`).
-pub fn take_lock(path: &Path) -> Result<File> {
-    Ok(Lock::take(path)?._file)
-}
-
-/// The kernel test lock, held until dropped.
-struct Lock {
-    _file: File,
-}
-
-impl Lock {
-    fn take(path: &Path) -> Result<Lock> {
-        let file = File::options().create(true).truncate(false).write(true).open(path)?;
-        // SAFETY: flock on a valid fd that `file` owns.
-        let rc = unsafe { sys::flock(file.as_raw_fd(), sys::LOCK_EX) };
-        ensure!(rc == 0, "flock {}: {}", path.display(), std::io::Error::last_os_error());
-        Ok(Lock { _file: file })
-    }
-}
-
 /// `/sys/kernel/rcu_expedited`: the value found, set to 1 while a guard lives.
 struct Rcu {
     original: String,
@@ -970,7 +949,6 @@ mod sys {
     pub const SOL_NETLINK: c_int = 270;
     pub const NETLINK_CAP_ACK: c_int = 10;
     pub const MSG_DONTWAIT: c_int = 0x40;
-    pub const LOCK_EX: c_int = 2;
 
     #[repr(C)]
     pub struct SockaddrNl {
@@ -1018,7 +996,6 @@ mod sys {
         ) -> isize;
         pub fn recv(fd: c_int, buf: *mut c_void, len: usize, flags: c_int) -> isize;
         pub fn close(fd: c_int) -> c_int;
-        pub fn flock(fd: c_int, op: c_int) -> c_int;
         pub fn wait4(pid: c_int, status: *mut c_int, options: c_int, rusage: *mut Rusage) -> c_int;
     }
 }

@@ -205,7 +205,7 @@ pub fn existing_section(text: &str) -> Option<&str> {
 }
 
 fn util_lock(path: &Path) -> Result<fs::File> {
-    crate::bench::take_lock(path)
+    Ok(util::Lock::take(path)?.into_file())
 }
 
 fn compile(work: &Path, name: &str, source: &str) -> Result<PathBuf> {

@@ -14,7 +14,16 @@
 //! The script is Python (stdlib only) so that it can run on a machine with
 //! nothing but auditctl and python3; it must run as root, on a kernel whose
 //! audit rule list it may briefly add rules to.  Arguments after `golden` are
-//! passed on to the script (`--only valid|invalid`, `-q`, `--auditctl PATH`).
+//! passed on to the script (`--only valid|invalid|corpus`, `-q`, `--auditctl PATH`,
+//! `--generation 3|4`, `--corpus NAME=DIR`).
+//!
+//! Generation 4 (auditctl 4.2.1, run from its build directory, never installed):
+//! `cargo xtask golden --generation 4 --auditctl BUILD/src/auditctl
+//! --corpus debian=/usr/share/doc/auditd/examples/rules --corpus upstream=SRC/rules`
+//! writes `golden4-{valid,invalid}.tsv` (lines filed by what 4.x did with them) and
+//! `golden4-corpus-{debian,upstream}.tsv`; `--generation 3 --only corpus --corpus ...`
+//! records the same corpora for 3.0.9 (`golden-corpus-*.tsv`). Only the lines and the
+//! outcomes are committed, never the rule files.
 
 use std::path::Path;
 use std::process::Command;

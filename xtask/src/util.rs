@@ -19,3 +19,30 @@ pub fn run(cmd: &mut Command) -> Result<()> {
     }
     Ok(())
 }
+
+/// The kernel test lock (an `flock`, shared with the tests' `kernel_lock`), held until
+/// dropped.
+pub struct Lock {
+    file: std::fs::File,
+}
+
+impl Lock {
+    /// Takes the lock on `path`, waiting for its holder.
+    pub fn take(path: &std::path::Path) -> Result<Lock> {
+        use std::os::fd::AsRawFd;
+        extern "C" {
+            fn flock(fd: std::ffi::c_int, op: std::ffi::c_int) -> std::ffi::c_int;
+        }
+        const LOCK_EX: std::ffi::c_int = 2;
+        let file = std::fs::File::options().create(true).truncate(false).write(true).open(path)?;
+        // SAFETY: flock on a valid fd that `file` owns for the whole call.
+        let rc = unsafe { flock(file.as_raw_fd(), LOCK_EX) };
+        anyhow::ensure!(rc == 0, "flock {}: {}", path.display(), std::io::Error::last_os_error());
+        Ok(Lock { file })
+    }
+
+    /// The file that holds the lock (the lock lives as long as it does).
+    pub fn into_file(self) -> std::fs::File {
+        self.file
+    }
+}

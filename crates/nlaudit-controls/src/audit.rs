@@ -66,6 +66,12 @@ pub struct RuleSet {
     pub entries: Vec<RuleEntry>,
     /// The last `-e N` of the files (augenrules keeps only the last one).
     pub enabled: Option<u32>,
+    /// The last `-f N` of the files.
+    pub failure: Option<u32>,
+    /// A `--loginuid-immutable` line is present.
+    pub loginuid_immutable: bool,
+    /// The first rule after the last `-e N` (`-e 2` must be last), as `FILE:LINE: text`.
+    pub after_enable: Option<String>,
     /// Lines that do not parse, as `FILE:LINE: message`.
     pub problems: Vec<String>,
     /// The files read.
@@ -166,13 +172,21 @@ impl RuleSet {
                     match d {
                         Directive::Rule(rc) if !rc.delete => {
                             let text = Renderer::new(Machine::host()).rule(&rc.rule);
+                            if self.enabled.is_some() && self.after_enable.is_none() {
+                                self.after_enable = Some(format!("{path}:{line}: {text}"));
+                            }
                             self.entries.push(RuleEntry {
                                 rule: rc.rule,
                                 text,
                                 origin: Origin::File { path: path.to_string(), line },
                             });
                         }
-                        Directive::Enabled(v) => self.enabled = Some(v),
+                        Directive::Enabled(v) => {
+                            self.enabled = Some(v);
+                            self.after_enable = None;
+                        }
+                        Directive::Failure(v) => self.failure = Some(v),
+                        Directive::LoginuidImmutable => self.loginuid_immutable = true,
                         _ => {}
                     }
                 }

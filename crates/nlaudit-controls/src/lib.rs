@@ -21,12 +21,17 @@
 
 pub mod audit;
 pub mod controls;
+pub mod discover;
 pub mod ensure;
 pub mod evaluate;
 pub mod fsview;
 pub mod host;
 pub mod json;
 pub mod locate;
+pub mod matcher;
+pub mod profile;
+pub mod profile_check;
+pub mod profile_ensure;
 pub mod verify;
 
 pub use audit::{Evidence, Origin, RuleSet};

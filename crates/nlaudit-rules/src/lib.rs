@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod cnum;
+pub mod generation;
 pub mod json;
 pub mod merge;
 pub mod normalize;
@@ -24,9 +25,10 @@ pub mod tables;
 pub mod validate;
 pub mod watch;
 
+pub use generation::Generation;
 pub use normalize::normalize;
 pub use parse::{
     parse_command, split_line, split_words, Context, Directive, Env, NoEnv, ParseError, RuleCommand,
 };
-pub use render::{render_listing, Renderer, Style};
-pub use tables::Machine;
+pub use render::{render_listing, render_listing_as, Renderer, Style};
+pub use tables::{Machine, Tables};

@@ -14,7 +14,8 @@ use nlaudit_proto::{FieldData, FieldValue, RuleData};
 
 use crate::cnum::{strtol_u32, strtoul, strtoul_u32};
 use crate::render::PERM_LETTERS;
-use crate::tables::{self, Machine, AUDIT_ARCH_64BIT};
+use crate::tables::{Machine, Tables, AUDIT_ARCH_64BIT};
+use crate::Generation;
 
 /// What a parse needs from the outside world.
 pub trait Env {
@@ -53,12 +54,31 @@ pub struct Context<'a> {
     pub env: &'a dyn Env,
     /// The rules-file line number, for messages that carry it.
     pub lineno: Option<usize>,
+    /// Which auditctl to reproduce (3.0.9 by default).
+    pub generation: Generation,
 }
 
 impl<'a> Context<'a> {
-    /// A context for this machine with every feature of current kernels.
+    /// A context for this machine with every feature of current kernels, generation 3.
     pub fn new(env: &'a dyn Env) -> Self {
-        Context { machine: Machine::host(), features: 0x7f, env, lineno: None }
+        Context {
+            machine: Machine::host(),
+            features: 0x7f,
+            env,
+            lineno: None,
+            generation: Generation::V3,
+        }
+    }
+
+    /// The same context for another reference generation.
+    pub fn with_generation(mut self, generation: Generation) -> Self {
+        self.generation = generation;
+        self
+    }
+
+    /// The name tables of this context's generation.
+    pub fn tables(&self) -> &'static Tables {
+        Tables::of(self.generation)
     }
 }
 
@@ -68,6 +88,7 @@ impl std::fmt::Debug for Context<'_> {
             .field("machine", &self.machine)
             .field("features", &self.features)
             .field("lineno", &self.lineno)
+            .field("generation", &self.generation)
             .finish()
     }
 }
@@ -580,7 +601,7 @@ fn parse_inner(
                     }
                     'S' => syscall_option(st, v, ctx)?,
                     'F' => field_option(st, v, ctx)?,
-                    'C' => compare_option(st, v)?,
+                    'C' => compare_option(st, v, ctx.tables())?,
                     'w' | 'W' => watch_option(st, c, v, ctx)?,
                     'k' => {
                         if !(st.syscall_added || st.perm_added || st.exe_added || st.fs_added)
@@ -813,16 +834,17 @@ fn syscall_option(st: &mut State, v: &str, ctx: &Context<'_>) -> Result<(), Pars
     }
     let unknown_arch = st.elf == 0;
     if unknown_arch {
-        st.elf = ctx.machine.elf().ok_or_else(|| {
+        st.elf = ctx.tables().elf(ctx.machine).ok_or_else(|| {
             perr(K::Syscall, format!("Error looking up elf type {}", ctx.machine.0))
         })?;
     }
-    let machine = Machine::from_elf(st.elf);
+    let t = ctx.tables();
+    let machine = t.machine_from_elf(st.elf);
     let mut mask = st.rule.mask;
     let names: Vec<&str> =
         if v.contains(',') { v.split(',').filter(|s| !s.is_empty()).collect() } else { vec![v] };
     for name in names {
-        match syscall_bits(&mut mask, name, machine) {
+        match syscall_bits(t, &mut mask, name, machine) {
             Ok(()) => {}
             Err(()) if machine.is_none() => {
                 return err(K::Syscall, format!("Elf type unknown: 0x{:x}", st.elf));
@@ -837,7 +859,7 @@ fn syscall_option(st: &mut State, v: &str, ctx: &Context<'_>) -> Result<(), Pars
     }
     st.rule.mask = mask;
     st.syscall_added = true;
-    if unknown_arch && st.add != UNSET && mismatch(v, &mask, ctx.machine) {
+    if unknown_arch && st.add != UNSET && mismatch(t, v, &mask, ctx.machine) {
         st.warnings.push(match ctx.lineno {
             Some(n) => {
                 format!(
@@ -851,13 +873,18 @@ fn syscall_option(st: &mut State, v: &str, ctx: &Context<'_>) -> Result<(), Pars
 }
 
 /// Sets the bits of one `-S` item (`audit_rule_syscallbyname_data`).
-fn syscall_bits(mask: &mut [u32; 64], name: &str, machine: Option<Machine>) -> Result<(), ()> {
+fn syscall_bits(
+    t: &Tables,
+    mask: &mut [u32; 64],
+    name: &str,
+    machine: Option<Machine>,
+) -> Result<(), ()> {
     if name == "all" {
         *mask = [u32::MAX; 64];
         return Ok(());
     }
     let machine = machine.ok_or(())?;
-    let nr = match machine.syscall_number(name) {
+    let nr = match t.syscall_number(machine, name) {
         Some(n) => i64::from(n),
         None if name.starts_with(|c: char| c.is_ascii_digit()) => crate::cnum::strtol(name),
         None => return Err(()),
@@ -872,7 +899,7 @@ fn syscall_bits(mask: &mut [u32; 64], name: &str, machine: Option<Machine>) -> R
 }
 
 /// auditctl's `check_rule_mismatch`: would the 32-bit table give other numbers?
-fn mismatch(v: &str, mask: &[u32; 64], host: Machine) -> bool {
+fn mismatch(t: &Tables, v: &str, mask: &[u32; 64], host: Machine) -> bool {
     let other = match host {
         Machine::X86_64 => Machine::I386,
         Machine::PPC64 => Machine::PPC,
@@ -881,9 +908,35 @@ fn mismatch(v: &str, mask: &[u32; 64], host: Machine) -> bool {
     };
     let mut tmp = [0u32; 64];
     for name in v.split(',').filter(|s| !s.is_empty()) {
-        let _ = syscall_bits(&mut tmp, name, Some(other));
+        let _ = syscall_bits(t, &mut tmp, name, Some(other));
     }
     &tmp != mask
+}
+
+/// auditctl 4.x (`audit_add_perm_syscalls`): after `-F arch=`, each perm letter adds the
+/// syscalls of lib/permtab.h that the arch's table knows, and the rule counts as having
+/// syscalls (so no implied `-S all`, and a later `-F arch=` is misplaced). Without an arch,
+/// and always in 3.0.9, the perm stays a field only.
+fn expand_perm(st: &mut State, letters: &str, ctx: &Context<'_>) -> Result<(), ParseError> {
+    let t = ctx.tables();
+    if !t.expands_perms() || st.elf == 0 {
+        return Ok(());
+    }
+    let machine = t.machine_from_elf(st.elf);
+    for c in letters.chars() {
+        let lower = c.to_ascii_lowercase();
+        let Some(&(_, bit)) = PERM_LETTERS.iter().find(|(l, _)| *l == lower) else { continue };
+        let nrs = machine.and_then(|m| t.perm_syscalls(m, bit)).ok_or_else(|| {
+            perr(K::Syscall, "Couldn't add syscalls for the perm field".to_string())
+        })?;
+        for &nr in nrs {
+            if let Some(word) = st.rule.mask.get_mut((nr / 32) as usize) {
+                *word |= 1 << (nr % 32);
+            }
+        }
+        st.syscall_added = true;
+    }
+    Ok(())
 }
 
 /// `-F field op value`.
@@ -1017,6 +1070,10 @@ fn watch_option(st: &mut State, c: char, v: &str, ctx: &Context<'_>) -> Result<(
             value: FieldValue::Num(AUDIT_PERM_ALL),
         },
     ];
+    // 4.x says so on stderr for an added watch (auditctl.c audit_setup_watch_name).
+    if c == 'w' && ctx.generation != Generation::V3 {
+        st.warnings.push("Old style watch rules are slower".into());
+    }
     Ok(())
 }
 
@@ -1066,8 +1123,10 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
     if v.is_empty() {
         return Err(eau(K::FieldSyntax, 2, "-F missing value after operation for", f));
     }
-    let field =
-        tables::field_number(f).ok_or_else(|| eau(K::UnknownField, 2, "-F unknown field:", f))?;
+    let field = ctx
+        .tables()
+        .field_number(f)
+        .ok_or_else(|| eau(K::UnknownField, 2, "-F unknown field:", f))?;
     let ftype = F(field);
     let exit = FilterList::EXIT.0;
     if list == FilterList::EXCLUDE.0 {
@@ -1144,7 +1203,7 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
                     Some(n) => (true, n),
                     None => (false, v),
                 };
-                match tables::errno_number(name) {
+                match ctx.tables().errno_number(name) {
                     Some(e) if neg => (e as i32).wrapping_neg() as u32,
                     Some(e) => e,
                     None => return Err(eau(K::BadValue, 2, "-F unknown errno -", f)),
@@ -1163,7 +1222,8 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
             FieldValue::Num(if is_digit_start(v) {
                 strtol_u32(v)
             } else {
-                tables::msgtype_number(v)
+                ctx.tables()
+                    .msgtype_number(v)
                     .ok_or_else(|| eau(K::BadValue, 2, "-F unknown message type -", f))?
             })
         }
@@ -1237,10 +1297,12 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
             let elf_unknown = || eau(K::BadValue, 1, "elf mapping not found", f);
             let elf = if is_digit_start(v) {
                 let e = u32::try_from(strtoul(v)).map_err(|_| elf_unknown())?;
-                Machine::from_elf(e).ok_or_else(elf_unknown)?;
+                ctx.tables().machine_from_elf(e).ok_or_else(elf_unknown)?;
                 e
             } else {
-                determine_machine(v, ctx.machine).and_then(Machine::elf).ok_or_else(elf_unknown)?
+                determine_machine(ctx.tables(), v, ctx.machine)
+                    .and_then(|m| ctx.tables().elf(m))
+                    .ok_or_else(elf_unknown)?
             };
             st.elf = elf;
             FieldValue::Num(elf)
@@ -1255,17 +1317,18 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
             if v.len() > 4 {
                 return Err(eau(K::TooLong, 0, "String value too long", f));
             }
-            FieldValue::Num(
-                perm_bits(v)
-                    .map_err(|_| eau(K::Permission, 0, "Permission can only contain  'rwxa'", f))?,
-            )
+            let bits = perm_bits(v)
+                .map_err(|_| eau(K::Permission, 0, "Permission can only contain  'rwxa'", f))?;
+            expand_perm(st, v, ctx)?;
+            FieldValue::Num(bits)
         }
         F::AUDIT_FILETYPE => {
             if list != exit {
                 return Err(exit_only());
             }
             FieldValue::Num(
-                tables::filetype_number(v)
+                ctx.tables()
+                    .filetype_number(v)
                     .ok_or_else(|| eau(K::BadValue, 2, "-F unknown file type - ", f))?,
             )
         }
@@ -1276,7 +1339,11 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
             if op != Operator::AUDIT_EQUAL && op != Operator::AUDIT_NOT_EQUAL {
                 return Err(eq_neq());
             }
-            let n = if is_digit_start(v) { Some(strtoul_u32(v)) } else { tables::fstype_number(v) };
+            let n = if is_digit_start(v) {
+                Some(strtoul_u32(v))
+            } else {
+                ctx.tables().fstype_number(v)
+            };
             st.fs_added = true;
             match n {
                 Some(n) if n != u32::MAX => FieldValue::Num(n),
@@ -1340,7 +1407,7 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
 }
 
 /// `audit_determine_machine`: `b32`/`b64` relative to the host, a name, or hex ELF.
-fn determine_machine(arch: &str, host: Machine) -> Option<Machine> {
+fn determine_machine(t: &Tables, arch: &str, host: Machine) -> Option<Machine> {
     let bits = if arch.eq_ignore_ascii_case("b64") {
         Some(true)
     } else if arch.eq_ignore_ascii_case("b32") {
@@ -1350,10 +1417,10 @@ fn determine_machine(arch: &str, host: Machine) -> Option<Machine> {
     };
     let mut machine = match bits {
         Some(_) => host,
-        None => Machine::from_name(arch).or_else(|| {
+        None => t.machine_from_name(arch).or_else(|| {
             let hex = arch.trim_start_matches("0x").trim_start_matches("0X");
             let digits: String = hex.chars().take_while(|c| c.is_ascii_hexdigit()).collect();
-            u32::from_str_radix(&digits, 16).ok().and_then(Machine::from_elf)
+            u32::from_str_radix(&digits, 16).ok().and_then(|e| t.machine_from_elf(e))
         })?,
     };
     if bits == Some(false) {
@@ -1365,7 +1432,7 @@ fn determine_machine(arch: &str, host: Machine) -> Option<Machine> {
             m => m,
         };
     }
-    let is64 = machine.elf().is_some_and(|e| e & AUDIT_ARCH_64BIT != 0);
+    let is64 = t.elf(machine).is_some_and(|e| e & AUDIT_ARCH_64BIT != 0);
     match (bits, is64) {
         (Some(true), false) | (Some(false), true) => None,
         _ => Some(machine),
@@ -1373,7 +1440,7 @@ fn determine_machine(arch: &str, host: Machine) -> Option<Machine> {
 }
 
 /// `-C left op right` (auditctl `audit_rule_interfield_comp_data`).
-fn compare_option(st: &mut State, v: &str) -> Result<(), ParseError> {
+fn compare_option(st: &mut State, v: &str, t: &Tables) -> Result<(), ParseError> {
     let list = current_list(st);
     if st.rule.fields.len() >= 63 {
         return Err(eau(K::TooLong, 2, "Too many fields in rule:", v));
@@ -1391,15 +1458,15 @@ fn compare_option(st: &mut State, v: &str) -> Result<(), ParseError> {
     if r.is_empty() {
         return Err(eau(K::FieldSyntax, 2, "-C missing value after operation for ", l));
     }
-    let a =
-        tables::field_number(l).ok_or_else(|| eau(K::UnknownField, 2, "-C unknown field:", l))?;
-    let b = tables::field_number(r).ok_or_else(|| {
+    let a = t.field_number(l).ok_or_else(|| eau(K::UnknownField, 2, "-C unknown field:", l))?;
+    let b = t.field_number(r).ok_or_else(|| {
         eau(K::UnknownField, 2, "-C unknown right hand value for comparison with:", l)
     })?;
     if list != FilterList::EXIT.0 {
         return Err(eau(K::FieldNotAllowed, 1, "can only be used with exit filter list", l));
     }
-    let value = tables::compare_value(a, b)
+    let value = t
+        .compare_value(a, b)
         .ok_or_else(|| eau(K::BadValue, 2, "-C incompatible comparison", l))?;
     st.rule.fields.push(FieldData {
         field: F::AUDIT_FIELD_COMPARE,

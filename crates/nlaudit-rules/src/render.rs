@@ -13,7 +13,8 @@ use nlaudit_proto::consts::{
 };
 use nlaudit_proto::{split_keys, Features, FieldValue, RuleData, Status};
 
-use crate::tables::{self, Machine, AUDIT_ARCH_64BIT};
+use crate::tables::{Machine, Tables, AUDIT_ARCH_64BIT};
+use crate::Generation;
 
 /// `AUDIT_OPERATORS`: operator bits that legacy kernels kept in the field word.
 const AUDIT_OPERATORS: u32 = 0x7800_0000;
@@ -34,12 +35,23 @@ pub struct Renderer {
     host: Machine,
     elf: u32,
     interpret: bool,
+    generation: Generation,
 }
 
 impl Renderer {
-    /// A renderer for a listing made on `host` (auditctl: `uname -m`).
+    /// A renderer for a listing made on `host` (auditctl: `uname -m`), as auditctl 3.0.9.
     pub fn new(host: Machine) -> Self {
-        Renderer { host, elf: 0, interpret: false }
+        Renderer { host, elf: 0, interpret: false, generation: Generation::V3 }
+    }
+
+    /// The reference [`Generation`] whose `auditctl -l` to reproduce (default 3).
+    pub fn generation(mut self, generation: Generation) -> Self {
+        self.generation = generation;
+        self
+    }
+
+    fn t(&self) -> &'static Tables {
+        Tables::of(self.generation)
     }
 
     /// The [`Style`] of values (default [`Style::Plain`]).
@@ -55,8 +67,8 @@ impl Renderer {
         let list = r.masked_list().0;
         let mut syscall_count = 0;
         if !watch {
-            let action = tables::action_name(r.action).unwrap_or("(null)");
-            let list_name = tables::list_name(r.flags).unwrap_or("(null)");
+            let action = self.t().action_name(r.action).unwrap_or("(null)");
+            let list_name = self.t().list_name(r.flags).unwrap_or("(null)");
             let _ = write!(out, "-a {action},{list_name}");
             for f in &r.fields {
                 if f.field.0 & !AUDIT_OPERATORS == F::AUDIT_ARCH.0 {
@@ -71,21 +83,24 @@ impl Renderer {
                 continue;
             }
             let op = sym(f.op.0);
+            // 4.x prints the operator of path, dir and exe (3.0.9 always printed `=`).
+            let str_op = if self.generation == Generation::V3 { "=" } else { op };
             let v = num(&f.value);
             let s = || text(&f.value);
-            let Some(name) = tables::field_name(field) else {
+            let t = self.t();
+            let Some(name) = t.field_name(field) else {
                 let _ = write!(out, " f{}{op}{}", f.field.0, v as i32);
                 continue;
             };
             match F(field) {
-                F::AUDIT_MSGTYPE => match tables::msgtype_name(v) {
+                F::AUDIT_MSGTYPE => match t.msgtype_name(v) {
                     Some(n) => write!(out, " -F {name}{op}{n}"),
                     None => write!(out, " -F {name}{op}{}", v as i32),
                 },
                 F::AUDIT_WATCH | F::AUDIT_DIR if watch => write!(out, "-w {}", s()),
-                F::AUDIT_WATCH => write!(out, " -F path={}", s()),
-                F::AUDIT_DIR => write!(out, " -F dir={}", s()),
-                F::AUDIT_EXE => write!(out, " -F exe={}", s()),
+                F::AUDIT_WATCH => write!(out, " -F path{str_op}{}", s()),
+                F::AUDIT_DIR => write!(out, " -F dir{str_op}{}", s()),
+                F::AUDIT_EXE => write!(out, " -F exe{str_op}{}", s()),
                 F::AUDIT_FILTERKEY => {
                     for k in split_keys(until_nul(&f.value)).map(String::from_utf8_lossy) {
                         let _ =
@@ -102,7 +117,7 @@ impl Renderer {
                     }
                 }
                 F::AUDIT_INODE => write!(out, " -F {name}{op}{v}"),
-                F::AUDIT_FIELD_COMPARE => match tables::compare_fields(v) {
+                F::AUDIT_FIELD_COMPARE => match t.compare_fields(v) {
                     Some((l, r)) => write!(out, " -C {l}{op}{r}"),
                     None => Ok(()),
                 },
@@ -114,12 +129,12 @@ impl Renderer {
                 }
                 F::AUDIT_EXIT => {
                     let e = v as i32;
-                    match tables::errno_name(e.unsigned_abs()) {
+                    match t.errno_name(e.unsigned_abs()) {
                         Some(n) if e < 0 => write!(out, " -F {name}{op}-{n}"),
                         _ => write!(out, " -F {name}{op}{e}"),
                     }
                 }
-                F::AUDIT_FSTYPE => match tables::fstype_name(v) {
+                F::AUDIT_FSTYPE => match t.fstype_name(v) {
                     Some(n) => write!(out, " -F {name}{op}{n}"),
                     None => write!(out, " -F {name}{op}{}", v as i32),
                 },
@@ -136,9 +151,12 @@ impl Renderer {
 
     fn arch(&mut self, out: &mut String, value: u32, op: &str) {
         self.elf = value;
-        let _ = match Machine::from_elf(value) {
+        let t = self.t();
+        let _ = match t.machine_from_elf(value) {
             None => write!(out, " -F arch{op}0x{value:X}"),
-            Some(m) if self.interpret => write!(out, " -F arch{op}{}", m.name().unwrap_or("")),
+            Some(m) if self.interpret => {
+                write!(out, " -F arch{op}{}", t.machine_name(m).unwrap_or(""))
+            }
             Some(_) if value & AUDIT_ARCH_64BIT != 0 => write!(out, " -F arch{op}b64"),
             Some(_) => write!(out, " -F arch{op}b32"),
         };
@@ -154,7 +172,8 @@ impl Renderer {
             out.push_str(" -S all");
             return 63;
         }
-        let machine = if self.elf != 0 { Machine::from_elf(self.elf) } else { Some(self.host) };
+        let t = self.t();
+        let machine = if self.elf != 0 { t.machine_from_elf(self.elf) } else { Some(self.host) };
         let mut count = 0;
         // Walk set bits word by word: most words of a syscall rule are zero.
         for (w, &word) in r.mask.iter().enumerate() {
@@ -163,7 +182,7 @@ impl Renderer {
                 let nr = w * 32 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 out.push_str(if count == 0 { " -S " } else { "," });
-                match machine.and_then(|m| m.syscall_name(nr as u32)) {
+                match machine.and_then(|m| t.syscall_name(m, nr as u32)) {
                     Some(n) => out.push_str(n),
                     None => {
                         let _ = write!(out, "{nr}");
@@ -216,7 +235,7 @@ fn is_string_field(f: F) -> bool {
 }
 
 fn sym(op: u32) -> &'static str {
-    tables::operator_symbol(op & AUDIT_OPERATORS).unwrap_or("(null)")
+    crate::tables::operator_symbol(op & AUDIT_OPERATORS).unwrap_or("(null)")
 }
 
 fn num(v: &FieldValue) -> u32 {
@@ -246,10 +265,20 @@ fn text(v: &FieldValue) -> String {
 /// contains `key` (substring, as auditctl), one per line; `No rules` when the kernel has
 /// none; nothing when rules exist but none matches the key.
 pub fn render_listing(rules: &[RuleData], key: Option<&str>, host: Machine) -> String {
+    render_listing_as(rules, key, host, Generation::V3)
+}
+
+/// [`render_listing`] as a given generation's auditctl prints it.
+pub fn render_listing_as(
+    rules: &[RuleData],
+    key: Option<&str>,
+    host: Machine,
+    generation: Generation,
+) -> String {
     if rules.is_empty() {
         return "No rules\n".to_string();
     }
-    let mut r = Renderer::new(host);
+    let mut r = Renderer::new(host).generation(generation);
     let mut out = String::new();
     for rule in rules.iter().filter(|x| key_matches(x, key)) {
         out.push_str(&r.rule(rule));

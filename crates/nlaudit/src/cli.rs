@@ -15,6 +15,10 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(name = "nlaudit", version, about, long_about)]
 pub struct Cli {
+    /// Which auditctl to reproduce: 3 (3.0.9, the default) or 4 (4.2.x). Also
+    /// NLAUDIT_AUDITCTL=3|4, or `auditctl = 4` in /etc/nlaudit.conf (NLAUDIT_CONFIG).
+    #[arg(long, global = true, value_name = "3|4")]
+    pub auditctl: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -39,6 +43,11 @@ pub enum Command {
     Apply(ApplyArgs),
     /// CIS Docker Benchmark audit controls: check and fix.
     Docker(DockerArgs),
+    /// Check compliance profiles (CIS Linux, STIG, CIS Docker, your own): exit 0 all pass,
+    /// 1 a control fails, 2 error.
+    Check(ProfileCheckArgs),
+    /// Add what compliance profiles need to the kernel and persist it (idempotent).
+    Ensure(ProfileEnsureArgs),
     /// Read audit records from the kernel's multicast group, grouped into events.
     Events(EventsArgs),
     /// Run as the audit daemon: receive the kernel's records and write auditd's log.
@@ -291,4 +300,51 @@ pub struct EnsureArgs {
     /// kernel access.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+}
+
+/// `nlaudit check`.
+#[derive(Args, Debug)]
+pub struct ProfileCheckArgs {
+    /// A profile: a built-in name (see --list-profiles) or a profile file, optionally
+    /// `:VARIANT` (e.g. `cis-linux:debian`; default: chosen from /etc/os-release).
+    /// Repeatable.
+    #[arg(long, value_name = "NAME|FILE", required_unless_present = "list_profiles")]
+    pub profile: Vec<String>,
+    /// List the built-in profiles and exit.
+    #[arg(long, conflicts_with_all = ["profile", "json", "root"])]
+    pub list_profiles: bool,
+    /// Print JSON (schema 1: docs/profiles.md).
+    #[arg(long)]
+    pub json: bool,
+    /// Check the image tree mounted at DIR instead of this machine: its rules files only,
+    /// no kernel access.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Read the persisted rules from this rules.d directory (inside DIR with --root)
+    /// instead of what auditd.service loads at boot.
+    #[arg(long, value_name = "DIR")]
+    pub rules_dir: Option<String>,
+}
+
+/// `nlaudit ensure`.
+#[derive(Args, Debug)]
+pub struct ProfileEnsureArgs {
+    /// A profile, as for `check --profile`. Repeatable; each is persisted in its own file,
+    /// RULES_DIR/nlaudit-NAME.rules.
+    #[arg(long, value_name = "NAME|FILE", required = true)]
+    pub profile: Vec<String>,
+    /// Print what would be done and change nothing (exit 1 if something would change).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Turn auditing on (enabled 1) if it is off. (-e 2 is only ever persisted: nlaudit
+    /// never locks the configuration live.)
+    #[arg(long, conflicts_with = "root")]
+    pub enable: bool,
+    /// Fix the image tree mounted at DIR: write DIR/etc/audit/rules.d, no kernel access.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Persist in (and read the persisted rules from) this rules.d directory instead of
+    /// /etc/audit/rules.d (inside DIR with --root).
+    #[arg(long, value_name = "DIR")]
+    pub rules_dir: Option<String>,
 }

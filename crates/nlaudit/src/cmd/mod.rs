@@ -6,6 +6,7 @@ pub mod daemon;
 pub mod docker;
 pub mod dropin;
 pub mod events;
+pub mod profile;
 pub mod rules;
 pub mod ruleset;
 pub mod status;

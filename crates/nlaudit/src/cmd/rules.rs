@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use nlaudit_proto::{Client, RuleData, Transport};
 use nlaudit_rules::{
-    json::listing_json, normalize, parse_command, render_listing, Directive, Machine, RuleCommand,
+    json::listing_json, normalize, parse_command, Directive, Machine, RuleCommand,
 };
 
 use crate::cli::{DeleteArgs, ListArgs, RuleArgs};
@@ -56,7 +56,15 @@ pub fn list(a: ListArgs) -> Result<ExitCode> {
             .collect();
         output::json(&mut out, &listing_json(&shown, host))?;
     } else {
-        out.write_all(render_listing(&rules, a.key.as_deref(), host).as_bytes())?;
+        out.write_all(
+            nlaudit_rules::render_listing_as(
+                &rules,
+                a.key.as_deref(),
+                host,
+                crate::support::system::generation(),
+            )
+            .as_bytes(),
+        )?;
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

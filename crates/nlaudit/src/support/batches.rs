@@ -131,7 +131,12 @@ pub struct InForce {
 pub fn interrupted<T: Transport>(c: &mut Client<T>, stop: Stop, what: &str) -> InForce {
     let (listing, state) = match c.list_rules() {
         Ok(now) => (
-            nlaudit_rules::render_listing(&now, None, nlaudit_rules::Machine::host()),
+            nlaudit_rules::render_listing_as(
+                &now,
+                None,
+                nlaudit_rules::Machine::host(),
+                crate::support::system::generation(),
+            ),
             format!(
                 "the kernel now holds {} rule{} (listed on standard output)",
                 now.len(),

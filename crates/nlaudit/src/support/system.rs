@@ -9,14 +9,82 @@ use std::path::Path;
 
 use nlaudit_rules::merge::{Awk, Dialect};
 use nlaudit_rules::rules_d::{FileKind, FileStat, RulesFs};
-use nlaudit_rules::Context;
+use std::sync::OnceLock;
+
+use nlaudit_rules::{Context, Generation};
 
 pub use nlaudit_controls::SystemEnv;
 
-/// A parse context for this machine and kernel (`features` from AUDIT_GET).
+/// The config file that may name the reference generation (`auditctl = 4`); another path
+/// with `NLAUDIT_CONFIG`.
+pub const CONFIG_FILE: &str = "/etc/nlaudit.conf";
+
+/// The generation chosen once by `main` (flag, else `NLAUDIT_AUDITCTL`, else the config file,
+/// else 3). Set once at start; the library receives it as a value in [`Context`]/`Renderer`.
+static GENERATION: OnceLock<Generation> = OnceLock::new();
+
+/// Where the generation came from, for `--version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GenerationSource {
+    /// `--auditctl`.
+    Flag,
+    /// `NLAUDIT_AUDITCTL`.
+    Environment,
+    /// The config file at this path.
+    ConfigFile(String),
+    /// Nothing chose: generation 3.
+    Default,
+}
+
+/// Resolves the reference generation: `flag`, else `NLAUDIT_AUDITCTL`, else the config file
+/// (`auditctl = 3|4`; `#` starts a comment), else 3. A bad value anywhere is an error that
+/// names where it was.
+pub fn resolve_generation(flag: Option<&str>) -> anyhow::Result<(Generation, GenerationSource)> {
+    if let Some(v) = flag {
+        return Ok((
+            v.parse().map_err(|e| anyhow::anyhow!("--auditctl: {e}"))?,
+            GenerationSource::Flag,
+        ));
+    }
+    if let Some(v) = std::env::var_os("NLAUDIT_AUDITCTL").filter(|v| !v.is_empty()) {
+        let v = v.to_string_lossy();
+        let g = v.parse().map_err(|e| anyhow::anyhow!("NLAUDIT_AUDITCTL: {e}"))?;
+        return Ok((g, GenerationSource::Environment));
+    }
+    let path = std::env::var("NLAUDIT_CONFIG").unwrap_or_else(|_| CONFIG_FILE.to_string());
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Ok((Generation::default(), GenerationSource::Default))
+        }
+        Err(e) => return Err(anyhow::anyhow!("{path}: {e}")),
+    };
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        let Some((key, value)) = line.split_once('=') else { continue };
+        if key.trim() == "auditctl" {
+            let g = value.trim().parse().map_err(|e| anyhow::anyhow!("{path}:{}: {e}", n + 1))?;
+            return Ok((g, GenerationSource::ConfigFile(path)));
+        }
+    }
+    Ok((Generation::default(), GenerationSource::Default))
+}
+
+/// Records the generation for this run (the first call wins).
+pub fn set_generation(g: Generation) {
+    let _ = GENERATION.set(g);
+}
+
+/// The reference generation of this run (3 until `main` sets it).
+pub fn generation() -> Generation {
+    GENERATION.get().copied().unwrap_or_default()
+}
+
+/// A parse context for this machine and kernel (`features` from AUDIT_GET), for this run's
+/// reference generation.
 pub fn context(features: Option<u32>) -> Context<'static> {
     static ENV: SystemEnv = SystemEnv;
-    let mut c = Context::new(&ENV);
+    let mut c = Context::new(&ENV).with_generation(generation());
     if let Some(f) = features {
         c.features = f;
     }
@@ -61,4 +129,18 @@ pub fn augenrules_dialect(awk: Option<Awk>) -> Dialect {
         .find_map(|p| fs::read_to_string(p).ok());
     let strip_cr = script.map_or(true, |s| s.contains(r"sub(/\r$/"));
     Dialect { awk, strip_cr }
+}
+
+/// The machine to check: this one, or the image tree at `--root DIR` (which must be a
+/// directory). Shared by `docker check|ensure` and `check|ensure --profile`.
+pub fn host_for(root: Option<&std::path::Path>) -> anyhow::Result<Box<dyn nlaudit_controls::Host>> {
+    use crate::support::errors::{code, fail};
+    let Some(dir) = root else { return Ok(Box::new(nlaudit_controls::SystemHost::new())) };
+    let canon = dir
+        .canonicalize()
+        .map_err(|e| fail(code::USAGE, format!("--root {}: {e}", dir.display())))?;
+    if !canon.is_dir() {
+        return Err(fail(code::USAGE, format!("--root {}: not a directory", dir.display())));
+    }
+    Ok(Box::new(nlaudit_controls::RootHost::new(&canon)))
 }

@@ -48,7 +48,7 @@ pub fn build_with<T: Transport>(
 
 /// `nlaudit docker check`.
 pub fn run(a: CheckArgs) -> Result<ExitCode> {
-    let host = super::host_for(a.root.as_deref())?;
+    let host = system::host_for(a.root.as_deref())?;
     let mut report = build_with(host.as_ref(), Persisted::RulesDir, session::open)?;
     if a.verify {
         // Turns "a rule is in force" into "a record was seen" (clap refuses it with --root).

@@ -71,7 +71,7 @@ fn run_with<T: Transport>(
     a: EnsureArgs,
     connect: impl Fn() -> Result<Client<T>>,
 ) -> Result<ExitCode> {
-    let host = super::host_for(a.root.as_deref())?;
+    let host = system::host_for(a.root.as_deref())?;
     let fs = FsView::new(host.as_ref());
     let target = rules_file(&a, &fs)?;
     if !a.no_persist {

@@ -18,13 +18,11 @@ mod ensure;
 mod report;
 mod verify;
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use crate::cli::{CheckArgs, DockerArgs, DockerCommand, EnsureArgs};
-use nlaudit_controls::{Host, RootHost, SystemHost};
 
-use crate::support::errors::{self, code, fail};
+use crate::support::errors::{self, code};
 
 pub fn run(a: DockerArgs) -> anyhow::Result<ExitCode> {
     let r = match a.command {
@@ -46,17 +44,4 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
-}
-
-/// The machine to check: this one, or the image tree at `--root DIR` (which must be a
-/// directory).
-fn host_for(root: Option<&Path>) -> anyhow::Result<Box<dyn Host>> {
-    let Some(dir) = root else { return Ok(Box::new(SystemHost::new())) };
-    let canon = dir
-        .canonicalize()
-        .map_err(|e| fail(code::USAGE, format!("--root {}: {e}", dir.display())))?;
-    if !canon.is_dir() {
-        return Err(fail(code::USAGE, format!("--root {}: not a directory", dir.display())));
-    }
-    Ok(Box::new(RootHost::new(&canon)))
 }

@@ -293,7 +293,10 @@ impl<T: Transport> Session<T> {
                 Step::Stop(FAILED)
             }
             Directive::Version => {
-                self.console.print("auditctl version 3.0.9\n");
+                self.console.print(&format!(
+                    "auditctl version {}\n",
+                    crate::support::system::generation().version()
+                ));
                 Step::Stop(DONE)
             }
             Directive::IgnoreErrors => {
@@ -523,7 +526,8 @@ impl<T: Transport> Session<T> {
             return "No rules\n".to_string();
         }
         let style = if self.interpret { Style::Interpreted } else { Style::Plain };
-        let mut r = Renderer::new(self.host).style(style);
+        let mut r =
+            Renderer::new(self.host).style(style).generation(crate::support::system::generation());
         let mut out = String::new();
         for rule in rules.iter().filter(|x| key_matches(x, key)) {
             out.push_str(&r.rule(rule));

@@ -32,7 +32,7 @@ use nlaudit_rules::plan::{
     self, DeleteReason, ErrorMode, Origin, Plan, Problem, ProblemKind, SettingChange, SettingKind,
     Start, Step, Target,
 };
-use nlaudit_rules::{render_listing, Machine};
+use nlaudit_rules::Machine;
 use serde::Serialize;
 
 use super::source::{self, rule_error, Source};
@@ -621,7 +621,15 @@ fn report_in_force<T: Transport>(
     match listed {
         Some(Ok(now)) => {
             if !json {
-                print!("{}", render_listing(now, None, host));
+                print!(
+                    "{}",
+                    nlaudit_rules::render_listing_as(
+                        now,
+                        None,
+                        host,
+                        crate::support::system::generation()
+                    )
+                );
             }
             let held: HashSet<&RuleData> = now.iter().collect();
             let wanted: HashSet<&RuleData> = desired.iter().collect();

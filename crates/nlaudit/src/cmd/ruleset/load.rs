@@ -16,7 +16,7 @@ use nlaudit_proto::{
 };
 use nlaudit_rules::plan::ErrorMode;
 use nlaudit_rules::render::status_listing;
-use nlaudit_rules::{normalize, render_listing, Directive, Machine, Renderer, Style};
+use nlaudit_rules::{normalize, Directive, Machine, Renderer, Style};
 
 use super::source::{self, rule_error, Parsed, Source};
 use crate::support::batches::{self, Interruptible};
@@ -351,10 +351,17 @@ impl<'p, T: Transport> Loader<'_, 'p, T> {
             Directive::List { key, interpret } => match self.c.list_rules() {
                 Ok(rules) => {
                     let text = if *interpret {
-                        let mut r = Renderer::new(Machine::host()).style(Style::Interpreted);
+                        let mut r = Renderer::new(Machine::host())
+                            .style(Style::Interpreted)
+                            .generation(crate::support::system::generation());
                         rules.iter().map(|x| r.rule(x) + "\n").collect()
                     } else {
-                        render_listing(&rules, key.as_deref(), Machine::host())
+                        nlaudit_rules::render_listing_as(
+                            &rules,
+                            key.as_deref(),
+                            Machine::host(),
+                            crate::support::system::generation(),
+                        )
                     };
                     self.out.output += &text;
                 }
