@@ -101,7 +101,7 @@ pub fn run(args: &[String]) -> Result<()> {
         // `bench events` writes its own section at the end: keep it.
         let old = fs::read_to_string(&path).unwrap_or_default();
         let report = match crate::bench_events::existing_section(&old) {
-            Some(events) => format!("{report}\n{events}"),
+            Some(events) => format!("{}\n\n{events}", report.trim_end()),
             None => report,
         };
         fs::write(&path, &report)?;

@@ -2,7 +2,7 @@
 //!
 //! - [`receiver`]: registers as the kernel's audit daemon (AUDIT_SET pid) and receives the
 //!   records the kernel unicasts to it;
-//! - [`format`] and [`enrich`]: the lines auditd 3.0.9 writes (`RAW`, `ENRICHED`) and the
+//! - [`format`](mod@format) and [`enrich`]: the lines auditd 3.0.9 writes (`RAW`, `ENRICHED`) and the
 //!   JSON events of docs/events.md;
 //! - [`log`]: the log file: created as auditd creates it, rotated, flushed, checked for
 //!   space, never losing a record silently;

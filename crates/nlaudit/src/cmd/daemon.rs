@@ -1,5 +1,5 @@
 //! `nlaudit daemon`: the audit daemon (the library is nlaudit-daemon; this is arguments,
-//! signals, the pid file and printing). Installed as `auditd` (argv[0]) it takes auditd's
+//! signals, the pid file and printing). Installed as `auditd` (`argv[0]`) it takes auditd's
 //! options (`-f`, `-l`, `-n`, `-s enable|disable|nochange`, `-c DIR`).
 //!
 //! Start-up: configuration (errors exit 2 with `FILE:LINE: message`), log, DAEMON_START,
