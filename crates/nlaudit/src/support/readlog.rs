@@ -14,9 +14,8 @@ use std::os::fd::AsFd;
 
 use anyhow::Result;
 use nix::errno::Errno;
-use nlaudit_proto::records::{Event, EventReader};
+use nlaudit_proto::records::EventReader;
 use nlaudit_proto::{AuditEnabled, Client};
-use nlaudit_rules::tables::Machine;
 
 use crate::support::errors::{code, fail, has_capability, CAP_AUDIT_READ};
 
@@ -120,30 +119,5 @@ pub fn open_reader(buffer: Option<usize>) -> Result<EventReader> {
     Ok(reader)
 }
 
-/// The name of the event's syscall (`openat`), from its `arch` and number.
-pub fn syscall_name(e: &Event) -> Option<&'static str> {
-    Machine::from_elf(e.arch()?)?.syscall_name(e.syscall()?)
-}
-
-/// `2026-11-26T01:16:32.830Z`: the stamp's time in UTC.
-pub fn iso_time(secs: u64, millis: u32) -> String {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (H. Hinnant, "chrono-Compatible Low-Level Date
-    // Algorithms"), for years 0 to 584 billion: the input is unsigned.
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
+/// Names and times as the audit logs print them: one implementation, in the daemon crate.
+pub use nlaudit_daemon::format::{iso_time, syscall_name};
