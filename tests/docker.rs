@@ -1056,3 +1056,69 @@ fn live_verify_skips_without_audit_read_or_outside_the_initial_netns() {
         assert_eq!(o.status.code(), Some(1), "other controls fail; a skip is not an error");
     }
 }
+
+/// `docker check` recognises a registered `nlaudit daemon` and says where the records go
+/// (issue 15 point 5); with no daemon it warns that none is registered.
+#[test]
+fn live_check_names_a_registered_nlaudit_daemon_and_its_log() {
+    if !kernel_available("live_check_names_a_registered_nlaudit_daemon_and_its_log") {
+        return;
+    }
+    let _g = KernelGuard::new();
+    let notes = || -> Vec<(String, String)> {
+        let o = nlaudit(&["docker", "check", "--json"]);
+        let v: Value =
+            serde_json::from_str(&out(&o)).unwrap_or_else(|e| panic!("{e}: {}", out(&o)));
+        v["audit"]["notes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|n| {
+                (
+                    n["code"].as_str().unwrap_or("").to_string(),
+                    n["text"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    };
+    assert!(notes().iter().any(|(c, _)| c == "no-auditd"));
+    let dir = std::env::temp_dir().join(format!("nlaudit-docker-daemon-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("mkdir");
+    let log = dir.join("audit.log");
+    let mut child = std::process::Command::new(support::nlaudit_bin())
+        .args(["daemon", "--log-format", "raw", "--log-file"])
+        .arg(&log)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the daemon");
+    let pid = child.id();
+    let start = std::time::Instant::now();
+    let registered = loop {
+        let now = nlaudit_proto::Client::open().and_then(|mut c| c.status()).map(|s| s.pid);
+        if now.as_ref().is_ok_and(|p| *p == pid) {
+            break true;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(10) {
+            break false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let seen = if registered { notes() } else { Vec::new() };
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let _ = child.wait();
+    let _ = fs::remove_dir_all(&dir);
+    assert!(registered, "the daemon did not register");
+    let note = seen.iter().find(|(c, _)| c == "nlaudit-daemon");
+    let (_, text) = note.unwrap_or_else(|| panic!("no nlaudit-daemon note: {seen:?}"));
+    assert!(text.contains(&format!("pid {pid} (nlaudit daemon)")), "{text}");
+    assert!(text.contains(&log.display().to_string()), "{text}");
+    assert!(!seen.iter().any(|(c, _)| c == "no-auditd"), "{seen:?}");
+    let after = nlaudit_proto::Client::open().and_then(|mut c| c.status()).map(|s| s.pid);
+    assert_eq!(after.ok(), Some(0), "the daemon unregistered");
+}

@@ -87,6 +87,54 @@ pub struct AuditState {
     pub notes: Vec<Note>,
 }
 
+/// Who receives the records, and where they go: an `nlaudit daemon` (its `--log-file`, or
+/// the `log_file` of its auditd.conf), auditd, or another program.
+fn daemon_note(host: &dyn Host, pid: u32) -> Note {
+    let name = host.process_name(pid).unwrap_or_else(|| "not visible here".into());
+    let args: Vec<String> = host
+        .read(&format!("/proc/{pid}/cmdline"))
+        .map(|c| c.split('\0').filter(|a| !a.is_empty()).map(str::to_string).collect())
+        .unwrap_or_default();
+    let exe = host.read_link(&format!("/proc/{pid}/exe")).unwrap_or_default();
+    let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+    let is_nlaudit = base(&exe).starts_with("nlaudit")
+        || args.first().is_some_and(|a| base(a) == "nlaudit")
+            && args.get(1).is_some_and(|a| a == "daemon");
+    let log_file = args.iter().enumerate().find_map(|(i, a)| match a.strip_prefix("--log-file") {
+        Some("") => args.get(i + 1).cloned(),
+        Some(v) => v.strip_prefix('=').map(str::to_string),
+        None => None,
+    });
+    let dest = match log_file.as_deref() {
+        Some("-") => "its standard output".to_string(),
+        Some(f) => f.to_string(),
+        None => "the log_file of its auditd.conf (default /var/log/audit/audit.log)".to_string(),
+    };
+    if is_nlaudit {
+        Note {
+            level: Level::Info,
+            code: "nlaudit-daemon",
+            text: format!(
+                "pid {pid} (nlaudit daemon) is registered as the audit daemon: it receives the \
+                 records and writes them to {dest}"
+            ),
+        }
+    } else {
+        Note {
+            level: Level::Info,
+            code: "auditd",
+            text: format!(
+                "pid {pid} ({name}) is registered as the audit daemon and receives the records{}",
+                if name == "auditd" {
+                    format!(" (it writes them to {dest})")
+                } else {
+                    String::new()
+                }
+            ),
+        }
+    }
+}
+
 impl AuditState {
     /// The state of the running kernel (`host` names the registered daemon).
     pub fn kernel(s: &KernelStatus, host: &dyn Host) -> AuditState {
@@ -124,16 +172,7 @@ impl AuditState {
                     .into(),
             });
         } else {
-            let name = host.process_name(s.pid).unwrap_or_else(|| "not visible here".into());
-            notes.push(Note {
-                level: Level::Info,
-                code: "auditd",
-                text: format!(
-                    "pid {} ({name}) is registered as the audit daemon and receives \
-                               the records",
-                    s.pid
-                ),
-            });
+            notes.push(daemon_note(host, s.pid));
         }
         if s.lost > 0 {
             notes.push(Note {
