@@ -478,6 +478,16 @@ fn truncated_datagrams_and_messages_are_errors() {
         Err(Error::Truncated { op: Op::GetStatus, len, .. }) => assert_eq!(len, 1 << 20),
         other => panic!("expected Truncated, got {other:?}"),
     }
+    // Cut, but a late reply to another request (its first header survives the cut): skipped
+    // like any stray, and the status read.
+    let mut c = FakeKernel::new()
+        .fault(|reqs, out, _| {
+            let late = message(MsgType::AUDIT_LIST_RULES, reqs[0].seq.wrapping_sub(1), &[0; 64]);
+            out.insert(0, Ev::Datagram { bytes: late, sender: 0, len: Some(1 << 20) });
+        })
+        .client();
+    assert_eq!(c.status().expect("status after a cut stray").backlog_limit, 8192);
+    assert_eq!(c.stray_messages, 1);
     // A status reply of 20 bytes (fewer than the 32 every kernel sends).
     let mut c = FakeKernel::new()
         .fault(|reqs, out, _| {

@@ -22,9 +22,21 @@ use crate::rule::RuleData;
 use crate::status::{AuditEnabled, Features, Status};
 use crate::transport::{NetlinkTransport, Transport};
 
-/// The receive buffer: a netlink header plus the largest rule the kernel can list (every
-/// field a PATH_MAX string), plus slack. About 257 KiB.
+/// The receive buffer of a listing: a netlink header plus the largest rule the kernel can
+/// list (every field a PATH_MAX string), plus slack. About 257 KiB.
 pub const RECV_BUF_SIZE: usize = 16 + AUDIT_RULE_DATA_SIZE + AUDIT_MAX_FIELDS * PATH_MAX + 64;
+
+/// The receive buffer of every other exchange: a status (60 bytes), a feature set (32) and
+/// an ACK (36 with `NETLINK_CAP_ACK`) fit many times over. Without `NETLINK_CAP_ACK` (kernels
+/// before 4.3) an error ACK echoes the request, so a request's exchange makes room for
+/// [`ACK_OVERHEAD`] plus the datagram sent.
+///
+/// Why not always [`RECV_BUF_SIZE`]: a short command (`status`, `add`) would map and unmap
+/// 257 KiB for a reply of 60 bytes (issue 20).
+pub const SMALL_RECV_BUF_SIZE: usize = 8 * 1024;
+
+/// What an error ACK adds to the request it echoes: its own netlink header and the errno.
+pub const ACK_OVERHEAD: usize = 16 + 4;
 
 /// Largest datagram the client sends in one batch (the kernel refuses datagrams larger than
 /// `sk_sndbuf - 32`; the default `wmem_default` is 208 KiB).
@@ -248,7 +260,8 @@ impl<T: Transport> Client<T> {
             seq,
             timeout: DEFAULT_TIMEOUT,
             list_timeout: DEFAULT_LIST_TIMEOUT,
-            buf: vec![0; RECV_BUF_SIZE],
+            // Sized by each exchange (`make_room`): most need a few KiB, a listing 257 KiB.
+            buf: Vec::new(),
             foreign_datagrams: 0,
             stray_messages: 0,
         }
@@ -288,11 +301,23 @@ impl<T: Transport> Client<T> {
         self.transport.send(datagram).map_err(|source| io_error(op, source))
     }
 
+    /// Makes the receive buffer at least `bytes` long, and at least [`SMALL_RECV_BUF_SIZE`].
+    /// A larger buffer is a fresh zeroed allocation, not a resize: the old contents are not
+    /// needed between datagrams, and the allocator maps large zeroed blocks without
+    /// touching them, so pages cost only when a reply fills them.
+    fn make_room(&mut self, bytes: usize) {
+        let want = bytes.max(SMALL_RECV_BUF_SIZE);
+        if self.buf.len() < want {
+            self.buf = vec![0; want];
+        }
+    }
+
     fn request(&mut self, op: Op, ty: MsgType, payload: &[u8]) -> Result<u32> {
         let seq = self.next_seq();
         let mut out = Vec::with_capacity(16 + payload.len() + 3);
         encode_message(&mut out, ty, NLM_F_REQUEST | NLM_F_ACK, seq, payload)
             .map_err(|source| Error::Invalid { op, source })?;
+        self.make_room(ACK_OVERHEAD + out.len());
         self.send(op, &out)?;
         Ok(seq)
     }
@@ -325,6 +350,13 @@ impl<T: Transport> Client<T> {
                 continue;
             }
             if got.len > self.buf.len() {
+                // The first header survives the cut: a datagram that answers nothing pending
+                // (a late reply to an earlier, abandoned request) is skipped like any stray.
+                let first_seq = self.buf.get(8..12).and_then(|b| b.try_into().ok());
+                if first_seq.is_some_and(|s| !wanted(u32::from_ne_bytes(s))) {
+                    self.stray_messages += 1;
+                    continue;
+                }
                 return Err(Error::Truncated { op, len: got.len, cap: self.buf.len() });
             }
             let msgs = split_datagram(&self.buf[..got.len])
@@ -486,6 +518,7 @@ impl<T: Transport> Client<T> {
     /// timeout error; a partial list is never returned.
     pub fn list_rules(&mut self) -> Result<Vec<RuleData>> {
         let op = Op::ListRules;
+        self.make_room(RECV_BUF_SIZE);
         let seq = self.request(op, MsgType::AUDIT_LIST_RULES, &[])?;
         let mut rules = Vec::new();
         let overall = self.list_timeout;
@@ -579,6 +612,8 @@ impl<T: Transport> Client<T> {
             if let Some(last) = datagram.get_mut(last_off..) {
                 set_flag(last, NLM_F_ACK);
             }
+            // An error ACK echoes at most one message of the datagram (none with CAP_ACK).
+            self.make_room(ACK_OVERHEAD + datagram.len());
             self.send(op, &datagram)?;
             let timeout = self.timeout;
             let slots = results.get_mut(first..next).unwrap_or_default();
