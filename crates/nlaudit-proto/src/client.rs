@@ -198,6 +198,15 @@ impl<'a> IntoIterator for &'a BatchOutcome {
     }
 }
 
+/// What [`Client::status_and_features`] read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusAndFeatures {
+    /// AUDIT_GET.
+    pub status: Status,
+    /// AUDIT_GET_FEATURE; `None` where the kernel refused it or sent no usable reply.
+    pub features: Option<Features>,
+}
+
 /// A setting `AUDIT_SET` can change without irreversible effects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -420,6 +429,84 @@ impl<T: Transport> Client<T> {
                 })
             },
         )
+    }
+
+    /// AUDIT_GET and AUDIT_GET_FEATURE, both in one datagram: what `status` prints.
+    ///
+    /// The kernel answers each with a kernel thread it spawns inside `sendmsg`
+    /// (`audit_send_reply`), so asking for both at once costs one `sendmsg`, and the first
+    /// reply's thread runs while the second is spawned, instead of two round trips one after
+    /// the other. The features are optional, as kernels before 3.13 lack AUDIT_GET_FEATURE:
+    /// a refusal, an undecodable reply or no reply within the timeout leaves them `None`.
+    /// Errors of the status are errors of the call.
+    pub fn status_and_features(&mut self) -> Result<StatusAndFeatures> {
+        let op = Op::GetStatus;
+        let features_seq = self.next_seq();
+        let status_seq = self.next_seq();
+        let mut out = Vec::with_capacity(2 * 16);
+        // Kernel quirk: `audit_get_feature` answers with the sequence number of the *first*
+        // message of the datagram (`nlmsg_hdr(skb)->nlmsg_seq`), not its own; seen on 6.18
+        // (strace: a GET_FEATURE reply carrying the GET's seq). So GET_FEATURE goes first,
+        // and its reply is recognised by type under either number.
+        for (ty, seq) in
+            [(MsgType::AUDIT_GET_FEATURE, features_seq), (MsgType::AUDIT_GET, status_seq)]
+        {
+            encode_message(&mut out, ty, NLM_F_REQUEST | NLM_F_ACK, seq, &[])
+                .map_err(|source| Error::Invalid { op, source })?;
+        }
+        self.make_room(ACK_OVERHEAD + out.len());
+        self.send(op, &out)?;
+        let mut status: Option<Status> = None;
+        let mut status_acked = false;
+        let mut features: Option<Features> = None;
+        let mut features_acked = false;
+        let mut features_failed = false;
+        let timeout = self.timeout;
+        let got = self.receive(
+            op,
+            |s| s == status_seq || s == features_seq,
+            timeout,
+            |m| {
+                let ty = m.header.ty;
+                if ty == MsgType::AUDIT_GET_FEATURE {
+                    match Features::decode(m.payload) {
+                        Ok(f) => features = Some(f),
+                        Err(_) => features_failed = true,
+                    }
+                } else if m.header.seq == status_seq {
+                    if ty == MsgType::NLMSG_ERROR {
+                        kernel_result(op, decode_ack(op, m.payload)?.error)?;
+                        status_acked = true;
+                    } else if ty == MsgType::AUDIT_GET {
+                        let s = Status::decode(m.payload)
+                            .map_err(|source| Error::Decode { op, source })?;
+                        status = Some(s);
+                    }
+                } else if ty == MsgType::NLMSG_ERROR {
+                    match Ack::decode(m.payload) {
+                        Ok(a) if a.error == 0 => features_acked = true,
+                        _ => features_failed = true,
+                    }
+                }
+                let features_done = features_failed || (features.is_some() && features_acked);
+                Ok(if status.is_some() && status_acked && features_done {
+                    Step::Done(())
+                } else {
+                    Step::Continue
+                })
+            },
+        );
+        match (got, status) {
+            (Ok(()), Some(status)) => {
+                Ok(StatusAndFeatures { status, features: features.filter(|_| !features_failed) })
+            }
+            // The status is whole; only the optional features are missing.
+            (Err(Error::Timeout { .. }), Some(status)) if status_acked => {
+                Ok(StatusAndFeatures { status, features: None })
+            }
+            (Err(e), _) => Err(e),
+            (Ok(()), None) => Err(Error::Timeout { op, secs: timeout.as_secs_f64() }),
+        }
     }
 
     /// AUDIT_GET: the kernel's audit status.
