@@ -50,7 +50,14 @@ impl Renderer {
 
     /// Renders one rule (without the newline).
     pub fn rule(&mut self, r: &RuleData) -> String {
-        let mut out = String::new();
+        let mut out = String::with_capacity(128);
+        self.rule_into(&mut out, r);
+        out
+    }
+
+    /// Renders one rule (without the newline) at the end of `out`: a listing of thousands
+    /// of rules grows one buffer instead of building and copying a string per rule.
+    pub fn rule_into(&mut self, out: &mut String, r: &RuleData) {
         let watch = is_watch(r);
         let list = r.masked_list().0;
         let mut syscall_count = 0;
@@ -60,10 +67,10 @@ impl Renderer {
             let _ = write!(out, "-a {action},{list_name}");
             for f in &r.fields {
                 if f.field.0 & !AUDIT_OPERATORS == F::AUDIT_ARCH.0 {
-                    self.arch(&mut out, num(&f.value), sym(f.op.0));
+                    self.arch(out, num(&f.value), sym(f.op.0));
                 }
             }
-            syscall_count = self.syscalls(&mut out, r, list);
+            syscall_count = self.syscalls(out, r, list);
         }
         for f in &r.fields {
             let field = f.field.0 & !AUDIT_OPERATORS;
@@ -131,7 +138,6 @@ impl Renderer {
             }
             .ok();
         }
-        out
     }
 
     fn arch(&mut self, out: &mut String, value: u32, op: &str) {
@@ -234,11 +240,11 @@ fn until_nul(v: &FieldValue) -> &[u8] {
     }
 }
 
-/// A string value as C's `%.*s` prints it: up to the first NUL.
-fn text(v: &FieldValue) -> String {
+/// A string value as C's `%.*s` prints it: up to the first NUL (borrowed when it is UTF-8).
+fn text(v: &FieldValue) -> std::borrow::Cow<'_, str> {
     match v {
-        FieldValue::Str(_) => String::from_utf8_lossy(until_nul(v)).into_owned(),
-        FieldValue::Num(n) => n.to_string(),
+        FieldValue::Str(_) => String::from_utf8_lossy(until_nul(v)),
+        FieldValue::Num(n) => n.to_string().into(),
     }
 }
 
@@ -250,9 +256,10 @@ pub fn render_listing(rules: &[RuleData], key: Option<&str>, host: Machine) -> S
         return "No rules\n".to_string();
     }
     let mut r = Renderer::new(host);
-    let mut out = String::new();
+    // About 100 bytes a rule (a 5000-rule listing is 480 KB): one allocation, few regrowths.
+    let mut out = String::with_capacity(rules.len() * 128);
     for rule in rules.iter().filter(|x| key_matches(x, key)) {
-        out.push_str(&r.rule(rule));
+        r.rule_into(&mut out, rule);
         out.push('\n');
     }
     out
