@@ -1,13 +1,19 @@
-//! `cargo xtask bench [--runs N] [--no-write]`: nlaudit against auditctl on the same kernel,
-//! in one run, and the results in `docs/benchmarks.md`.
+//! `cargo xtask bench [--runs N] [--short-runs N] [--no-write] [--only-everyday]`: nlaudit
+//! against auditctl on the same kernel, in one run, and the results in `docs/benchmarks.md`.
 //!
 //! What is measured (wall time from spawn to exit, `wait4` rusage for CPU time, GNU time
 //! for peak RSS; medians of N runs, nlaudit and auditctl alternating):
 //!
-//! - `list` of 5000 rules against `auditctl -l` (time and peak memory), with the floor of a
-//!   raw receiver that only counts the kernel's messages;
-//! - `load` of 1000 and 5000 rules against `auditctl -R`, with the floor of a raw sender
-//!   that packs the same rules into as few datagrams as the kernel takes;
+//! - the everyday commands, each for both builds (`cargo build --release`, the README's;
+//!   `cargo xtask dist`, the static binary of the packages and the image) against auditctl,
+//!   in rotating order, medians of `--short-runs` (default 150) runs: `list` with 0, 50 and
+//!   500 rules, `status`, `add` and `delete` of one rule (50 in force), and `docker check`
+//!   against docker-bench's way, one `auditctl -l | grep PATH` per control in one shell;
+//!   each with the floor of the same kernel exchange made in this process;
+//! - `list` of 5000 rules (both builds) against `auditctl -l` (time and peak memory), with
+//!   the floor of a raw receiver that only counts the kernel's messages;
+//! - `load` of 1000 and 5000 rules (both builds) against `auditctl -R`, with the floor of a
+//!   raw sender that packs the same rules into as few datagrams as the kernel takes;
 //! - `apply` of an unchanged 5000-rule set against what augenrules does (`auditctl -R` of a
 //!   file starting with `-D`: delete everything, load everything; measured once, it takes
 //!   a minute); `apply` with one rule added at the end, with the last rule changed, and with
@@ -1053,7 +1059,9 @@ fn machine(nlaudit: &Path, auditctl: &Path, rcu: &str) -> String {
          - virtualization: {}{}\n\
          - OS: {os}; kernel {}\n\
          - reference: {} (Debian package auditd)\n\
-         - nlaudit: {} at commit {commit}, release profile (opt-level 3, LTO)\n\
+         - nlaudit: {} at commit {commit}; `release`: `cargo build --release` (opt-level 3, \
+         LTO, dynamically linked to glibc); `static`: `cargo xtask dist` (dist profile, \
+         opt-level z, static glibc)\n\
          - rustc: {}\n\
          - `/sys/kernel/rcu_expedited` during timed runs: {rcu}\n\
          - load average at the start: {}\n",

@@ -604,10 +604,21 @@ impl<T: Transport> Client<T> {
     /// The kernel answers ACK, one message per rule, then NLMSG_DONE. A list that stalls is a
     /// timeout error; a partial list is never returned.
     pub fn list_rules(&mut self) -> Result<Vec<RuleData>> {
+        let mut rules = Vec::new();
+        self.list_rules_each(|r| rules.push(r))?;
+        Ok(rules)
+    }
+
+    /// AUDIT_LIST_RULES, handing each rule to `f` as it is decoded; returns how many.
+    ///
+    /// What `f` saw is the kernel's whole list only when this returns `Ok`: act on it (print
+    /// it) only then. The point is to do per-rule work (rendering) while the kernel is still
+    /// sending, not after the last rule, and to hold one rule at a time.
+    pub fn list_rules_each(&mut self, mut f: impl FnMut(RuleData)) -> Result<usize> {
         let op = Op::ListRules;
         self.make_room(RECV_BUF_SIZE);
         let seq = self.request(op, MsgType::AUDIT_LIST_RULES, &[])?;
-        let mut rules = Vec::new();
+        let mut count = 0;
         let overall = self.list_timeout;
         self.receive(
             op,
@@ -621,14 +632,15 @@ impl<T: Transport> Client<T> {
                 MsgType::AUDIT_LIST_RULES => {
                     let r = RuleData::decode(m.payload)
                         .map_err(|source| Error::Decode { op, source })?;
-                    rules.push(r);
+                    f(r);
+                    count += 1;
                     Ok(Step::Continue)
                 }
                 MsgType::NLMSG_DONE => Ok(Step::Done(())),
                 _ => Ok(Step::Continue),
             },
         )?;
-        Ok(rules)
+        Ok(count)
     }
 
     /// AUDIT_ADD_RULE. EEXIST means the kernel already holds an identical rule.

@@ -252,17 +252,51 @@ fn text(v: &FieldValue) -> std::borrow::Cow<'_, str> {
 /// contains `key` (substring, as auditctl), one per line; `No rules` when the kernel has
 /// none; nothing when rules exist but none matches the key.
 pub fn render_listing(rules: &[RuleData], key: Option<&str>, host: Machine) -> String {
-    if rules.is_empty() {
-        return "No rules\n".to_string();
+    let mut listing = Listing::new(key, host);
+    listing.reserve(rules.len());
+    for rule in rules {
+        listing.push(rule);
     }
-    let mut r = Renderer::new(host);
-    // About 100 bytes a rule (a 5000-rule listing is 480 KB): one allocation, few regrowths.
-    let mut out = String::with_capacity(rules.len() * 128);
-    for rule in rules.iter().filter(|x| key_matches(x, key)) {
-        r.rule_into(&mut out, rule);
-        out.push('\n');
+    listing.finish()
+}
+
+/// [`render_listing`] one rule at a time, for rules as they arrive from the kernel.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    renderer: Renderer,
+    key: Option<String>,
+    out: String,
+    rules: usize,
+}
+
+impl Listing {
+    /// An empty listing of the rules whose key contains `key` (all when `None`).
+    pub fn new(key: Option<&str>, host: Machine) -> Self {
+        let key = key.map(str::to_string);
+        Listing { renderer: Renderer::new(host), key, out: String::new(), rules: 0 }
     }
-    out
+
+    /// Makes room for `rules` more rules (about 100 bytes each; 5000 make 480 KB).
+    pub fn reserve(&mut self, rules: usize) {
+        self.out.reserve(rules.saturating_mul(128));
+    }
+
+    /// Adds one rule (or nothing, when its key does not match).
+    pub fn push(&mut self, rule: &RuleData) {
+        self.rules += 1;
+        if key_matches(rule, self.key.as_deref()) {
+            self.renderer.rule_into(&mut self.out, rule);
+            self.out.push('\n');
+        }
+    }
+
+    /// The text: `No rules` when no rule was pushed at all.
+    pub fn finish(self) -> String {
+        if self.rules == 0 {
+            return "No rules\n".to_string();
+        }
+        self.out
+    }
 }
 
 /// auditctl's `key_match`: the rule's key field contains `key` as a substring.
