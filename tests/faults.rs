@@ -366,6 +366,84 @@ fn replies_with_another_sequence_number_are_skipped() {
     assert_eq!(c.stray_messages, 6);
 }
 
+/// Case "status and features in one datagram": both requests go out in one send; the
+/// replies may come in any order; the features are optional (a kernel without
+/// AUDIT_GET_FEATURE refuses it, or says nothing), the status is not.
+#[test]
+fn status_and_features_in_one_datagram() {
+    let mut k = FakeKernel::new();
+    k.state.features = Features { vers: 1, mask: 2, features: 2, lock: 0 };
+    let mut c = k
+        .fault(|reqs, out, _| {
+            assert_eq!(reqs.len(), 2, "one datagram holds both requests");
+            out.reverse();
+        })
+        .client();
+    let read = c.status_and_features().expect("status and features");
+    assert_eq!(read.status.backlog_limit, 8192);
+    assert_eq!(read.features, Some(Features { vers: 1, mask: 2, features: 2, lock: 0 }));
+    // The kernel's quirk: the features reply carries the seq of the datagram's first message
+    // (`nlmsg_hdr(skb)` in audit_get_feature), whichever that is.
+    let mut k = FakeKernel::new();
+    k.state.features = Features { vers: 1, mask: 2, features: 2, lock: 0 };
+    let mut c = k
+        .fault(|reqs, out, _| {
+            let get = if reqs[0].ty == MsgType::AUDIT_GET { &reqs[0] } else { &reqs[1] };
+            let f = Features { vers: 1, mask: 2, features: 2, lock: 0 }.encode();
+            for ev in out.iter_mut() {
+                let Ev::Datagram { bytes, .. } = ev else { continue };
+                if split_datagram(bytes).is_ok_and(|m| m[0].header.ty == MsgType::AUDIT_GET_FEATURE)
+                {
+                    *ev = kmsg(MsgType::AUDIT_GET_FEATURE, 0, get.seq, &f);
+                }
+            }
+        })
+        .client();
+    let read = c.status_and_features().expect("status and features");
+    assert_eq!(read.status.backlog_limit, 8192);
+    assert_eq!(read.features, Some(Features { vers: 1, mask: 2, features: 2, lock: 0 }));
+    assert_eq!(c.transport().sent.len(), 2);
+    // A kernel without AUDIT_GET_FEATURE: EINVAL for it, no reply.
+    let mut c = FakeKernel::new()
+        .fault(|reqs, out, _| {
+            let f = reqs.iter().find(|r| r.ty == MsgType::AUDIT_GET_FEATURE).expect("asked");
+            let refusal = ack_for(f, -22);
+            out.retain(|ev| !answers(ev, f.seq));
+            out.push(refusal);
+        })
+        .client();
+    let read = c.status_and_features().expect("the status alone");
+    assert_eq!((read.status.backlog_limit, read.features), (8192, None));
+    // No answer at all to the features: the status still comes back, after the timeout.
+    let mut c = FakeKernel::new()
+        .fault(|reqs, out, _| {
+            let f = reqs.iter().find(|r| r.ty == MsgType::AUDIT_GET_FEATURE).expect("asked");
+            out.retain(|ev| !answers(ev, f.seq));
+        })
+        .client();
+    assert_eq!(c.status_and_features().expect("the status alone").features, None);
+    // A refused status is the call's error, whatever the features say.
+    let mut c = FakeKernel::new()
+        .fault(|reqs, out, _| {
+            let s = reqs.iter().find(|r| r.ty == MsgType::AUDIT_GET).expect("asked");
+            let refusal = ack_for(s, -1);
+            out.retain(|ev| !answers(ev, s.seq));
+            out.push(refusal);
+        })
+        .client();
+    let e = c.status_and_features().expect_err("EPERM");
+    assert_eq!(e.errno(), Some(Errno::EPERM), "{e}");
+    // No ACK for the status: a timeout of the status.
+    let mut c = FakeKernel::new().fault(|_, out, _| out.clear()).client();
+    assert_timeout(c.status_and_features(), Op::GetStatus, "silence");
+}
+
+/// Whether `ev` is a datagram whose first message carries `seq`.
+fn answers(ev: &Ev, seq: u32) -> bool {
+    let Ev::Datagram { bytes, .. } = ev else { return false };
+    split_datagram(bytes).is_ok_and(|m| m.first().is_some_and(|m| m.header.seq == seq))
+}
+
 /// Case "records in the middle of a list": audit records (seq 0, some with the unicast
 /// payload-only `nlmsg_len`), a rule-shaped message with seq 0 and an early NLMSG_DONE of
 /// another seq are skipped; the list is exactly the kernel's.
@@ -478,6 +556,16 @@ fn truncated_datagrams_and_messages_are_errors() {
         Err(Error::Truncated { op: Op::GetStatus, len, .. }) => assert_eq!(len, 1 << 20),
         other => panic!("expected Truncated, got {other:?}"),
     }
+    // Cut, but a late reply to another request (its first header survives the cut): skipped
+    // like any stray, and the status read.
+    let mut c = FakeKernel::new()
+        .fault(|reqs, out, _| {
+            let late = message(MsgType::AUDIT_LIST_RULES, reqs[0].seq.wrapping_sub(1), &[0; 64]);
+            out.insert(0, Ev::Datagram { bytes: late, sender: 0, len: Some(1 << 20) });
+        })
+        .client();
+    assert_eq!(c.status().expect("status after a cut stray").backlog_limit, 8192);
+    assert_eq!(c.stray_messages, 1);
     // A status reply of 20 bytes (fewer than the 32 every kernel sends).
     let mut c = FakeKernel::new()
         .fault(|reqs, out, _| {

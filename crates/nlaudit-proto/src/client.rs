@@ -22,9 +22,21 @@ use crate::rule::RuleData;
 use crate::status::{AuditEnabled, Features, Status};
 use crate::transport::{NetlinkTransport, Transport};
 
-/// The receive buffer: a netlink header plus the largest rule the kernel can list (every
-/// field a PATH_MAX string), plus slack. About 257 KiB.
+/// The receive buffer of a listing: a netlink header plus the largest rule the kernel can
+/// list (every field a PATH_MAX string), plus slack. About 257 KiB.
 pub const RECV_BUF_SIZE: usize = 16 + AUDIT_RULE_DATA_SIZE + AUDIT_MAX_FIELDS * PATH_MAX + 64;
+
+/// The receive buffer of every other exchange: a status (60 bytes), a feature set (32) and
+/// an ACK (36 with `NETLINK_CAP_ACK`) fit many times over. Without `NETLINK_CAP_ACK` (kernels
+/// before 4.3) an error ACK echoes the request, so a request's exchange makes room for
+/// [`ACK_OVERHEAD`] plus the datagram sent.
+///
+/// Why not always [`RECV_BUF_SIZE`]: a short command (`status`, `add`) would map and unmap
+/// 257 KiB for a reply of 60 bytes (issue 20).
+pub const SMALL_RECV_BUF_SIZE: usize = 8 * 1024;
+
+/// What an error ACK adds to the request it echoes: its own netlink header and the errno.
+pub const ACK_OVERHEAD: usize = 16 + 4;
 
 /// Largest datagram the client sends in one batch (the kernel refuses datagrams larger than
 /// `sk_sndbuf - 32`; the default `wmem_default` is 208 KiB).
@@ -186,6 +198,15 @@ impl<'a> IntoIterator for &'a BatchOutcome {
     }
 }
 
+/// What [`Client::status_and_features`] read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusAndFeatures {
+    /// AUDIT_GET.
+    pub status: Status,
+    /// AUDIT_GET_FEATURE; `None` where the kernel refused it or sent no usable reply.
+    pub features: Option<Features>,
+}
+
 /// A setting `AUDIT_SET` can change without irreversible effects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -322,7 +343,8 @@ impl<T: Transport> Client<T> {
             seq,
             timeout: DEFAULT_TIMEOUT,
             list_timeout: DEFAULT_LIST_TIMEOUT,
-            buf: vec![0; RECV_BUF_SIZE],
+            // Sized by each exchange (`make_room`): most need a few KiB, a listing 257 KiB.
+            buf: Vec::new(),
             foreign_datagrams: 0,
             stray_messages: 0,
             record_policy: RecordPolicy::Skip,
@@ -364,11 +386,23 @@ impl<T: Transport> Client<T> {
         self.transport.send(datagram).map_err(|source| io_error(op, source))
     }
 
+    /// Makes the receive buffer at least `bytes` long, and at least [`SMALL_RECV_BUF_SIZE`].
+    /// A larger buffer is a fresh zeroed allocation, not a resize: the old contents are not
+    /// needed between datagrams, and the allocator maps large zeroed blocks without
+    /// touching them, so pages cost only when a reply fills them.
+    fn make_room(&mut self, bytes: usize) {
+        let want = bytes.max(SMALL_RECV_BUF_SIZE);
+        if self.buf.len() < want {
+            self.buf = vec![0; want];
+        }
+    }
+
     fn request(&mut self, op: Op, ty: MsgType, payload: &[u8]) -> Result<u32> {
         let seq = self.next_seq();
         let mut out = Vec::with_capacity(16 + payload.len() + 3);
         encode_message(&mut out, ty, NLM_F_REQUEST | NLM_F_ACK, seq, payload)
             .map_err(|source| Error::Invalid { op, source })?;
+        self.make_room(ACK_OVERHEAD + out.len());
         self.send(op, &out)?;
         Ok(seq)
     }
@@ -401,6 +435,13 @@ impl<T: Transport> Client<T> {
                 continue;
             }
             if got.len > self.buf.len() {
+                // The first header survives the cut: a datagram that answers nothing pending
+                // (a late reply to an earlier, abandoned request) is skipped like any stray.
+                let first_seq = self.buf.get(8..12).and_then(|b| b.try_into().ok());
+                if first_seq.is_some_and(|s| !wanted(u32::from_ne_bytes(s))) {
+                    self.stray_messages += 1;
+                    continue;
+                }
                 return Err(Error::Truncated { op, len: got.len, cap: self.buf.len() });
             }
             let msgs = split_datagram(&self.buf[..got.len])
@@ -469,6 +510,84 @@ impl<T: Transport> Client<T> {
                 })
             },
         )
+    }
+
+    /// AUDIT_GET and AUDIT_GET_FEATURE, both in one datagram: what `status` prints.
+    ///
+    /// The kernel answers each with a kernel thread it spawns inside `sendmsg`
+    /// (`audit_send_reply`), so asking for both at once costs one `sendmsg`, and the first
+    /// reply's thread runs while the second is spawned, instead of two round trips one after
+    /// the other. The features are optional, as kernels before 3.13 lack AUDIT_GET_FEATURE:
+    /// a refusal, an undecodable reply or no reply within the timeout leaves them `None`.
+    /// Errors of the status are errors of the call.
+    pub fn status_and_features(&mut self) -> Result<StatusAndFeatures> {
+        let op = Op::GetStatus;
+        let features_seq = self.next_seq();
+        let status_seq = self.next_seq();
+        let mut out = Vec::with_capacity(2 * 16);
+        // Kernel quirk: `audit_get_feature` answers with the sequence number of the *first*
+        // message of the datagram (`nlmsg_hdr(skb)->nlmsg_seq`), not its own; seen on 6.18
+        // (strace: a GET_FEATURE reply carrying the GET's seq). So GET_FEATURE goes first,
+        // and its reply is recognised by type under either number.
+        for (ty, seq) in
+            [(MsgType::AUDIT_GET_FEATURE, features_seq), (MsgType::AUDIT_GET, status_seq)]
+        {
+            encode_message(&mut out, ty, NLM_F_REQUEST | NLM_F_ACK, seq, &[])
+                .map_err(|source| Error::Invalid { op, source })?;
+        }
+        self.make_room(ACK_OVERHEAD + out.len());
+        self.send(op, &out)?;
+        let mut status: Option<Status> = None;
+        let mut status_acked = false;
+        let mut features: Option<Features> = None;
+        let mut features_acked = false;
+        let mut features_failed = false;
+        let timeout = self.timeout;
+        let got = self.receive(
+            op,
+            |s| s == status_seq || s == features_seq,
+            timeout,
+            |m| {
+                let ty = m.header.ty;
+                if ty == MsgType::AUDIT_GET_FEATURE {
+                    match Features::decode(m.payload) {
+                        Ok(f) => features = Some(f),
+                        Err(_) => features_failed = true,
+                    }
+                } else if m.header.seq == status_seq {
+                    if ty == MsgType::NLMSG_ERROR {
+                        kernel_result(op, decode_ack(op, m.payload)?.error)?;
+                        status_acked = true;
+                    } else if ty == MsgType::AUDIT_GET {
+                        let s = Status::decode(m.payload)
+                            .map_err(|source| Error::Decode { op, source })?;
+                        status = Some(s);
+                    }
+                } else if ty == MsgType::NLMSG_ERROR {
+                    match Ack::decode(m.payload) {
+                        Ok(a) if a.error == 0 => features_acked = true,
+                        _ => features_failed = true,
+                    }
+                }
+                let features_done = features_failed || (features.is_some() && features_acked);
+                Ok(if status.is_some() && status_acked && features_done {
+                    Step::Done(())
+                } else {
+                    Step::Continue
+                })
+            },
+        );
+        match (got, status) {
+            (Ok(()), Some(status)) => {
+                Ok(StatusAndFeatures { status, features: features.filter(|_| !features_failed) })
+            }
+            // The status is whole; only the optional features are missing.
+            (Err(Error::Timeout { .. }), Some(status)) if status_acked => {
+                Ok(StatusAndFeatures { status, features: None })
+            }
+            (Err(e), _) => Err(e),
+            (Ok(()), None) => Err(Error::Timeout { op, secs: timeout.as_secs_f64() }),
+        }
     }
 
     /// AUDIT_GET: the kernel's audit status.
@@ -566,9 +685,21 @@ impl<T: Transport> Client<T> {
     /// The kernel answers ACK, one message per rule, then NLMSG_DONE. A list that stalls is a
     /// timeout error; a partial list is never returned.
     pub fn list_rules(&mut self) -> Result<Vec<RuleData>> {
-        let op = Op::ListRules;
-        let seq = self.request(op, MsgType::AUDIT_LIST_RULES, &[])?;
         let mut rules = Vec::new();
+        self.list_rules_each(|r| rules.push(r))?;
+        Ok(rules)
+    }
+
+    /// AUDIT_LIST_RULES, handing each rule to `f` as it is decoded; returns how many.
+    ///
+    /// What `f` saw is the kernel's whole list only when this returns `Ok`: act on it (print
+    /// it) only then. The point is to do per-rule work (rendering) while the kernel is still
+    /// sending, not after the last rule, and to hold one rule at a time.
+    pub fn list_rules_each(&mut self, mut f: impl FnMut(RuleData)) -> Result<usize> {
+        let op = Op::ListRules;
+        self.make_room(RECV_BUF_SIZE);
+        let seq = self.request(op, MsgType::AUDIT_LIST_RULES, &[])?;
+        let mut count = 0;
         let overall = self.list_timeout;
         self.receive(
             op,
@@ -582,14 +713,15 @@ impl<T: Transport> Client<T> {
                 MsgType::AUDIT_LIST_RULES => {
                     let r = RuleData::decode(m.payload)
                         .map_err(|source| Error::Decode { op, source })?;
-                    rules.push(r);
+                    f(r);
+                    count += 1;
                     Ok(Step::Continue)
                 }
                 MsgType::NLMSG_DONE => Ok(Step::Done(())),
                 _ => Ok(Step::Continue),
             },
         )?;
-        Ok(rules)
+        Ok(count)
     }
 
     /// AUDIT_ADD_RULE. EEXIST means the kernel already holds an identical rule.
@@ -660,6 +792,8 @@ impl<T: Transport> Client<T> {
             if let Some(last) = datagram.get_mut(last_off..) {
                 set_flag(last, NLM_F_ACK);
             }
+            // An error ACK echoes at most one message of the datagram (none with CAP_ACK).
+            self.make_room(ACK_OVERHEAD + datagram.len());
             self.send(op, &datagram)?;
             let timeout = self.timeout;
             let slots = results.get_mut(first..next).unwrap_or_default();

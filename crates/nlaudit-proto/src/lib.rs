@@ -20,7 +20,7 @@ pub mod transport;
 
 pub use client::{
     BatchCounts, BatchOp, BatchOutcome, Client, FeatureLock, ItemResult, OnError, RecordPolicy,
-    RecordsRead, Refusal, Setting, SignalInfo, Switch,
+    RecordsRead, Refusal, Setting, SignalInfo, StatusAndFeatures, Switch,
 };
 pub use consts::{Action, FieldType, FilterList, MsgType, Operator, ValueKind};
 pub use error::{DecodeError, EncodeError, Error, Op, Result};

@@ -188,15 +188,13 @@ impl RuleData {
         let flags = c.u32("audit_rule_data.flags")?;
         let action = c.u32("audit_rule_data.action")?;
         let count = c.u32("audit_rule_data.field_count")? as usize;
+        // Whole arrays at a time (a listing decodes 320 words per rule, thousands of rules).
         let mut mask = [0u32; AUDIT_BITMASK_SIZE];
-        for w in mask.iter_mut() {
-            *w = c.u32("audit_rule_data.mask")?;
-        }
+        words_into(c.take(4 * AUDIT_BITMASK_SIZE, "audit_rule_data.mask")?, &mut mask);
         let mut arrays = [[0u32; AUDIT_MAX_FIELDS]; 3];
         for array in arrays.iter_mut() {
-            for w in array.iter_mut() {
-                *w = c.u32("audit_rule_data.fields/values/fieldflags")?;
-            }
+            let what = "audit_rule_data.fields/values/fieldflags";
+            words_into(c.take(4 * AUDIT_MAX_FIELDS, what)?, array);
         }
         let [ftypes, values, fflags] = arrays;
         let buflen = c.u32("audit_rule_data.buflen")? as usize;
@@ -224,6 +222,13 @@ impl RuleData {
             )));
         }
         Ok(RuleData { flags, action, fields, mask })
+    }
+}
+
+/// Host-endian `u32`s from `bytes` into `out` (as many as both hold).
+fn words_into(bytes: &[u8], out: &mut [u32]) {
+    for (w, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+        *w = <[u8; 4]>::try_from(b).map_or(0, u32::from_ne_bytes);
     }
 }
 

@@ -62,7 +62,14 @@ impl Renderer {
 
     /// Renders one rule (without the newline).
     pub fn rule(&mut self, r: &RuleData) -> String {
-        let mut out = String::new();
+        let mut out = String::with_capacity(128);
+        self.rule_into(&mut out, r);
+        out
+    }
+
+    /// Renders one rule (without the newline) at the end of `out`: a listing of thousands
+    /// of rules grows one buffer instead of building and copying a string per rule.
+    pub fn rule_into(&mut self, out: &mut String, r: &RuleData) {
         let watch = is_watch(r);
         let list = r.masked_list().0;
         let mut syscall_count = 0;
@@ -72,10 +79,10 @@ impl Renderer {
             let _ = write!(out, "-a {action},{list_name}");
             for f in &r.fields {
                 if f.field.0 & !AUDIT_OPERATORS == F::AUDIT_ARCH.0 {
-                    self.arch(&mut out, num(&f.value), sym(f.op.0));
+                    self.arch(out, num(&f.value), sym(f.op.0));
                 }
             }
-            syscall_count = self.syscalls(&mut out, r, list);
+            syscall_count = self.syscalls(out, r, list);
         }
         for f in &r.fields {
             let field = f.field.0 & !AUDIT_OPERATORS;
@@ -146,7 +153,6 @@ impl Renderer {
             }
             .ok();
         }
-        out
     }
 
     fn arch(&mut self, out: &mut String, value: u32, op: &str) {
@@ -253,11 +259,11 @@ fn until_nul(v: &FieldValue) -> &[u8] {
     }
 }
 
-/// A string value as C's `%.*s` prints it: up to the first NUL.
-fn text(v: &FieldValue) -> String {
+/// A string value as C's `%.*s` prints it: up to the first NUL (borrowed when it is UTF-8).
+fn text(v: &FieldValue) -> std::borrow::Cow<'_, str> {
     match v {
-        FieldValue::Str(_) => String::from_utf8_lossy(until_nul(v)).into_owned(),
-        FieldValue::Num(n) => n.to_string(),
+        FieldValue::Str(_) => String::from_utf8_lossy(until_nul(v)),
+        FieldValue::Num(n) => n.to_string().into(),
     }
 }
 
@@ -275,16 +281,57 @@ pub fn render_listing_as(
     host: Machine,
     generation: Generation,
 ) -> String {
-    if rules.is_empty() {
-        return "No rules\n".to_string();
+    let mut listing = Listing::new(key, host).generation(generation);
+    listing.reserve(rules.len());
+    for rule in rules {
+        listing.push(rule);
     }
-    let mut r = Renderer::new(host).generation(generation);
-    let mut out = String::new();
-    for rule in rules.iter().filter(|x| key_matches(x, key)) {
-        out.push_str(&r.rule(rule));
-        out.push('\n');
+    listing.finish()
+}
+
+/// [`render_listing`] one rule at a time, for rules as they arrive from the kernel.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    renderer: Renderer,
+    key: Option<String>,
+    out: String,
+    rules: usize,
+}
+
+impl Listing {
+    /// An empty listing of the rules whose key contains `key` (all when `None`).
+    pub fn new(key: Option<&str>, host: Machine) -> Self {
+        let key = key.map(str::to_string);
+        Listing { renderer: Renderer::new(host), key, out: String::new(), rules: 0 }
     }
-    out
+
+    /// The listing as `generation`'s auditctl prints it.
+    pub fn generation(mut self, generation: Generation) -> Self {
+        self.renderer = self.renderer.generation(generation);
+        self
+    }
+
+    /// Makes room for `rules` more rules (about 100 bytes each; 5000 make 480 KB).
+    pub fn reserve(&mut self, rules: usize) {
+        self.out.reserve(rules.saturating_mul(128));
+    }
+
+    /// Adds one rule (or nothing, when its key does not match).
+    pub fn push(&mut self, rule: &RuleData) {
+        self.rules += 1;
+        if key_matches(rule, self.key.as_deref()) {
+            self.renderer.rule_into(&mut self.out, rule);
+            self.out.push('\n');
+        }
+    }
+
+    /// The text: `No rules` when no rule was pushed at all.
+    pub fn finish(self) -> String {
+        if self.rules == 0 {
+            return "No rules\n".to_string();
+        }
+        self.out
+    }
 }
 
 /// auditctl's `key_match`: the rule's key field contains `key` as a substring.

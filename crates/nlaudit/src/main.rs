@@ -2,6 +2,10 @@
 //!
 //! `main` only maps the outcome of [`run`] to an exit code; every command lives in its own
 //! module and returns `anyhow::Result<ExitCode>`.
+//!
+//! The process starts at a C `main` of its own, not through std's runtime set-up
+//! (`lang_start`): see [`start`].
+#![cfg_attr(not(test), no_main)]
 
 mod cli;
 mod cmd;
@@ -11,7 +15,56 @@ mod testsupport;
 
 use std::process::ExitCode;
 
-fn main() -> ExitCode {
+/// The process entry point, called by the C runtime (`__libc_start_main`).
+///
+/// Why not `fn main`: std's runtime set-up, before `main`, places a guard page for the main
+/// thread, which on glibc means `pthread_getattr_np` reading and `sscanf`-parsing every line
+/// of /proc/self/maps, and maps an alternate signal stack for the "has overflowed its stack"
+/// message: together about 0.1 ms of each short command, measured (docs/benchmarks.md,
+/// issue 20), for a message nlaudit does not need (a stack overflow still kills the process,
+/// by SIGSEGV). What of that set-up nlaudit relies on, [`start`] does: SIGPIPE ignored (a
+/// closed pipe is an EPIPE error and a quiet exit) and fds 0-2 open (so that no file it opens
+/// becomes its standard output). Arguments need nothing: glibc hands them to std's
+/// `.init_array` hook; and stdout is flushed before returning, as std's runtime does at exit.
+#[cfg(not(test))]
+#[no_mangle]
+extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    start();
+    let code = nlaudit_main();
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    exit_status(code)
+}
+
+/// What std's runtime set-up does that nlaudit needs (see [`main`]).
+#[cfg_attr(test, allow(dead_code))]
+fn start() {
+    // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    let mut fds = [0, 1, 2].map(|fd| libc::pollfd { fd, events: 0, revents: 0 });
+    // SAFETY: `fds` is a valid array of three pollfd for the length given.
+    let polled = unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) };
+    if polled < 0 {
+        return;
+    }
+    for p in fds.iter().filter(|p| p.revents & libc::POLLNVAL != 0) {
+        // The lowest free fd is the closed one: /dev/null takes its place, as std does.
+        // SAFETY: a NUL-terminated path; the fd is meant to stay open for the process's life.
+        let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+        if fd != p.fd {
+            // SAFETY: aborting is always sound; it is what std does here too.
+            unsafe { libc::abort() };
+        }
+    }
+}
+
+/// The exit status of an [`ExitCode`] (std keeps it private; `ExitCode::from(u8)` made it).
+#[cfg_attr(test, allow(dead_code))]
+fn exit_status(code: ExitCode) -> libc::c_int {
+    (0..=u8::MAX).find(|&n| ExitCode::from(n) == code).map_or(1, libc::c_int::from)
+}
+
+#[cfg_attr(test, allow(dead_code))]
+fn nlaudit_main() -> ExitCode {
     // Installed as `auditctl` (argv[0]) or run as `nlaudit auditctl ...`: every word goes to
     // the drop-in untouched (clap would take `-h`, `--help` and a leading `--` for itself).
     let words: Vec<String> =

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use nlaudit_proto::{Client, RuleData, Transport};
 use nlaudit_rules::{
-    json::listing_json, normalize, parse_command, Directive, Machine, RuleCommand,
+    json::listing_json, normalize, parse_command, render::Listing, Directive, Machine, RuleCommand,
 };
 
 use crate::cli::{DeleteArgs, ListArgs, RuleArgs};
@@ -46,25 +46,22 @@ pub fn parse_rule(args: &[String], features: Option<u32>) -> Result<RuleCommand>
 
 pub fn list(a: ListArgs) -> Result<ExitCode> {
     let mut c = session::open()?;
-    let rules = c.list_rules()?;
     let mut out = output::stdout();
     let host = Machine::host();
     if a.json {
-        let shown: Vec<RuleData> = rules
+        let shown: Vec<RuleData> = c
+            .list_rules()?
             .into_iter()
             .filter(|r| nlaudit_rules::render::key_matches(r, a.key.as_deref()))
             .collect();
         output::json(&mut out, &listing_json(&shown, host))?;
     } else {
-        out.write_all(
-            nlaudit_rules::render_listing_as(
-                &rules,
-                a.key.as_deref(),
-                host,
-                crate::support::system::generation(),
-            )
-            .as_bytes(),
-        )?;
+        // Each rule is rendered as it arrives, while the kernel sends the next; the text is
+        // printed only once the whole list is in.
+        let mut listing =
+            Listing::new(a.key.as_deref(), host).generation(crate::support::system::generation());
+        c.list_rules_each(|r| listing.push(&r))?;
+        out.write_all(listing.finish().as_bytes())?;
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

@@ -28,11 +28,11 @@ pub struct StatusRead {
     pub features: Option<Features>,
 }
 
-/// Reads the status and the features (optional: old kernels lack GET_FEATURE).
+/// Reads the status and the features (optional: old kernels lack GET_FEATURE), asked for
+/// in one datagram.
 pub fn read_status<T: Transport>(c: &mut Client<T>) -> Result<StatusRead> {
-    let status = c.status()?;
-    let features = c.features().ok();
-    Ok(StatusRead { status, features })
+    let read = c.status_and_features()?;
+    Ok(StatusRead { status: read.status, features: read.features })
 }
 
 /// The immutable-mode check every changing command makes before sending anything.
