@@ -6,6 +6,7 @@
 
 pub mod atomic;
 pub mod batches;
+pub mod enforce;
 pub mod errors;
 pub mod interrupt;
 pub mod lock;
@@ -13,4 +14,5 @@ pub mod output;
 pub mod progress;
 pub mod readlog;
 pub mod session;
+pub mod source;
 pub mod system;

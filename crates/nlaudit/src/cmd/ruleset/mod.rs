@@ -20,7 +20,7 @@ use crate::support::{interrupt, output, session};
 
 mod apply;
 mod load;
-pub mod source;
+pub use crate::support::source;
 
 use source::Fragments;
 
