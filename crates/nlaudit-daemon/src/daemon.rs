@@ -16,6 +16,7 @@ use nlaudit_proto::records::{Event, EventAssembler, EventEnd, Limits, Record};
 use nlaudit_proto::{MsgType, SignalInfo, Transport};
 
 use crate::config::{Config, ConfigError, Loaded, LogFormat, NameFormat};
+use crate::drift::{self, Check, Keeper, Noted, RuleChange, Schedule, Trigger, Verdict};
 use crate::enrich::Enricher;
 use crate::format::{json_line, raw_line};
 use crate::log::{LogState, LogWriter, Notice, OpenError};
@@ -82,6 +83,10 @@ pub trait Host {
     fn notice(&mut self, level: Level, message: &str);
     /// The state report (SIGCONT), `key = value` lines.
     fn state_report(&mut self, report: &str);
+    /// What keeps the rule set in force, when the daemon keeps one (`--rules`).
+    fn keeper(&mut self) -> Option<&mut dyn Keeper> {
+        None
+    }
 }
 
 /// Counters of a run.
@@ -106,6 +111,8 @@ struct Sink {
     line: Vec<u8>,
     events: Vec<Event>,
     counters: Counters,
+    /// When rules are kept: the rule changes the kernel reports, and when to check.
+    keeping: Option<Schedule>,
 }
 
 fn node_name(n: &NameFormat) -> Option<String> {
@@ -130,6 +137,15 @@ impl Sink {
     /// A record from the kernel.
     fn record(&mut self, ty: MsgType, payload: &[u8]) {
         self.counters.records += 1;
+        if let Some(s) = self.keeping.as_mut() {
+            if let Some(c) = drift::rule_change(ty, payload) {
+                s.rule_change(c, Instant::now());
+            } else if s.gathering() {
+                if let Some(x) = drift::sender(ty, payload) {
+                    s.sender(&x);
+                }
+            }
+        }
         // auditd does not log these from the kernel (src/auditd.c `netlink_handler`):
         // replies and commands, and daemon types (only the daemon writes those).
         if (1000..1100).contains(&ty.0) && ty != MsgType::AUDIT_USER || (1200..1300).contains(&ty.0)
@@ -239,6 +255,16 @@ pub enum StartError {
     Receiver(#[from] ReceiverError),
 }
 
+/// A value as auditd writes a string field: quoted, or hex when it holds a space, a quote
+/// or a control character (auparse decodes both).
+fn quoted_or_hex(s: &str) -> String {
+    if s.bytes().any(|b| b <= b' ' || b == b'"' || b >= 0x7f) {
+        drift::hex(s)
+    } else {
+        format!("\"{s}\"")
+    }
+}
+
 /// A `/proc/self/...` number (loginuid, sessionid), 4294967295 when unreadable.
 fn proc_number(path: &str) -> u32 {
     std::fs::read_to_string(path).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(u32::MAX)
@@ -280,6 +306,7 @@ impl<T: Transport> Daemon<T> {
             line: Vec::with_capacity(16 * 1024),
             events: Vec::new(),
             counters: Counters::default(),
+            keeping: None,
         };
         // Like auditd's: random below 10000, then counting up (src/auditd.c).
         let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
@@ -309,6 +336,159 @@ impl<T: Transport> Daemon<T> {
     /// The log's state, when logs are written.
     pub fn log_state(&self) -> Option<&LogState> {
         self.sink.writer.as_ref().map(LogWriter::state)
+    }
+
+    /// Keeps the host's [`Host::keeper`] rule set in force from now on: checked at once,
+    /// after rule changes the kernel reports, when the keeper's poll says so, and every
+    /// `period` (`None`: no backstop).
+    pub fn keep_rules(&mut self, period: Option<Duration>) {
+        self.sink.keeping = Some(Schedule::new(period, Instant::now()));
+    }
+
+    /// Runs the check that is due, if any, and logs what it found and did.
+    fn keep(&mut self, host: &mut impl Host) {
+        let now = Instant::now();
+        let Some(sched) = self.sink.keeping.as_mut() else { return };
+        if let Some(t) = host.keeper().and_then(|k| k.poll(now)) {
+            sched.soon(now, t);
+        }
+        let Some((trigger, changes)) = sched.take_due(now, std::process::id()) else { return };
+        let repair = sched.repair(now);
+        let Some(check) = host.keeper().map(|k| k.check(trigger, repair)) else { return };
+        let noted = sched.checked(trigger, &check, Instant::now());
+        self.report_check(trigger, &changes, &check, &noted, host);
+        self.sink.idle();
+        self.relay(host);
+    }
+
+    /// The records (and notices) of a check: `op=rules-set`, `rules-drift`, `rules-repair`,
+    /// `rules-fight` (docs/daemon.md).
+    fn report_check(
+        &mut self,
+        trigger: Trigger,
+        changes: &[RuleChange],
+        check: &Check,
+        noted: &Noted,
+        host: &mut impl Host,
+    ) {
+        let tr = trigger.name();
+        if let Some(e) = &check.set_error {
+            host.notice(Level::Error, &format!("rule set not taken, the last good set stays: {e}"));
+            let body = format!("op=rules-set trigger={tr} error={} res=failed", drift::hex(e));
+            self.own(AUDIT_DAEMON_CONFIG, &body);
+        }
+        let quiet = matches!(check.verdict, Verdict::Locked | Verdict::Held) && !noted.tell;
+        if check.drifted() && !quiet {
+            let mut body = format!(
+                "op=rules-drift trigger={tr} missing={} extra={} readded={} settings={}",
+                check.missing.len(),
+                check.extra.len(),
+                check.readded,
+                check.settings.len()
+            );
+            if let Some(c) = changes.first() {
+                let comm = c.comm.as_deref().map_or_else(|| "?".to_string(), quoted_or_hex);
+                let key = c.key.as_deref().map_or_else(|| "(null)".to_string(), quoted_or_hex);
+                let _ = write!(
+                    body,
+                    " kernel_op={} key={key} auid={} pid={} comm={comm} changes={}",
+                    c.op,
+                    c.auid.map_or(-1, i64::from),
+                    c.pid.map_or(-1, i64::from),
+                    changes.len()
+                );
+            }
+            let mut rules: Vec<String> = check.missing.iter().map(|r| format!("+ {r}")).collect();
+            rules.extend(check.extra.iter().map(|r| format!("- {r}")));
+            rules.extend(check.settings.iter().map(|r| format!("+ {r}")));
+            let _ = write!(body, " rules={} res=success", drift::hex_list(&rules, 4096));
+            self.own(AUDIT_DAEMON_CONFIG, &body);
+            let who = changes.first().map_or(String::new(), |c| {
+                format!(
+                    " ({} by pid {} {}, auid {})",
+                    c.op,
+                    c.pid.map_or_else(|| "?".to_string(), |p| p.to_string()),
+                    c.comm.as_deref().unwrap_or("?"),
+                    c.auid.map_or_else(|| "?".to_string(), |a| a.to_string())
+                )
+            });
+            host.notice(
+                Level::Warning,
+                &format!(
+                    "rules drifted{who}, found by {tr}: {} missing, {} not in the set, {} out of                      place, {} settings: {}",
+                    check.missing.len(),
+                    check.extra.len(),
+                    check.readded,
+                    check.settings.len(),
+                    rules.join("; ")
+                ),
+            );
+        }
+        let ms = check.took.as_secs_f64() * 1000.0;
+        let counts = format!(
+            "added={} deleted={} readded={} settings={}",
+            check.missing.len(),
+            check.extra.len(),
+            check.readded,
+            check.settings.len()
+        );
+        match &check.verdict {
+            Verdict::Repaired => {
+                let body = format!("op=rules-repair trigger={tr} {counts} ms={ms:.3} res=success");
+                self.own(AUDIT_DAEMON_CONFIG, &body);
+                host.notice(Level::Info, &format!("rules repaired in {ms:.1} ms ({counts})"));
+            }
+            Verdict::Locked if noted.tell => {
+                let body = format!("op=rules-repair trigger={tr} locked=yes res=failed");
+                self.own(AUDIT_DAEMON_CONFIG, &body);
+                host.notice(
+                    Level::Error,
+                    "the audit configuration is locked (enabled 2): the drift is only reported",
+                );
+            }
+            Verdict::Held if noted.tell => {
+                let body = format!("op=rules-repair trigger={tr} held=yes res=failed");
+                self.own(AUDIT_DAEMON_CONFIG, &body);
+            }
+            Verdict::Failed { what, error } if noted.tell => {
+                let body = format!(
+                    "op=rules-repair trigger={tr} step={} error={} ms={ms:.3} res=failed",
+                    drift::hex(what),
+                    drift::hex(error)
+                );
+                self.own(AUDIT_DAEMON_CONFIG, &body);
+                host.notice(
+                    Level::Error,
+                    &format!("rule repair stopped at {what}: {error} (told once for this set)"),
+                );
+            }
+            Verdict::Error(e) if noted.tell => {
+                let body =
+                    format!("op=rules-check trigger={tr} error={} res=failed", drift::hex(e));
+                self.own(AUDIT_DAEMON_CONFIG, &body);
+                host.notice(Level::Error, &format!("cannot check the rules: {e}"));
+            }
+            _ => {}
+        }
+        if let Some(f) = &noted.fight {
+            let body = format!(
+                "op=rules-fight rules={} count={} hold={} res=failed",
+                drift::hex_list(&f.rules, 4096),
+                f.count,
+                f.hold.as_secs()
+            );
+            self.own(AUDIT_DAEMON_CONFIG, &body);
+            host.notice(
+                Level::Warning,
+                &format!(
+                    "another agent keeps removing {} (re-added {} times, each within {} s): the                      next repair waits {} s",
+                    f.rules.join("; "),
+                    f.count,
+                    drift::FIGHT_WINDOW.as_secs(),
+                    f.hold.as_secs()
+                ),
+            );
+        }
     }
 
     fn next_serial(&mut self) -> u32 {
@@ -384,6 +564,7 @@ impl<T: Transport> Daemon<T> {
                 break;
             }
             let wait = if buffered { Duration::ZERO } else { IDLE_WAIT };
+            let wait = self.sink.keeping.as_ref().map_or(wait, |k| k.wait(Instant::now(), wait));
             let sink = &mut self.sink;
             let read = self.receiver.receive(wait, |ty, p| sink.record(ty, p))?;
             if read.overrun {
@@ -399,6 +580,7 @@ impl<T: Transport> Daemon<T> {
                 }
             }
             self.relay(host);
+            self.keep(host);
         }
         self.stop(host)
     }
@@ -454,7 +636,15 @@ impl<T: Transport> Daemon<T> {
                 self.sink.idle();
             }
             Request::State => {
-                let report = self.state_report();
+                let mut report = self.state_report();
+                if let Some(k) = self.sink.keeping.as_ref() {
+                    for l in k.state(Instant::now()) {
+                        let _ = writeln!(report, "{l}");
+                    }
+                    for l in host.keeper().map(|k| k.state()).unwrap_or_default() {
+                        let _ = writeln!(report, "{l}");
+                    }
+                }
                 host.state_report(&report);
             }
         }
