@@ -415,7 +415,8 @@ impl<T: Transport> Daemon<T> {
             host.notice(
                 Level::Warning,
                 &format!(
-                    "rules drifted{who}, found by {tr}: {} missing, {} not in the set, {} out of                      place, {} settings: {}",
+                    "rules drifted{who}, found by {tr}: {} missing, {} not in the set, {} out of \
+                     place, {} settings: {}",
                     check.missing.len(),
                     check.extra.len(),
                     check.readded,
@@ -481,7 +482,8 @@ impl<T: Transport> Daemon<T> {
             host.notice(
                 Level::Warning,
                 &format!(
-                    "another agent keeps removing {} (re-added {} times, each within {} s): the                      next repair waits {} s",
+                    "another agent keeps removing {} (re-added {} times, each within {} s): the \
+                     next repair waits {} s",
                     f.rules.join("; "),
                     f.count,
                     drift::FIGHT_WINDOW.as_secs(),

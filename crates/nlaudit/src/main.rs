@@ -101,7 +101,7 @@ fn changes_kernel(c: &cli::Command) -> bool {
         C::Check(_) => false,
         C::Status(_) | C::List(_) | C::Merge(_) | C::Events(_) | C::Auditctl(_) => false,
         // Runs until stopped: holding the change lock would block every other change.
-        // Its `--rules` runs `nlaudit apply`, which takes the lock itself.
+        // Its `--rules` repairs take the lock for each repair (support::lock::try_hold).
         C::Daemon(_) => false,
     }
 }

@@ -9,6 +9,7 @@ pub mod batches;
 pub mod enforce;
 pub mod errors;
 pub mod interrupt;
+pub mod keeper;
 pub mod lock;
 pub mod output;
 pub mod progress;
