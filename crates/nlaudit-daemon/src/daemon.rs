@@ -386,7 +386,8 @@ impl<T: Transport> Daemon<T> {
                 check.readded,
                 check.settings.len()
             );
-            if let Some(c) = changes.first() {
+            // The change to name: one whose sender is known, else the first.
+            if let Some(c) = changes.iter().find(|c| c.pid.is_some()).or(changes.first()) {
                 let comm = c.comm.as_deref().map_or_else(|| "?".to_string(), quoted_or_hex);
                 let key = c.key.as_deref().map_or_else(|| "(null)".to_string(), quoted_or_hex);
                 let _ = write!(
@@ -403,7 +404,8 @@ impl<T: Transport> Daemon<T> {
             rules.extend(check.settings.iter().map(|r| format!("+ {r}")));
             let _ = write!(body, " rules={} res=success", drift::hex_list(&rules, 4096));
             self.own(AUDIT_DAEMON_CONFIG, &body);
-            let who = changes.first().map_or(String::new(), |c| {
+            let named = changes.iter().find(|c| c.pid.is_some()).or(changes.first());
+            let who = named.map_or(String::new(), |c| {
                 format!(
                     " ({} by pid {} {}, auid {})",
                     c.op,

@@ -177,7 +177,22 @@ pub struct Check {
     pub set_error: Option<String>,
     /// Bumped by the keeper each time it takes a new set (refusals are told once per set).
     pub generation: u64,
+    /// The rule changes the repair made, as the kernel will report them (`op`, `key`):
+    /// their CONFIG_CHANGE records are not drift.
+    pub echoes: Vec<Echo>,
 }
+
+/// A rule change this process made, which the kernel will report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Echo {
+    /// `add_rule` or `remove_rule`.
+    pub op: &'static str,
+    /// The rule's key as the kernel writes it (keys joined by 0x01), if it has one.
+    pub key: Option<String>,
+}
+
+/// How long a change made by this process may take to come back as a record.
+pub const ECHO_WAIT: Duration = Duration::from_secs(5);
 
 impl Check {
     /// A check that found `verdict` and nothing else.
@@ -191,6 +206,7 @@ impl Check {
             took: Duration::ZERO,
             set_error: None,
             generation: 0,
+            echoes: Vec::new(),
         }
     }
 
@@ -293,6 +309,8 @@ pub struct Schedule {
     /// Repairs held back until then (a fight).
     hold_until: Option<Instant>,
     backoff: Backoff,
+    /// Changes this process made whose records are still to come.
+    echoes: Vec<(Echo, Instant)>,
     /// Failures already told for the current set generation.
     told: HashSet<String>,
     generation: u64,
@@ -323,6 +341,7 @@ impl Schedule {
             due: Some((now, Trigger::Start)),
             hold_until: None,
             backoff: Backoff::default(),
+            echoes: Vec::new(),
             told: HashSet::new(),
             generation: 0,
             counts: Counts::default(),
@@ -331,6 +350,13 @@ impl Schedule {
 
     /// A rule change the kernel reported: checked after [`GATHER`].
     pub fn rule_change(&mut self, c: RuleChange, now: Instant) {
+        self.echoes.retain(|(_, at)| now.saturating_duration_since(*at) <= ECHO_WAIT);
+        // The daemon's task may have no audit context (no SYSCALL record names it): its own
+        // changes are recognised by what it changed.
+        if let Some(i) = self.echoes.iter().position(|(e, _)| e.op == c.op && e.key == c.key) {
+            self.echoes.remove(i);
+            return;
+        }
         self.pending.push(c);
         self.soon(now + GATHER, Trigger::KernelChange);
     }
@@ -406,6 +432,7 @@ impl Schedule {
         if check.drifted() {
             self.counts.drifts += 1;
         }
+        self.echoes.extend(check.echoes.iter().map(|e| (e.clone(), now)));
         let mut noted = Noted { fight: None, tell: true };
         match &check.verdict {
             Verdict::Repaired => {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
-use nlaudit_daemon::drift::{Check, Keeper, Repair, Trigger, Verdict};
+use nlaudit_daemon::drift::{Check, Echo, Keeper, Repair, Trigger, Verdict};
 use nlaudit_proto::{Error as ProtoError, Op, Position};
 use nlaudit_rules::plan::{self, DeleteReason, ErrorMode, ProblemKind, Step};
 use nlaudit_rules::{parse_command, split_words, Directive, Machine};
@@ -154,6 +154,7 @@ impl RulesKeeper {
         } else if repair == Repair::ReportOnly {
             Verdict::Held
         } else {
+            check.echoes = echoes(&p);
             match enforce::execute(&mut p).ran {
                 Ran::Done => Verdict::Repaired,
                 Ran::Failed { what, error } => {
@@ -332,6 +333,26 @@ fn differences<T: nlaudit_proto::Transport>(p: &Prepared<T>) -> Check {
     c.readded = p.plan.readded;
     c.settings = p.changes.iter().map(|ch| ch.option()).collect();
     c
+}
+
+/// The rule changes the plan makes, as the kernel reports them (CONFIG_CHANGE `op`, `key`).
+fn echoes<T: nlaudit_proto::Transport>(p: &Prepared<T>) -> Vec<Echo> {
+    let key = |r: &nlaudit_proto::RuleData| {
+        let keys: Vec<String> = r.keys().map(|k| String::from_utf8_lossy(k).into_owned()).collect();
+        (!keys.is_empty()).then(|| keys.join("\u{1}"))
+    };
+    p.plan
+        .steps
+        .iter()
+        .filter_map(|s| match *s {
+            Step::Add { index, .. } => {
+                p.target.rules.get(index).map(|t| Echo { op: "add_rule", key: key(&t.rule) })
+            }
+            Step::Delete { index, .. } => {
+                p.current.get(index).map(|r| Echo { op: "remove_rule", key: key(r) })
+            }
+        })
+        .collect()
 }
 
 /// A failed step's error as auditctl says it.
