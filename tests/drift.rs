@@ -399,3 +399,78 @@ fn the_state_report_tells_what_is_kept() {
     assert!(s.contains("50-s.rules:3"), "{s}");
     d.stop();
 }
+
+/// `apply --watch`: where another daemon is registered (here an `nlaudit daemon` without
+/// `--rules`, standing in for auditd), the same loop reads CONFIG_CHANGE from the multicast
+/// group and reports on standard output as JSON lines.
+#[test]
+fn apply_watch_repairs_beside_another_daemon() {
+    if !kernel_available("apply_watch_repairs_beside_another_daemon") {
+        return;
+    }
+    let _restore = Restore::new();
+    let dir = Scratch::new("w");
+    let ka = unique_key("watch");
+    dir.rules_file("50-w.rules", &format!("-w /etc/hosts -p wa -k {ka}\n"));
+    let other_log = dir.path("other.log");
+    let mut other = Command::new(nlaudit_bin())
+        .args(["daemon", "--enable", "--log-format", "raw", "--log-file"])
+        .arg(&other_log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the other daemon");
+    let other_pid = other.id();
+    let start = Instant::now();
+    while !Client::open().and_then(|mut c| c.status()).is_ok_and(|s| s.pid == other_pid) {
+        assert!(start.elapsed() < PATIENCE, "the other daemon registers");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let stdout = dir.path("watch.out");
+    let stderr = dir.path("watch.err");
+    let mut watch = Command::new(nlaudit_bin())
+        .args(["apply", "--watch", "--json", "--check-interval", "0"])
+        .arg(dir.path("rules.d"))
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(&stdout).expect("out"))
+        .stderr(fs::File::create(&stderr).expect("err"))
+        .spawn()
+        .expect("apply --watch");
+    let text = |p: &PathBuf| fs::read_to_string(p).unwrap_or_default();
+    let wait = |what: &str, f: &dyn Fn() -> bool| {
+        let start = Instant::now();
+        while !f() {
+            assert!(start.elapsed() < PATIENCE, "{what}: {}", text(&stderr));
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        start.elapsed()
+    };
+    wait("applied at start", &|| in_force(&ka));
+    let t0 = Instant::now();
+    let pid = auditctl_as_other_agent(&["-W", "/etc/hosts", "-p", "wa", "-k", &ka]);
+    let del = t0.elapsed();
+    wait("back in force", &|| in_force(&ka));
+    println!("(watch) rule deleted beside another daemon: back after {:?}", t0.elapsed() - del);
+    wait("the JSON report", &|| text(&stdout).contains("trigger=config-change"));
+    let out = text(&stdout);
+    let drift = out
+        .lines()
+        .find(|l| l.contains("\"op\":\"rules-drift\"") && l.contains("config-change"))
+        .expect("a drift line");
+    assert!(drift.contains("\"schema\":1"), "{drift}");
+    assert!(drift.contains(&format!("pid={pid}")), "{drift}");
+    assert!(out.contains("\"op\":\"rules-repair\""), "{out}");
+    for c in [&mut watch, &mut other] {
+        let p = nix::unistd::Pid::from_raw(i32::try_from(c.id()).expect("pid"));
+        let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGTERM);
+        let start = Instant::now();
+        while matches!(c.try_wait(), Ok(None)) {
+            assert!(start.elapsed() < PATIENCE, "stops on SIGTERM");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    let st = watch.wait().expect("status");
+    assert!(st.success(), "apply --watch exits 0 on SIGTERM: {st}");
+    assert_eq!(Client::open().and_then(|mut c| c.status()).map(|s| s.pid).ok(), Some(0));
+}

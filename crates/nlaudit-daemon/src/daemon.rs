@@ -16,7 +16,7 @@ use nlaudit_proto::records::{Event, EventAssembler, EventEnd, Limits, Record};
 use nlaudit_proto::{MsgType, SignalInfo, Transport};
 
 use crate::config::{Config, ConfigError, Loaded, LogFormat, NameFormat};
-use crate::drift::{self, Check, Keeper, Noted, RuleChange, Schedule, Trigger, Verdict};
+use crate::drift::{self, Check, Keeper, Noted, RuleChange, Schedule, Told, Trigger};
 use crate::enrich::Enricher;
 use crate::format::{json_line, raw_line};
 use crate::log::{LogState, LogWriter, Notice, OpenError};
@@ -255,16 +255,6 @@ pub enum StartError {
     Receiver(#[from] ReceiverError),
 }
 
-/// A value as auditd writes a string field: quoted, or hex when it holds a space, a quote
-/// or a control character (auparse decodes both).
-fn quoted_or_hex(s: &str) -> String {
-    if s.bytes().any(|b| b <= b' ' || b == b'"' || b >= 0x7f) {
-        drift::hex(s)
-    } else {
-        format!("\"{s}\"")
-    }
-}
-
 /// A `/proc/self/...` number (loginuid, sessionid), 4294967295 when unreadable.
 fn proc_number(path: &str) -> u32 {
     std::fs::read_to_string(path).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(u32::MAX)
@@ -361,8 +351,7 @@ impl<T: Transport> Daemon<T> {
         self.relay(host);
     }
 
-    /// The records (and notices) of a check: `op=rules-set`, `rules-drift`, `rules-repair`,
-    /// `rules-fight` (docs/daemon.md).
+    /// The records (and notices) of a check (see [`drift::told`]).
     fn report_check(
         &mut self,
         trigger: Trigger,
@@ -371,127 +360,11 @@ impl<T: Transport> Daemon<T> {
         noted: &Noted,
         host: &mut impl Host,
     ) {
-        let tr = trigger.name();
-        if let Some(e) = &check.set_error {
-            host.notice(Level::Error, &format!("rule set not taken, the last good set stays: {e}"));
-            let body = format!("op=rules-set trigger={tr} error={} res=failed", drift::hex(e));
-            self.own(AUDIT_DAEMON_CONFIG, &body);
-        }
-        let quiet = matches!(check.verdict, Verdict::Locked | Verdict::Held) && !noted.tell;
-        if check.drifted() && !quiet {
-            let mut body = format!(
-                "op=rules-drift trigger={tr} missing={} extra={} readded={} settings={}",
-                check.missing.len(),
-                check.extra.len(),
-                check.readded,
-                check.settings.len()
-            );
-            // The change to name: one whose sender is known, else the first.
-            if let Some(c) = changes.iter().find(|c| c.pid.is_some()).or(changes.first()) {
-                let comm = c.comm.as_deref().map_or_else(|| "?".to_string(), quoted_or_hex);
-                let key = c.key.as_deref().map_or_else(|| "(null)".to_string(), quoted_or_hex);
-                let _ = write!(
-                    body,
-                    " kernel_op={} key={key} auid={} pid={} comm={comm} changes={}",
-                    c.op,
-                    c.auid.map_or(-1, i64::from),
-                    c.pid.map_or(-1, i64::from),
-                    changes.len()
-                );
+        for t in drift::told(trigger, changes, check, noted) {
+            match t {
+                Told::Record(body) => self.own(AUDIT_DAEMON_CONFIG, &body),
+                Told::Notice(level, message) => host.notice(level, &message),
             }
-            let mut rules: Vec<String> = check.missing.iter().map(|r| format!("+ {r}")).collect();
-            rules.extend(check.extra.iter().map(|r| format!("- {r}")));
-            rules.extend(check.settings.iter().map(|r| format!("+ {r}")));
-            let _ = write!(body, " rules={} res=success", drift::hex_list(&rules, 4096));
-            self.own(AUDIT_DAEMON_CONFIG, &body);
-            let named = changes.iter().find(|c| c.pid.is_some()).or(changes.first());
-            let who = named.map_or(String::new(), |c| {
-                format!(
-                    " ({} by pid {} {}, auid {})",
-                    c.op,
-                    c.pid.map_or_else(|| "?".to_string(), |p| p.to_string()),
-                    c.comm.as_deref().unwrap_or("?"),
-                    c.auid.map_or_else(|| "?".to_string(), |a| a.to_string())
-                )
-            });
-            host.notice(
-                Level::Warning,
-                &format!(
-                    "rules drifted{who}, found by {tr}: {} missing, {} not in the set, {} out of \
-                     place, {} settings: {}",
-                    check.missing.len(),
-                    check.extra.len(),
-                    check.readded,
-                    check.settings.len(),
-                    rules.join("; ")
-                ),
-            );
-        }
-        let ms = check.took.as_secs_f64() * 1000.0;
-        let counts = format!(
-            "added={} deleted={} readded={} settings={}",
-            check.missing.len(),
-            check.extra.len(),
-            check.readded,
-            check.settings.len()
-        );
-        match &check.verdict {
-            Verdict::Repaired => {
-                let body = format!("op=rules-repair trigger={tr} {counts} ms={ms:.3} res=success");
-                self.own(AUDIT_DAEMON_CONFIG, &body);
-                host.notice(Level::Info, &format!("rules repaired in {ms:.1} ms ({counts})"));
-            }
-            Verdict::Locked if noted.tell => {
-                let body = format!("op=rules-repair trigger={tr} locked=yes res=failed");
-                self.own(AUDIT_DAEMON_CONFIG, &body);
-                host.notice(
-                    Level::Error,
-                    "the audit configuration is locked (enabled 2): the drift is only reported",
-                );
-            }
-            Verdict::Held if noted.tell => {
-                let body = format!("op=rules-repair trigger={tr} held=yes res=failed");
-                self.own(AUDIT_DAEMON_CONFIG, &body);
-            }
-            Verdict::Failed { what, error } if noted.tell => {
-                let body = format!(
-                    "op=rules-repair trigger={tr} step={} error={} ms={ms:.3} res=failed",
-                    drift::hex(what),
-                    drift::hex(error)
-                );
-                self.own(AUDIT_DAEMON_CONFIG, &body);
-                host.notice(
-                    Level::Error,
-                    &format!("rule repair stopped at {what}: {error} (told once for this set)"),
-                );
-            }
-            Verdict::Error(e) if noted.tell => {
-                let body =
-                    format!("op=rules-check trigger={tr} error={} res=failed", drift::hex(e));
-                self.own(AUDIT_DAEMON_CONFIG, &body);
-                host.notice(Level::Error, &format!("cannot check the rules: {e}"));
-            }
-            _ => {}
-        }
-        if let Some(f) = &noted.fight {
-            let body = format!(
-                "op=rules-fight rules={} count={} hold={} res=failed",
-                drift::hex_list(&f.rules, 4096),
-                f.count,
-                f.hold.as_secs()
-            );
-            self.own(AUDIT_DAEMON_CONFIG, &body);
-            host.notice(
-                Level::Warning,
-                &format!(
-                    "another agent keeps removing {} (re-added {} times, each within {} s): the \
-                     next repair waits {} s",
-                    f.rules.join("; "),
-                    f.count,
-                    drift::FIGHT_WINDOW.as_secs(),
-                    f.hold.as_secs()
-                ),
-            );
         }
     }
 

@@ -21,7 +21,11 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use nlaudit_proto::records::Record;
+use std::fmt::Write as _;
+
 use nlaudit_proto::MsgType;
+
+use crate::daemon::Level;
 
 /// `AUDIT_CONFIG_CHANGE` (1305): the kernel's record of a configuration change.
 pub const AUDIT_CONFIG_CHANGE: MsgType = MsgType(1305);
@@ -487,6 +491,159 @@ pub struct Noted {
     pub fight: Option<Fight>,
     /// The outcome is news (a failure or a locked drift not told before for this set).
     pub tell: bool,
+}
+
+/// One thing to tell about a check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Told {
+    /// A record body for the daemon's log (`DAEMON_CONFIG`).
+    Record(String),
+    /// A notice for the operator.
+    Notice(Level, String),
+}
+
+/// What to tell about a check, in order: the records of the daemon's log (`op=rules-set`,
+/// `rules-drift`, `rules-repair`, `rules-fight`, `rules-check`; docs/daemon.md) and the
+/// notices for the operator. `nlaudit apply --watch` prints the same.
+pub fn told(trigger: Trigger, changes: &[RuleChange], check: &Check, noted: &Noted) -> Vec<Told> {
+    let mut out = Vec::new();
+    let tr = trigger.name();
+    if let Some(e) = &check.set_error {
+        out.push(Told::Notice(
+            Level::Error,
+            format!("rule set not taken, the last good set stays: {e}"),
+        ));
+        let body = format!("op=rules-set trigger={tr} error={} res=failed", hex(e));
+        out.push(Told::Record(body));
+    }
+    let quiet = matches!(check.verdict, Verdict::Locked | Verdict::Held) && !noted.tell;
+    if check.drifted() && !quiet {
+        let mut body = format!(
+            "op=rules-drift trigger={tr} missing={} extra={} readded={} settings={}",
+            check.missing.len(),
+            check.extra.len(),
+            check.readded,
+            check.settings.len()
+        );
+        // The change to name: one whose sender is known, else the first.
+        if let Some(c) = changes.iter().find(|c| c.pid.is_some()).or(changes.first()) {
+            let comm = c.comm.as_deref().map_or_else(|| "?".to_string(), quoted_or_hex);
+            let key = c.key.as_deref().map_or_else(|| "(null)".to_string(), quoted_or_hex);
+            let _ = write!(
+                body,
+                " kernel_op={} key={key} auid={} pid={} comm={comm} changes={}",
+                c.op,
+                c.auid.map_or(-1, i64::from),
+                c.pid.map_or(-1, i64::from),
+                changes.len()
+            );
+        }
+        let mut rules: Vec<String> = check.missing.iter().map(|r| format!("+ {r}")).collect();
+        rules.extend(check.extra.iter().map(|r| format!("- {r}")));
+        rules.extend(check.settings.iter().map(|r| format!("+ {r}")));
+        let _ = write!(body, " rules={} res=success", hex_list(&rules, 4096));
+        out.push(Told::Record(body));
+        let named = changes.iter().find(|c| c.pid.is_some()).or(changes.first());
+        let who = named.map_or(String::new(), |c| {
+            format!(
+                " ({} by pid {} {}, auid {})",
+                c.op,
+                c.pid.map_or_else(|| "?".to_string(), |p| p.to_string()),
+                c.comm.as_deref().unwrap_or("?"),
+                c.auid.map_or_else(|| "?".to_string(), |a| a.to_string())
+            )
+        });
+        out.push(Told::Notice(
+            Level::Warning,
+            format!(
+                "rules drifted{who}, found by {tr}: {} missing, {} not in the set, {} out of \
+                 place, {} settings: {}",
+                check.missing.len(),
+                check.extra.len(),
+                check.readded,
+                check.settings.len(),
+                rules.join("; ")
+            ),
+        ));
+    }
+    let ms = check.took.as_secs_f64() * 1000.0;
+    let counts = format!(
+        "added={} deleted={} readded={} settings={}",
+        check.missing.len(),
+        check.extra.len(),
+        check.readded,
+        check.settings.len()
+    );
+    match &check.verdict {
+        Verdict::Repaired => {
+            let body = format!("op=rules-repair trigger={tr} {counts} ms={ms:.3} res=success");
+            out.push(Told::Record(body));
+            out.push(Told::Notice(Level::Info, format!("rules repaired in {ms:.1} ms ({counts})")));
+        }
+        Verdict::Locked if noted.tell => {
+            let body = format!("op=rules-repair trigger={tr} locked=yes res=failed");
+            out.push(Told::Record(body));
+            out.push(Told::Notice(
+                Level::Error,
+                "the audit configuration is locked (enabled 2): the drift is only reported"
+                    .to_string(),
+            ));
+        }
+        Verdict::Held if noted.tell => {
+            let body = format!("op=rules-repair trigger={tr} held=yes res=failed");
+            out.push(Told::Record(body));
+        }
+        Verdict::Failed { what, error } if noted.tell => {
+            let body = format!(
+                "op=rules-repair trigger={tr} step={} error={} ms={ms:.3} res=failed",
+                hex(what),
+                hex(error)
+            );
+            out.push(Told::Record(body));
+            out.push(Told::Notice(
+                Level::Error,
+                format!("rule repair stopped at {what}: {error} (told once for this set)"),
+            ));
+        }
+        Verdict::Error(e) if noted.tell => {
+            let body = format!("op=rules-check trigger={tr} error={} res=failed", hex(e));
+            out.push(Told::Record(body));
+            out.push(Told::Notice(Level::Error, format!("cannot check the rules: {e}")));
+        }
+        _ => {}
+    }
+    if let Some(f) = &noted.fight {
+        let body = format!(
+            "op=rules-fight rules={} count={} hold={} res=failed",
+            hex_list(&f.rules, 4096),
+            f.count,
+            f.hold.as_secs()
+        );
+        out.push(Told::Record(body));
+        out.push(Told::Notice(
+            Level::Warning,
+            format!(
+                "another agent keeps removing {} (re-added {} times, each within {} s): the \
+                 next repair waits {} s",
+                f.rules.join("; "),
+                f.count,
+                FIGHT_WINDOW.as_secs(),
+                f.hold.as_secs()
+            ),
+        ));
+    }
+    out
+}
+
+/// A value as auditd writes a string field: quoted, or hex when it holds a space, a quote
+/// or a control character (auparse decodes both).
+fn quoted_or_hex(s: &str) -> String {
+    if s.bytes().any(|b| b <= b' ' || b == b'"' || b >= 0x7f) {
+        hex(s)
+    } else {
+        format!("\"{s}\"")
+    }
 }
 
 /// Hex of a text, as the kernel writes untrusted strings (auparse decodes such fields).

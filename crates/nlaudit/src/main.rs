@@ -93,7 +93,8 @@ fn changes_kernel(c: &cli::Command) -> bool {
     use cli::Command as C;
     match c {
         C::Set(_) | C::Add(_) | C::Delete(_) | C::Load(_) => true,
-        C::Apply(a) => !a.dry_run,
+        // --watch runs until stopped: each repair takes the lock for itself.
+        C::Apply(a) => !a.dry_run && !a.watch,
         C::Docker(d) => {
             matches!(&d.command, cli::DockerCommand::Ensure(e) if !e.dry_run && e.root.is_none())
         }
