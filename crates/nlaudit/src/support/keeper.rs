@@ -7,11 +7,12 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
 use nlaudit_daemon::drift::{Check, Echo, Keeper, Repair, Trigger, Verdict};
-use nlaudit_proto::{Error as ProtoError, Op, Position};
+use nlaudit_proto::{Client, Error as ProtoError, NetlinkTransport, Op, Position, Transport};
 use nlaudit_rules::plan::{self, DeleteReason, ErrorMode, ProblemKind, Step};
 use nlaudit_rules::{parse_command, split_words, Directive, Machine};
 
@@ -25,8 +26,12 @@ use crate::support::{lock, session, system};
 /// renames, changes modes: one change).
 pub const SETTLE: Duration = Duration::from_millis(250);
 
+/// Opens a connection to the kernel for one check (the real socket, or a fake in tests).
+pub type Connector<T> = Arc<dyn Fn() -> anyhow::Result<Client<T>> + Send + Sync>;
+
 /// Keeps the rule set at `path` in force.
-pub struct RulesKeeper {
+pub struct RulesKeeper<T: Transport = NetlinkTransport> {
+    connect: Connector<T>,
     path: PathBuf,
     good: Option<Source>,
     generation: u64,
@@ -54,10 +59,19 @@ enum RunError {
 }
 
 impl RulesKeeper {
-    /// A keeper of `path` (read at the first check); the set's files are watched at once.
+    /// A keeper of `path` on this kernel (read at the first check); the set's files are
+    /// watched at once.
     pub fn new(path: &Path) -> RulesKeeper {
+        RulesKeeper::with_connector(path, Arc::new(session::open))
+    }
+}
+
+impl<T: Transport + Send + 'static> RulesKeeper<T> {
+    /// A keeper of `path` whose checks connect through `connect`.
+    pub fn with_connector(path: &Path, connect: Connector<T>) -> RulesKeeper<T> {
         let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).ok();
         let mut k = RulesKeeper {
+            connect,
             path: path.to_path_buf(),
             good: None,
             generation: 0,
@@ -134,7 +148,8 @@ impl RulesKeeper {
             mode: ErrorMode::default(),
             progress: Show::Never,
         };
-        let mut p = enforce::prepare(session::open, move || Ok(src), intent).map_err(|e| {
+        let connect = Arc::clone(&self.connect);
+        let mut p = enforce::prepare(move || connect(), move || Ok(src), intent).map_err(|e| {
             let kernel = e
                 .chain()
                 .any(|c| c.is::<ProtoError>() || c.is::<nlaudit_proto::probe::ProbeError>());
@@ -173,7 +188,7 @@ impl RulesKeeper {
     }
 
     /// The rules skipped for a missing directory: told in the state, their paths watched.
-    fn note_skipped<T: nlaudit_proto::Transport>(&mut self, p: &Prepared<T>) {
+    fn note_skipped(&mut self, p: &Prepared<T>) {
         let ctx = system::context(None);
         let mut missing = Vec::new();
         self.skipped.clear();
@@ -229,7 +244,7 @@ impl RulesKeeper {
     }
 }
 
-impl Keeper for RulesKeeper {
+impl<T: Transport + Send + 'static> Keeper for RulesKeeper<T> {
     fn poll(&mut self, now: Instant) -> Option<Trigger> {
         if let Some(ino) = self.inotify.as_ref() {
             while let Ok(events) = ino.read_events() {
@@ -362,5 +377,58 @@ fn failure_text(e: &ProtoError) -> String {
             source::rule_error(*op == Op::DeleteRule, *errno)
         }
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use nlaudit_proto::MsgType;
+
+    use super::*;
+    use crate::testsupport::Locked;
+
+    /// In immutable mode the keeper only reports: it reads the status and the rules and
+    /// sends nothing else, whatever the trigger.
+    #[test]
+    fn a_locked_kernel_is_only_reported() {
+        let dir = std::env::temp_dir().join(format!("nlaudit-keeper-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("k.rules");
+        std::fs::write(&file, "-w /etc/passwd -p wa -k nlaudit-keeper-locked\n").expect("write");
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let for_fake = Arc::clone(&sent);
+        let connect: Connector<Locked> = Arc::new(move || {
+            Ok(Client::with_transport(Locked { sent: Arc::clone(&for_fake), ..Locked::default() }))
+        });
+        let mut k = RulesKeeper::with_connector(&file, connect);
+        let mut ran = 0;
+        for trigger in [Trigger::Start, Trigger::KernelChange, Trigger::Periodic] {
+            let mut c = k.check(trigger, Repair::Yes);
+            for _ in 0..100 {
+                if c.verdict != Verdict::Busy {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+                c = k.check(trigger, Repair::Yes);
+            }
+            // Another nlaudit may hold the change lock on a shared test machine.
+            if c.verdict == Verdict::Busy {
+                continue;
+            }
+            assert_eq!(c.verdict, Verdict::Locked, "{trigger:?}");
+            assert_eq!(c.missing, ["-w /etc/passwd -p wa -k nlaudit-keeper-locked"]);
+            assert!(c.echoes.is_empty());
+            ran += 1;
+        }
+        assert!(ran > 0, "the change lock was never free");
+        let sent = sent.lock().expect("lock").clone();
+        assert!(
+            sent.iter().all(|t| [MsgType::AUDIT_GET, MsgType::AUDIT_LIST_RULES].contains(t)),
+            "{sent:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
