@@ -437,7 +437,8 @@ impl Schedule {
             self.counts.drifts += 1;
         }
         self.echoes.extend(check.echoes.iter().map(|e| (e.clone(), now)));
-        let mut noted = Noted { fight: None, tell: true };
+        let tell_set = check.set_error.as_ref().is_some_and(|e| self.told.insert(e.clone()));
+        let mut noted = Noted { fight: None, tell: true, tell_set };
         match &check.verdict {
             Verdict::Repaired => {
                 self.counts.repairs += 1;
@@ -491,6 +492,8 @@ pub struct Noted {
     pub fight: Option<Fight>,
     /// The outcome is news (a failure or a locked drift not told before for this set).
     pub tell: bool,
+    /// The set's error is news (each refusal of the set's files is told once).
+    pub tell_set: bool,
 }
 
 /// One thing to tell about a check.
@@ -509,7 +512,7 @@ pub enum Told {
 pub fn told(trigger: Trigger, changes: &[RuleChange], check: &Check, noted: &Noted) -> Vec<Told> {
     let mut out = Vec::new();
     let tr = trigger.name();
-    if let Some(e) = &check.set_error {
+    if let Some(e) = check.set_error.as_ref().filter(|_| noted.tell_set) {
         out.push(Told::Notice(
             Level::Error,
             format!("rule set not taken, the last good set stays: {e}"),
@@ -773,6 +776,9 @@ mod tests {
         assert!(!s.checked(Trigger::Periodic, &failed(1), t0).tell);
         assert!(!s.checked(Trigger::KernelChange, &failed(1), t0).tell);
         assert!(s.checked(Trigger::RulesChanged, &failed(2), t0).tell);
+        let bad = Check { set_error: Some("x.rules:2: bad".into()), ..failed(2) };
+        assert!(s.checked(Trigger::Periodic, &bad, t0).tell_set);
+        assert!(!s.checked(Trigger::Periodic, &bad, t0).tell_set, "told once");
         let locked = Check { missing: vec!["-w /y".into()], ..Check::only(Verdict::Locked) };
         assert!(s.checked(Trigger::Periodic, &locked, t0).tell);
         assert!(!s.checked(Trigger::Periodic, &locked, t0).tell);
