@@ -16,6 +16,7 @@ use nlaudit_proto::records::{Event, EventAssembler, EventEnd, Limits, Record};
 use nlaudit_proto::{MsgType, SignalInfo, Transport};
 
 use crate::config::{Config, ConfigError, Loaded, LogFormat, NameFormat};
+use crate::drift::{self, Check, Keeper, Noted, RuleChange, Schedule, Told, Trigger};
 use crate::enrich::Enricher;
 use crate::format::{json_line, raw_line};
 use crate::log::{LogState, LogWriter, Notice, OpenError};
@@ -82,6 +83,10 @@ pub trait Host {
     fn notice(&mut self, level: Level, message: &str);
     /// The state report (SIGCONT), `key = value` lines.
     fn state_report(&mut self, report: &str);
+    /// What keeps the rule set in force, when the daemon keeps one (`--rules`).
+    fn keeper(&mut self) -> Option<&mut dyn Keeper> {
+        None
+    }
 }
 
 /// Counters of a run.
@@ -106,6 +111,8 @@ struct Sink {
     line: Vec<u8>,
     events: Vec<Event>,
     counters: Counters,
+    /// When rules are kept: the rule changes the kernel reports, and when to check.
+    keeping: Option<Schedule>,
 }
 
 fn node_name(n: &NameFormat) -> Option<String> {
@@ -130,6 +137,15 @@ impl Sink {
     /// A record from the kernel.
     fn record(&mut self, ty: MsgType, payload: &[u8]) {
         self.counters.records += 1;
+        if let Some(s) = self.keeping.as_mut() {
+            if let Some(c) = drift::rule_change(ty, payload) {
+                s.rule_change(c, Instant::now());
+            } else if s.gathering() {
+                if let Some(x) = drift::sender(ty, payload) {
+                    s.sender(&x);
+                }
+            }
+        }
         // auditd does not log these from the kernel (src/auditd.c `netlink_handler`):
         // replies and commands, and daemon types (only the daemon writes those).
         if (1000..1100).contains(&ty.0) && ty != MsgType::AUDIT_USER || (1200..1300).contains(&ty.0)
@@ -280,6 +296,7 @@ impl<T: Transport> Daemon<T> {
             line: Vec::with_capacity(16 * 1024),
             events: Vec::new(),
             counters: Counters::default(),
+            keeping: None,
         };
         // Like auditd's: random below 10000, then counting up (src/auditd.c).
         let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
@@ -309,6 +326,46 @@ impl<T: Transport> Daemon<T> {
     /// The log's state, when logs are written.
     pub fn log_state(&self) -> Option<&LogState> {
         self.sink.writer.as_ref().map(LogWriter::state)
+    }
+
+    /// Keeps the host's [`Host::keeper`] rule set in force from now on: checked at once,
+    /// after rule changes the kernel reports, when the keeper's poll says so, and every
+    /// `period` (`None`: no backstop).
+    pub fn keep_rules(&mut self, period: Option<Duration>) {
+        self.sink.keeping = Some(Schedule::new(period, Instant::now()));
+    }
+
+    /// Runs the check that is due, if any, and logs what it found and did.
+    fn keep(&mut self, host: &mut impl Host) {
+        let now = Instant::now();
+        let Some(sched) = self.sink.keeping.as_mut() else { return };
+        if let Some(t) = host.keeper().and_then(|k| k.poll(now)) {
+            sched.soon(now, t);
+        }
+        let Some((trigger, changes)) = sched.take_due(now, std::process::id()) else { return };
+        let repair = sched.repair(now);
+        let Some(check) = host.keeper().map(|k| k.check(trigger, repair)) else { return };
+        let noted = sched.checked(trigger, &check, Instant::now());
+        self.report_check(trigger, &changes, &check, &noted, host);
+        self.sink.idle();
+        self.relay(host);
+    }
+
+    /// The records (and notices) of a check (see [`drift::told`]).
+    fn report_check(
+        &mut self,
+        trigger: Trigger,
+        changes: &[RuleChange],
+        check: &Check,
+        noted: &Noted,
+        host: &mut impl Host,
+    ) {
+        for t in drift::told(trigger, changes, check, noted) {
+            match t {
+                Told::Record(body) => self.own(AUDIT_DAEMON_CONFIG, &body),
+                Told::Notice(level, message) => host.notice(level, &message),
+            }
+        }
     }
 
     fn next_serial(&mut self) -> u32 {
@@ -384,6 +441,7 @@ impl<T: Transport> Daemon<T> {
                 break;
             }
             let wait = if buffered { Duration::ZERO } else { IDLE_WAIT };
+            let wait = self.sink.keeping.as_ref().map_or(wait, |k| k.wait(Instant::now(), wait));
             let sink = &mut self.sink;
             let read = self.receiver.receive(wait, |ty, p| sink.record(ty, p))?;
             if read.overrun {
@@ -399,6 +457,7 @@ impl<T: Transport> Daemon<T> {
                 }
             }
             self.relay(host);
+            self.keep(host);
         }
         self.stop(host)
     }
@@ -454,7 +513,15 @@ impl<T: Transport> Daemon<T> {
                 self.sink.idle();
             }
             Request::State => {
-                let report = self.state_report();
+                let mut report = self.state_report();
+                if let Some(k) = self.sink.keeping.as_ref() {
+                    for l in k.state(Instant::now()) {
+                        let _ = writeln!(report, "{l}");
+                    }
+                    for l in host.keeper().map(|k| k.state()).unwrap_or_default() {
+                        let _ = writeln!(report, "{l}");
+                    }
+                }
                 host.state_report(&report);
             }
         }

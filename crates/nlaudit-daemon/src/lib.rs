@@ -7,7 +7,8 @@
 //! - [`log`]: the log file: created as auditd creates it, rotated, flushed, checked for
 //!   space, never losing a record silently;
 //! - [`config`](mod@config): auditd.conf;
-//! - [`daemon`]: the loop that ties them together.
+//! - [`daemon`]: the loop that ties them together;
+//! - [`drift`]: keeping a rule set in force (when to check, the records, the back-off).
 //!
 //! The library prints nothing: what happens is returned, or reported through
 //! [`daemon::Host::notice`], for the CLI to log.
@@ -15,6 +16,7 @@
 
 pub mod config;
 pub mod daemon;
+pub mod drift;
 pub mod enrich;
 pub mod format;
 pub mod log;

@@ -229,9 +229,18 @@ pub struct ApplyArgs {
     /// How augenrules' awk reads `\s` when merging a directory.
     #[arg(long, value_enum, default_value_t)]
     pub awk: AwkChoice,
-    /// Report the plan and the outcome as one JSON object on standard output.
+    /// Report the plan and the outcome as one JSON object on standard output (with
+    /// --watch: one JSON object per line for each drift and repair).
     #[arg(long)]
     pub json: bool,
+    /// Keep the set in force until SIGINT/SIGTERM: repair after each rule change the kernel
+    /// multicasts (CONFIG_CHANGE), when the files change, when a path a skipped rule needs
+    /// appears, and every --check-interval (for machines where auditd is the daemon).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub watch: bool,
+    /// With --watch: seconds between backstop checks (0: none).
+    #[arg(long, value_name = "SECS", default_value_t = 60, requires = "watch")]
+    pub check_interval: u64,
 }
 
 /// Which awk's reading of augenrules' patterns to follow (see docs/rules-files.md).

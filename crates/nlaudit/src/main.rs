@@ -146,7 +146,8 @@ fn changes_kernel(c: &cli::Command) -> bool {
     use cli::Command as C;
     match c {
         C::Set(_) | C::Add(_) | C::Delete(_) | C::Load(_) => true,
-        C::Apply(a) => !a.dry_run,
+        // --watch runs until stopped: each repair takes the lock for itself.
+        C::Apply(a) => !a.dry_run && !a.watch,
         C::Docker(d) => {
             matches!(&d.command, cli::DockerCommand::Ensure(e) if !e.dry_run && e.root.is_none())
         }
@@ -154,7 +155,7 @@ fn changes_kernel(c: &cli::Command) -> bool {
         C::Check(_) => false,
         C::Status(_) | C::List(_) | C::Merge(_) | C::Events(_) | C::Auditctl(_) => false,
         // Runs until stopped: holding the change lock would block every other change.
-        // Its `--rules` runs `nlaudit apply`, which takes the lock itself.
+        // Its `--rules` repairs take the lock for each repair (support::lock::try_hold).
         C::Daemon(_) => false,
     }
 }

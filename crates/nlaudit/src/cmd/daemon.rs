@@ -10,19 +10,21 @@
 
 use std::ffi::CString;
 use std::io::Write as _;
-use std::os::fd::AsFd as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use nlaudit_daemon::config::{self, Config, ConfigError, Flush, Loaded, LogFormat, SizeAction};
 use nlaudit_daemon::daemon::{Daemon, Host, Level, Request};
+use nlaudit_daemon::drift::Keeper;
 use nlaudit_daemon::receiver::{Receiver, ReceiverError, DEFAULT_RECEIVE_BUFFER};
 use nlaudit_proto::{Setting, Switch};
 
 use crate::support::errors::{code, fail};
+use crate::support::keeper::RulesKeeper;
 
 /// `log_format`, as a flag.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -113,9 +115,14 @@ pub struct DaemonArgs {
     /// Where SIGCONT writes the state report (default: standard error).
     #[arg(long, value_name = "FILE")]
     pub state_file: Option<PathBuf>,
-    /// Apply this rules file or rules.d directory after registering (as `nlaudit apply`).
+    /// Keep this rules file or rules.d directory in force (as `nlaudit apply`, after
+    /// registering): repaired after a rule change the kernel reports, when the files
+    /// change, when a path a skipped rule needs appears, and every --check-interval.
     #[arg(long, value_name = "DIR|FILE")]
     pub rules: Option<PathBuf>,
+    /// With --rules: seconds between backstop checks of the rules in force (0: none).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub check_interval: u64,
     /// Set enabled 1 after registering (as auditd's `-s enable`).
     #[arg(long)]
     pub enable: bool,
@@ -296,6 +303,7 @@ enum NoticeSink {
 struct CliHost<'a> {
     args: &'a DaemonArgs,
     sink: NoticeSink,
+    keeper: Option<RulesKeeper>,
 }
 
 impl CliHost<'_> {
@@ -334,6 +342,10 @@ impl Host for CliHost<'_> {
 
     fn notice(&mut self, level: Level, message: &str) {
         self.say(level, message);
+    }
+
+    fn keeper(&mut self) -> Option<&mut dyn Keeper> {
+        self.keeper.as_mut().map(|k| k as &mut dyn Keeper)
     }
 
     fn state_report(&mut self, report: &str) {
@@ -423,7 +435,7 @@ pub fn run(a: DaemonArgs) -> Result<ExitCode> {
     let loaded = load(&a).map_err(|e| fail(code::USAGE, e.to_string()))?;
     let mut report = if a.background { Some(daemonize()?) } else { None };
     let sink = if report.is_some() { NoticeSink::Syslog } else { NoticeSink::Stderr };
-    let mut host = CliHost { args: &a, sink };
+    let mut host = CliHost { args: &a, sink, keeper: None };
     for w in &loaded.warnings {
         let file = loaded.path.as_deref().unwrap_or(Path::new("-"));
         host.say(Level::Warning, &format!("{}:{}", file.display(), w));
@@ -450,7 +462,10 @@ pub fn run(a: DaemonArgs) -> Result<ExitCode> {
             .map_err(|e| fail(code::FAILED, format!("cannot set enabled {}: {e}", u8::from(on))))?;
     }
     if let Some(rules) = &a.rules {
-        apply_rules(rules)?;
+        // Checked at once in the loop, after registration: the records of the changes are ours.
+        host.keeper = Some(RulesKeeper::new(rules));
+        let period = (a.check_interval > 0).then(|| Duration::from_secs(a.check_interval));
+        daemon.keep_rules(period);
     }
     if let Some(mut r) = report.take() {
         let _ = r.write_all(&[0]);
@@ -459,31 +474,6 @@ pub fn run(a: DaemonArgs) -> Result<ExitCode> {
     drop(pid_file);
     host.say(Level::Info, &format!("stopped after {} records", counters.records));
     Ok(ExitCode::SUCCESS)
-}
-
-/// Applies a rule set by running `nlaudit apply PATH` (this binary), its report on
-/// standard error (standard output may be the log). A separate process keeps the daemon
-/// apart from the apply command's code; its records come to us, since we are registered.
-fn apply_rules(path: &Path) -> Result<()> {
-    use std::os::unix::process::CommandExt as _;
-    let exe = std::env::current_exe().context("cannot find this program to run `apply`")?;
-    let stderr = std::io::stderr().as_fd().try_clone_to_owned().context("dup stderr")?;
-    let status = std::process::Command::new(exe)
-        .arg0("nlaudit")
-        .arg("apply")
-        .arg(path)
-        .stdin(std::process::Stdio::null())
-        .stdout(stderr)
-        .status()
-        .context("cannot run `nlaudit apply`")?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(fail(
-            code::FAILED,
-            format!("--rules {}: the rule set was not applied (see above)", path.display()),
-        ))
-    }
 }
 
 fn receiver_failure(e: &ReceiverError) -> anyhow::Error {

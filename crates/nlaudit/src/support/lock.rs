@@ -120,3 +120,28 @@ pub fn for_change() -> Result<()> {
     let _ = HELD.set(Some(f));
     Ok(())
 }
+
+/// The lock held for one change of a long-running process (the daemon's repairs), released
+/// on drop.
+#[derive(Debug)]
+pub struct Held(#[allow(dead_code)] Option<File>);
+
+/// Takes the lock now if it is free, for a change the caller makes and then releases
+/// (dropping [`Held`]): `Ok(None)` when another nlaudit holds it (try again later). Where no
+/// lock file can be made, goes on unlocked, as [`for_change`] does.
+pub fn try_hold(what: &str) -> Result<Option<Held>> {
+    if HELD.get().is_some() {
+        return Ok(Some(Held(None)));
+    }
+    let p = path();
+    let opened = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&p);
+    let Ok(mut f) = opened else { return Ok(Some(Held(None))) };
+    match try_flock(&f) {
+        Ok(true) => {}
+        Ok(false) => return Ok(None),
+        Err(e) => return Err(fail(code::FAILED, format!("cannot lock {}: {e}", p.display()))),
+    }
+    let _ = f.set_len(0).and_then(|_| f.rewind());
+    let _ = writeln!(f, "{} {what}", std::process::id()).and_then(|_| f.flush());
+    Ok(Some(Held(Some(f))))
+}

@@ -6,11 +6,14 @@
 
 pub mod atomic;
 pub mod batches;
+pub mod enforce;
 pub mod errors;
 pub mod interrupt;
+pub mod keeper;
 pub mod lock;
 pub mod output;
 pub mod progress;
 pub mod readlog;
 pub mod session;
+pub mod source;
 pub mod system;

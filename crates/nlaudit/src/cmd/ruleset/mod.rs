@@ -20,7 +20,8 @@ use crate::support::{interrupt, output, session};
 
 mod apply;
 mod load;
-pub mod source;
+mod watch;
+pub use crate::support::source;
 
 use source::Fragments;
 
@@ -91,6 +92,12 @@ pub fn merge(a: MergeArgs) -> Result<ExitCode> {
 }
 
 pub fn apply(a: ApplyArgs) -> Result<ExitCode> {
+    if a.watch {
+        let period =
+            (a.check_interval > 0).then(|| std::time::Duration::from_secs(a.check_interval));
+        let mode = if a.json { watch::Output::Json } else { watch::Output::Text };
+        return watch::run(&a.path, period, mode);
+    }
     let start = Instant::now();
     let opts = apply::Options {
         json: a.json,

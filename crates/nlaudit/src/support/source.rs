@@ -273,8 +273,13 @@ pub fn refuse_empty(path: &Path, src: &Source) -> Result<()> {
 /// `dir=`) the directory itself (audit_tree.c `audit_add_tree_rule`). Paths are looked up
 /// as the kernel will, from this process (same mount namespace).
 pub fn missing_path(r: &RuleData) -> Option<String> {
+    missing_dir(r).map(|d| format!("{} does not exist here", d.display()))
+}
+
+/// The directory [`missing_path`] finds missing: the one whose appearance would let the
+/// kernel take `r` (the daemon watches its nearest existing ancestor).
+pub fn missing_dir(r: &RuleData) -> Option<PathBuf> {
     use std::os::unix::ffi::OsStrExt;
-    use std::path::Path;
     r.fields.iter().find_map(|f| {
         let FieldValue::Str(p) = &f.value else { return None };
         let p = Path::new(std::ffi::OsStr::from_bytes(p));
@@ -286,6 +291,6 @@ pub fn missing_path(r: &RuleData) -> Option<String> {
             FieldType::AUDIT_DIR => (p, std::fs::symlink_metadata(p).is_ok()),
             _ => return None,
         };
-        (!exists).then(|| format!("{} does not exist here", name.display()))
+        (!exists).then(|| name.to_path_buf())
     })
 }
