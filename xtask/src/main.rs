@@ -21,7 +21,8 @@ const USAGE: &str = "usage: cargo xtask <task> [args]
 tasks:
   codegen [--check]      regenerate the name tables in crates/nlaudit-rules/src/tables/
   golden                 regenerate tests/data golden rule vectors from real auditctl (root)
-  dist                   build the static, stripped x86_64 nlaudit into target/dist/
+  dist                   build the static, stripped x86_64 nlaudit, its man pages and
+                         completions into target/dist/
   container-test         run the kernel integration suite inside Docker containers (root)
   bench                  benchmark nlaudit against auditctl, write docs/benchmarks.md (root)
   bench events [--calls N] [--runs N]

@@ -21,6 +21,18 @@ pub fn run_all(args: &[String]) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    // The CLI's `generate` feature (man pages, completions) is off in every other build.
+    run(Command::new(&cargo).current_dir(root()).args([
+        "clippy",
+        "--package",
+        "nlaudit",
+        "--features",
+        "generate",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     run(Command::new(&cargo).current_dir(root()).env("RUSTDOCFLAGS", "-D warnings").args([
         "doc",
         "--workspace",

@@ -54,6 +54,35 @@ pub enum Command {
     Daemon(crate::cmd::daemon::DaemonArgs),
     /// Behave as auditctl for the given arguments (also when installed as `auditctl`).
     Auditctl(AuditctlArgs),
+    /// Write the man pages or a shell completion script (packaging; `generate` feature).
+    #[cfg(feature = "generate")]
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+}
+
+/// `nlaudit generate ...` (the `generate` feature: `cargo xtask dist` builds with it).
+#[cfg(feature = "generate")]
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    #[command(subcommand)]
+    pub what: GenerateWhat,
+}
+
+/// What `nlaudit generate` writes.
+#[cfg(feature = "generate")]
+#[derive(Subcommand, Debug)]
+pub enum GenerateWhat {
+    /// One man page per command (section 8), `nlaudit.8`, `nlaudit-add.8`, ..., into DIR.
+    Man {
+        /// The directory to write the pages into (created if missing).
+        dir: PathBuf,
+    },
+    /// The completion script for SHELL, on standard output.
+    Completion {
+        /// The shell (bash, zsh and fish are shipped).
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -103,6 +103,8 @@ fn changes_kernel(c: &cli::Command) -> bool {
         // Runs until stopped: holding the change lock would block every other change.
         // Its `--rules` runs `nlaudit apply`, which takes the lock itself.
         C::Daemon(_) => false,
+        #[cfg(feature = "generate")]
+        C::Generate(_) => false,
     }
 }
 
@@ -126,5 +128,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         C::Events(a) => cmd::events::run(a),
         C::Daemon(a) => cmd::daemon::run(a),
         C::Auditctl(a) => dropin(a.args),
+        #[cfg(feature = "generate")]
+        C::Generate(a) => cmd::generate::run(a),
     }
 }
