@@ -2,8 +2,8 @@
 //!
 //! What: stages a file tree in `target/deb/root` — the static binary (`cargo xtask dist`'s,
 //! without its size gate), the man pages (gzipped, section 8), the bash, zsh and fish
-//! completions, the systemd units and OpenRC scripts of `packaging/`, the drop-ins and the
-//! licences — and builds it with `dpkg-deb --build --root-owner-group`.
+//! completions, the systemd units and OpenRC scripts of `packaging/`, the drop-ins, the
+//! licences and `docs/*.md` (which the help cites) — and builds it with `dpkg-deb --build --root-owner-group`.
 //!
 //! Why `dpkg-deb` and not cargo-deb: the package is a static binary and a few generated
 //! files, which a staged tree describes completely; dpkg-deb comes with dpkg on every Debian
@@ -103,6 +103,17 @@ pub fn build() -> Result<PathBuf> {
     }
     write(&stage, "/usr/share/doc/nlaudit/copyright", copyright(&root)?.as_bytes(), 0o644)?;
     install(&root.join("README.md"), &stage, "/usr/share/doc/nlaudit/README.md", 0o644)?;
+    // The help names these (`schema: events.md in /usr/share/doc/nlaudit`).
+    let docs = root.join("docs");
+    for entry in
+        std::fs::read_dir(&docs).with_context(|| format!("cannot read {}", docs.display()))?
+    {
+        let doc = entry?.path();
+        let name = doc.file_name().and_then(|n| n.to_str()).context("a non-UTF-8 doc name")?;
+        if doc.is_file() && name.ends_with(".md") {
+            install(&doc, &stage, &format!("/usr/share/doc/nlaudit/{name}"), 0o644)?;
+        }
+    }
 
     let installed_kib = tree_size(&stage)?.div_ceil(1024);
     write(&stage, "/DEBIAN/control", control(&version, installed_kib).as_bytes(), 0o644)?;

@@ -141,6 +141,7 @@ fn files_land() -> Result<()> {
         format!("{MAN_DIR}/nlaudit.8.gz"),
         format!("{MAN_DIR}/nlaudit-apply.8.gz"),
         format!("{MAN_DIR}/nlaudit-docker-check.8.gz"),
+        "/usr/share/doc/nlaudit/events.md".to_string(),
     ];
     expected.extend(COMPLETIONS.map(|(_, dest)| dest.to_string()));
     expected.extend(UNITS.map(|u| format!("{UNIT_DIR}/{u}")));

@@ -31,7 +31,7 @@ pub enum FormatArg {
     Raw,
     /// auditd's ENRICHED.
     Enriched,
-    /// One JSON event per line (docs/events.md).
+    /// One JSON event per line (events.md in /usr/share/doc/nlaudit).
     Json,
 }
 
