@@ -37,8 +37,9 @@ fn main() -> ExitCode {
         return support::errors::finish(dropin(words.iter().skip(2).cloned().collect()));
     }
     let version = format!(
-        "{} (auditctl reference: {} {}{})",
+        "{} (commit {}; auditctl reference: {} {}{})",
         env!("CARGO_PKG_VERSION"),
+        env!("NLAUDIT_COMMIT"),
         generation.major(),
         generation.version(),
         match source {
