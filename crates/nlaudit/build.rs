@@ -1,4 +1,12 @@
-//! Links GCC's unwinder (`libgcc_eh.a`) into the dynamically linked build, so that the
+//! Build script, two jobs:
+//!
+//! 1. The commit nlaudit is built from, for `nlaudit --version`.
+//! 2. GCC's unwinder linked statically into the dynamic build (see [`link_unwinder`]).
+//!
+//! (1) `NLAUDIT_COMMIT`: `git rev-parse --short=12 HEAD`, or `unknown` outside a git
+//! checkout (e.g. from a source package, or without git).
+//!
+//! (2) Links GCC's unwinder (`libgcc_eh.a`) into the dynamically linked build, so that the
 //! binary `cargo build --release` makes loads one shared library (libc), not two.
 //!
 //! Why: Rust's std asks for `libgcc_s.so.1` on `*-linux-gnu` unless the C runtime is static.
@@ -17,7 +25,30 @@ use std::path::Path;
 use std::process::Command;
 
 fn main() {
+    let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=NLAUDIT_COMMIT={commit}");
+    // Run again when HEAD moves: HEAD itself (a worktree has its own), the branch's ref and
+    // packed-refs (in the common dir). A path that does not exist is not named: cargo would
+    // rerun the script on every build.
+    let mut watched = Vec::new();
+    if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
+        watched.push(format!("{dir}/HEAD"));
+    }
+    if let Some(common) = git(&["rev-parse", "--git-common-dir"]) {
+        watched.push(format!("{common}/packed-refs"));
+        if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            watched.push(format!("{common}/{branch}"));
+        }
+    }
+    for path in watched.iter().filter(|p| Path::new(p).exists()) {
+        println!("cargo:rerun-if-changed={path}");
+    }
     println!("cargo:rerun-if-changed=build.rs");
+    link_unwinder();
+}
+
+/// GCC's unwinder as an archive in the dynamically linked build (see the module docs).
+fn link_unwinder() {
     println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
     let var = |k: &str| std::env::var(k).unwrap_or_default();
     let linux_gnu = var("CARGO_CFG_TARGET_OS") == "linux" && var("CARGO_CFG_TARGET_ENV") == "gnu";
@@ -25,6 +56,14 @@ fn main() {
     if linux_gnu && !crt_static && has_libgcc_eh() {
         println!("cargo:rustc-link-lib=static:+whole-archive=gcc_eh");
     }
+}
+
+/// The trimmed output of a successful git command.
+fn git(args: &[&str]) -> Option<String> {
+    let out = Command::new("git").args(args).output().ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    let text = text.trim();
+    (out.status.success() && !text.is_empty()).then(|| text.to_string())
 }
 
 /// Whether the C compiler (the linker rustc drives) finds `libgcc_eh.a`: it prints the

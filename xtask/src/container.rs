@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 
-use crate::util::root;
+use crate::util::{is_root, root};
 
 /// The image (in both daemons); also the label on every container, for clean-up.
 const IMAGE: &str = "nlaudit-container-test:latest";
@@ -765,17 +765,6 @@ impl Drop for RemappedDaemon {
             Err(e) => eprintln!("warning: cleaning up the userns-remap dockerd: {e:#}"),
         }
     }
-}
-
-/// Whether the effective uid is 0 (from /proc/self/status: xtask has no libc binding).
-fn is_root() -> Result<bool> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    let euid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1))
-        .context("no Uid line in /proc/self/status")?;
-    Ok(euid == "0")
 }
 
 /// Whether an executable of this name is on PATH.

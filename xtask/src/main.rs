@@ -6,6 +6,8 @@ mod bench;
 mod bench_events;
 mod codegen;
 mod container;
+mod deb;
+mod deb_test;
 mod dist;
 mod fuzz;
 mod golden;
@@ -21,14 +23,18 @@ const USAGE: &str = "usage: cargo xtask <task> [args]
 tasks:
   codegen [--check]      regenerate the name tables in crates/nlaudit-rules/src/tables/
   golden                 regenerate tests/data golden rule vectors from real auditctl (root)
-  dist                   build the static, stripped x86_64 nlaudit into target/dist/
+  dist                   build the static, stripped x86_64 nlaudit, its man pages and
+                         completions into target/dist/
+  deb                    build the Debian package target/nlaudit_VERSION_amd64.deb
+  deb-test               install the .deb, check what it installed, remove it (root, Debian)
   container-test         run the kernel integration suite inside Docker containers (root)
   bench                  benchmark nlaudit against auditctl, write docs/benchmarks.md (root)
   bench events [--calls N] [--runs N]
                          nlaudit daemon against auditd on the getppid workload (root, cc)
   fuzz [SECONDS]         run every fuzz target for SECONDS each (nightly, cargo-fuzz)
   test [--no-containers] what CI runs: fmt --check, clippy -D warnings, doc -D warnings,
-                         all workspace tests (tidy included), codegen --check, container-test
+                         all workspace tests (tidy included), codegen --check, deb-test,
+                         container-test
 ";
 
 fn main() -> ExitCode {
@@ -44,6 +50,8 @@ fn main() -> ExitCode {
         "codegen" => codegen::run(rest),
         "golden" => golden::run(rest),
         "dist" => dist::run(rest).map(|_| ()),
+        "deb" => deb::run_task(rest),
+        "deb-test" => deb_test::run(rest),
         "container-test" => container::run(rest),
         "bench" => bench::run(rest),
         "fuzz" => fuzz::run(rest),

@@ -46,3 +46,14 @@ impl Lock {
         self.file
     }
 }
+
+/// Whether the effective uid is 0 (from /proc/self/status: xtask has no libc binding).
+pub fn is_root() -> Result<bool> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let euid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1))
+        .context("no Uid line in /proc/self/status")?;
+    Ok(euid == "0")
+}

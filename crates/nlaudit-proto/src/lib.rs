@@ -6,6 +6,17 @@
 //! is a string, AUDIT_SADDR_FAM exists, io_uring is filter list 7, listed "all" masks end in
 //! `0x0000FFFF`, status replies are 32 to 44 bytes), this crate owns the fix; its tests show
 //! the difference.
+//!
+//! ```no_run
+//! // Needs root (CAP_AUDIT_CONTROL) in the initial user and PID namespaces: not run by
+//! // `cargo test`. examples/list_rules.rs and examples/follow_events.rs do more.
+//! let mut client = nlaudit_proto::Client::open()?;
+//! println!("audit enabled: {:?}", client.status()?.enabled);
+//! for rule in client.list_rules()? {
+//!     println!("{:?} {:?}, {} fields", rule.list(), rule.action(), rule.fields.len());
+//! }
+//! # Ok::<(), nlaudit_proto::Error>(())
+//! ```
 #![deny(missing_docs)]
 
 pub mod client;

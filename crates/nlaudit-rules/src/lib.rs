@@ -10,6 +10,29 @@
 //!
 //! This crate does no I/O: the file system and user database come in through
 //! [`parse::Env`] and [`rules_d::RulesFs`].
+//!
+//! From auditctl's words to the kernel's rule data and back to `auditctl -l`'s text, with
+//! no kernel involved:
+//!
+//! ```
+//! use nlaudit_rules::{parse_command, render_listing, Context, Directive, Machine, NoEnv};
+//!
+//! let words = ["-a", "always,exit", "-F", "arch=b64", "-S", "openat", "-k", "opens"];
+//! let mut ctx = Context::new(&NoEnv);
+//! ctx.machine = Machine::X86_64;
+//! let rules: Vec<_> = parse_command(&words, &ctx)?
+//!     .into_iter()
+//!     .filter_map(|d| match d {
+//!         Directive::Rule(r) => Some(r.rule),
+//!         _ => None,
+//!     })
+//!     .collect();
+//! assert_eq!(
+//!     render_listing(&rules, None, Machine::X86_64),
+//!     "-a always,exit -F arch=b64 -S openat -F key=opens\n"
+//! );
+//! # Ok::<(), nlaudit_rules::ParseError>(())
+//! ```
 #![deny(missing_docs)]
 
 pub mod cnum;

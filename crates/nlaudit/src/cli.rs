@@ -26,34 +26,93 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Print the kernel's audit status, as `auditctl -s` does.
+    #[command(after_help = "Examples:\n  nlaudit status\n  nlaudit status --json")]
     Status(StatusArgs),
     /// Change audit settings (enabled, failure, rate limit, backlog).
+    #[command(after_help = "Examples:\n  nlaudit set --enabled 1\n  \
+        nlaudit set --backlog-limit 8192 --rate-limit 0\n  nlaudit set --reset-lost")]
     Set(SetArgs),
     /// List the kernel's audit rules, as `auditctl -l` does.
+    #[command(after_help = "Examples:\n  nlaudit list\n  nlaudit list --key docker\n  \
+        nlaudit list --json")]
     List(ListArgs),
-    /// Add a rule written as on auditctl's command line, e.g. `add -w /usr/bin/dockerd -k docker`.
+    /// Add a rule written as on auditctl's command line, e.g. `add -w /etc/passwd -p wa -k identity`.
+    #[command(after_help = "Examples:\n  nlaudit add -w /etc/passwd -p wa -k identity\n  \
+        nlaudit add -a always,exit -F arch=b64 -S openat -F exit=-EACCES -k access\n  \
+        nlaudit add -A exit,never -F path=/tmp/noise")]
     Add(RuleArgs),
     /// Delete a rule written as on auditctl's command line (`-w`/`-a` forms), or all rules.
+    #[command(after_help = "Examples:\n  nlaudit delete -w /etc/passwd -p wa -k identity\n  \
+        nlaudit delete -a always,exit -F arch=b64 -S openat -F key=access\n  \
+        nlaudit delete --all --key identity")]
     Delete(DeleteArgs),
     /// Load rules files (auditctl -R semantics); a directory is merged as augenrules does.
+    #[command(after_help = "Examples:\n  nlaudit load /etc/audit/rules.d\n  \
+        nlaudit load -c site.rules extra.rules")]
     Load(LoadArgs),
     /// Print the merged rule set of a rules.d directory, as augenrules writes it.
+    #[command(after_help = "Examples:\n  nlaudit merge /etc/audit/rules.d\n  \
+        nlaudit merge /etc/audit/rules.d > /etc/audit/audit.rules")]
     Merge(MergeArgs),
     /// Make the kernel's rules equal to a rule set, without an audit gap.
+    #[command(after_help = "Examples:\n  nlaudit apply --dry-run\n  \
+        nlaudit apply /etc/audit/rules.d\n  nlaudit apply --json site.rules")]
     Apply(ApplyArgs),
     /// CIS Docker Benchmark audit controls: check and fix.
+    #[command(after_help = "Examples:\n  nlaudit docker check\n  nlaudit docker ensure --dry-run")]
     Docker(DockerArgs),
     /// Check compliance profiles (CIS Linux, STIG, CIS Docker, your own): exit 0 all pass,
     /// 1 a control fails, 2 error.
+    #[command(after_help = "Examples:\n  nlaudit check --list-profiles\n  \
+        nlaudit check --profile cis-linux\n  nlaudit check --profile stig-rhel9 --json\n  \
+        nlaudit check --profile cis-docker --root /mnt/image")]
     Check(ProfileCheckArgs),
     /// Add what compliance profiles need to the kernel and persist it (idempotent).
+    #[command(after_help = "Examples:\n  nlaudit ensure --profile cis-linux --dry-run\n  \
+        nlaudit ensure --profile cis-docker --enable")]
     Ensure(ProfileEnsureArgs),
     /// Read audit records from the kernel's multicast group, grouped into events.
+    #[command(after_help = "Examples:\n  nlaudit events --key identity\n  \
+        nlaudit events --json --count 10 --timeout 30\n  \
+        nlaudit events --raw --output /var/log/nlaudit/events.log --max-size 50M")]
     Events(EventsArgs),
     /// Run as the audit daemon: receive the kernel's records and write auditd's log.
+    #[command(after_help = "Examples:\n  nlaudit daemon --rules /etc/audit/rules.d --enable\n  \
+        nlaudit daemon --log-file - --log-format json")]
     Daemon(crate::cmd::daemon::DaemonArgs),
     /// Behave as auditctl for the given arguments (also when installed as `auditctl`).
+    #[command(after_help = "Examples:\n  nlaudit auditctl -l\n  nlaudit auditctl -s\n  \
+        ln -s /usr/sbin/nlaudit /usr/local/sbin/auditctl && auditctl -w /etc/shadow -k shadow")]
     Auditctl(AuditctlArgs),
+    /// Write the man pages or a shell completion script (packaging; `generate` feature).
+    #[cfg(feature = "generate")]
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+}
+
+/// `nlaudit generate ...` (the `generate` feature: `cargo xtask dist` builds with it).
+#[cfg(feature = "generate")]
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    #[command(subcommand)]
+    pub what: GenerateWhat,
+}
+
+/// What `nlaudit generate` writes.
+#[cfg(feature = "generate")]
+#[derive(Subcommand, Debug)]
+pub enum GenerateWhat {
+    /// One man page per command (section 8), `nlaudit.8`, `nlaudit-add.8`, ..., into DIR.
+    Man {
+        /// The directory to write the pages into (created if missing).
+        dir: PathBuf,
+    },
+    /// The completion script for SHELL, on standard output.
+    Completion {
+        /// The shell (bash, zsh and fish are shipped).
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -126,7 +185,7 @@ pub struct EventsArgs {
     /// Only events with this key (exactly; an event may carry several keys).
     #[arg(long, short = 'k')]
     pub key: Option<String>,
-    /// One JSON object per event, one per line (schema: docs/events.md).
+    /// One JSON object per event, one per line (schema: events.md in /usr/share/doc/nlaudit).
     #[arg(long, conflicts_with = "raw")]
     pub json: bool,
     /// The records as auditd writes them (`type=SYSCALL msg=audit(...): ...`), one per line.
@@ -168,6 +227,44 @@ mod tests {
     fn verify_cli() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    /// Every `nlaudit ...` line of every command's examples parses, and the rules in the
+    /// `add` and `delete` examples are rules auditctl would send.
+    #[test]
+    fn help_examples_parse() {
+        use clap::CommandFactory;
+        fn walk(cmd: &clap::Command, lines: &mut Vec<String>) {
+            if let Some(help) = cmd.get_after_help() {
+                lines.extend(help.to_string().lines().map(|l| l.trim().to_string()));
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, lines);
+            }
+        }
+        let mut lines = Vec::new();
+        walk(&Cli::command(), &mut lines);
+        let examples: Vec<&str> = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("nlaudit ").map(|_| l.as_str()))
+            .map(|l| l.split(" > ").next().unwrap_or(l))
+            .collect();
+        assert!(examples.len() >= 30, "{examples:?}");
+        let env = nlaudit_rules::NoEnv;
+        let mut ctx = nlaudit_rules::Context::new(&env);
+        ctx.machine = nlaudit_rules::Machine::X86_64;
+        for example in examples {
+            let words: Vec<&str> = example.split_whitespace().collect();
+            let cli = Cli::try_parse_from(&words).unwrap_or_else(|e| panic!("{example}: {e}"));
+            if let Command::Add(RuleArgs { rule }) | Command::Delete(DeleteArgs { rule, .. }) =
+                &cli.command
+            {
+                if !rule.is_empty() {
+                    let parsed = nlaudit_rules::parse_command(rule, &ctx);
+                    assert!(parsed.is_ok(), "{example}: {parsed:?}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -266,15 +363,21 @@ pub struct DockerArgs {
 #[derive(Subcommand, Debug)]
 pub enum DockerCommand {
     /// Check the CIS Docker audit controls (exit 0 all pass, 1 one fails, 2 error).
+    #[command(
+        after_help = "Examples:\n  nlaudit docker check\n  nlaudit docker check --verify\n  \
+        nlaudit docker check --json --root /mnt/image"
+    )]
     Check(CheckArgs),
     /// Add the missing watches to the kernel and persist them (idempotent).
+    #[command(after_help = "Examples:\n  nlaudit docker ensure --dry-run\n  \
+        nlaudit docker ensure --enable\n  nlaudit docker ensure --root /mnt/image")]
     Ensure(EnsureArgs),
 }
 
 /// `nlaudit docker check`.
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// Print JSON (schema: docs/docker.md).
+    /// Print JSON (schema: docker.md in /usr/share/doc/nlaudit).
     #[arg(long)]
     pub json: bool,
     /// Check the image tree mounted at DIR instead of this machine: paths and
@@ -322,7 +425,7 @@ pub struct ProfileCheckArgs {
     /// List the built-in profiles and exit.
     #[arg(long, conflicts_with_all = ["profile", "json", "root"])]
     pub list_profiles: bool,
-    /// Print JSON (schema 1: docs/profiles.md).
+    /// Print JSON (schema 1: profiles.md in /usr/share/doc/nlaudit).
     #[arg(long)]
     pub json: bool,
     /// Check the image tree mounted at DIR instead of this machine: its rules files only,

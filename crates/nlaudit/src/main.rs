@@ -90,8 +90,9 @@ fn nlaudit_main() -> ExitCode {
         return support::errors::finish(dropin(words.iter().skip(2).cloned().collect()));
     }
     let version = format!(
-        "{} (auditctl reference: {} {}{})",
+        "{} (commit {}; auditctl reference: {} {}{})",
         env!("CARGO_PKG_VERSION"),
+        env!("NLAUDIT_COMMIT"),
         generation.major(),
         generation.version(),
         match source {
@@ -157,6 +158,8 @@ fn changes_kernel(c: &cli::Command) -> bool {
         // Runs until stopped: holding the change lock would block every other change.
         // Its `--rules` repairs take the lock for each repair (support::lock::try_hold).
         C::Daemon(_) => false,
+        #[cfg(feature = "generate")]
+        C::Generate(_) => false,
     }
 }
 
@@ -180,5 +183,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         C::Events(a) => cmd::events::run(a),
         C::Daemon(a) => cmd::daemon::run(a),
         C::Auditctl(a) => dropin(a.args),
+        #[cfg(feature = "generate")]
+        C::Generate(a) => cmd::generate::run(a),
     }
 }

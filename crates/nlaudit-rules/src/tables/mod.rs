@@ -158,6 +158,12 @@ impl Tables {
         by_name(t, name).or_else(|| alias((self.syscall_aliases)(m.0), name))
     }
 
+    /// Every syscall name of a machine's table, in number order (none for an unknown
+    /// machine): the candidates for a "did you mean".
+    pub fn syscall_names(&self, m: Machine) -> impl Iterator<Item = &'static str> {
+        (self.syscalls)(m.0).unwrap_or_default().iter().map(|e| e.1)
+    }
+
     /// The syscalls `-F arch=<m> -F perm=` adds for one `AUDIT_PERM_*` bit (4.x's
     /// lib/permtab.h, filtered by the machine's table); `None` when this generation does not
     /// expand perms (3.0.9) or knows no table for the machine.

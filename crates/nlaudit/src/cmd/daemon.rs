@@ -33,7 +33,7 @@ pub enum FormatArg {
     Raw,
     /// auditd's ENRICHED.
     Enriched,
-    /// One JSON event per line (docs/events.md).
+    /// One JSON event per line (events.md in /usr/share/doc/nlaudit).
     Json,
 }
 

@@ -6,6 +6,8 @@ pub mod daemon;
 pub mod docker;
 pub mod dropin;
 pub mod events;
+#[cfg(feature = "generate")]
+pub mod generate;
 pub mod profile;
 pub mod rules;
 pub mod ruleset;

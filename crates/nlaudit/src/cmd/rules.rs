@@ -5,14 +5,17 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use nlaudit_proto::{Client, RuleData, Transport};
+use nlaudit_rules::parse::ParseErrorKind;
 use nlaudit_rules::{
-    json::listing_json, normalize, parse_command, render::Listing, Directive, Machine, RuleCommand,
+    json::listing_json, normalize, parse_command, render::Listing, Context, Directive, Machine,
+    ParseError, RuleCommand,
 };
 
 use crate::cli::{DeleteArgs, ListArgs, RuleArgs};
 use crate::support::batches;
 use crate::support::errors::{code, fail};
 use crate::support::progress::{Progress, Show};
+use crate::support::suggest;
 use crate::support::system::context;
 use crate::support::{interrupt, output, session};
 
@@ -20,8 +23,10 @@ use crate::support::{interrupt, output, session};
 pub fn parse_rule(args: &[String], features: Option<u32>) -> Result<RuleCommand> {
     let ctx = context(features);
     let text = args.join(" ");
-    let directives = parse_command(args, &ctx)
-        .map_err(|e| fail(code::USAGE, format!("invalid rule `{text}`: {}", e.message)))?;
+    let directives = parse_command(args, &ctx).map_err(|e| {
+        let hint = syscall_hint(&e, &ctx);
+        fail(code::USAGE, format!("invalid rule `{text}`: {}{hint}", e.message))
+    })?;
     // Exactly one rule and nothing else (`-h`, `-e 1`, ... are not rules).
     let mut it = directives.into_iter();
     match (it.next(), it.next()) {
@@ -42,6 +47,20 @@ pub fn parse_rule(args: &[String], features: Option<u32>) -> Result<RuleCommand>
             format!("`{text}` is not a rule (expected -w PATH ... or -a LIST,ACTION ...)"),
         )),
     }
+}
+
+/// " (did you mean openat?)" after auditctl's `Syscall name unknown: opnat`: the closest
+/// names of this machine's syscall table (also for a `-F arch=b32` rule: the names mostly
+/// agree, and the hint is only a hint), or nothing.
+fn syscall_hint(e: &ParseError, ctx: &Context<'_>) -> String {
+    let last = e.message.lines().last().unwrap_or_default();
+    let Some(typed) = last.strip_prefix("Syscall name unknown: ") else {
+        return String::new();
+    };
+    if e.kind != ParseErrorKind::Syscall {
+        return String::new();
+    }
+    suggest::did_you_mean(&suggest::similar(typed, ctx.tables().syscall_names(ctx.machine)))
 }
 
 pub fn list(a: ListArgs) -> Result<ExitCode> {
@@ -190,4 +209,28 @@ pub fn delete_with<T: Transport>(
     // The kernel compares flags too and never stores the prepend flag (see normalize).
     c.delete_rule(&normalize(&r.rule))?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(rule: &str) -> String {
+        let args: Vec<String> = rule.split_whitespace().map(String::from).collect();
+        match parse_rule(&args, None) {
+            Ok(r) => panic!("{rule} parsed: {r:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn unknown_syscalls_get_a_suggestion() {
+        let m = message("-a always,exit -F arch=b64 -S opnat -k k");
+        assert!(m.ends_with("Syscall name unknown: opnat (did you mean openat?)"), "{m}");
+        let m = message("-a always,exit -F arch=b64 -S open,chmdo -k k");
+        assert!(m.ends_with("Syscall name unknown: chmdo (did you mean chmod?)"), "{m}");
+        // Nothing close: auditctl's message alone.
+        let m = message("-a always,exit -S bogus");
+        assert!(m.ends_with("Syscall name unknown: bogus"), "{m}");
+    }
 }

@@ -2,7 +2,7 @@
 //! as sentences and exit codes (`errors`), the change lock (`lock`), chunked batches with
 //! progress and signals (`batches`, `progress`, `interrupt`), this machine's names and
 //! files (`system`), the READLOG reader (`readlog`), atomic files (`atomic`), stdout
-//! (`output`). Nothing here imports a command module.
+//! (`output`), "did you mean" (`suggest`). Nothing here imports a command module.
 
 pub mod atomic;
 pub mod batches;
@@ -16,4 +16,5 @@ pub mod progress;
 pub mod readlog;
 pub mod session;
 pub mod source;
+pub mod suggest;
 pub mod system;
