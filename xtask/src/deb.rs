@@ -11,7 +11,7 @@
 //! no file it would add.
 //!
 //! The drop-ins are opt-in and never touch the audit package's files: `auditctl` and
-//! `auditd` are symlinks to nlaudit in [`DROPIN_DIR`] (nlaudit dispatches on argv[0]), a
+//! `auditd` are symlinks to nlaudit in [`DROPIN_DIR`] (nlaudit dispatches on `argv[0]`), a
 //! directory no other package uses; put it first in PATH, or link one into /usr/local/sbin.
 //! The units are installed disabled (`systemctl enable nlaudit-rules`); nothing is started.
 //!
