@@ -9,7 +9,8 @@
 //! 3. `nlaudit --version` and the `auditctl` drop-in run; `nlaudit docker check` runs to a
 //!    verdict (exit 0 or 1, not 2); `man nlaudit` and `man nlaudit-apply` render;
 //!    bash completes `nlaudit ap<TAB>` to `apply`; `systemd-analyze verify` accepts both units;
-//! 4. `dpkg -r nlaudit` (also when a check failed) and none of the files is left.
+//! 4. `dpkg -r nlaudit` and none of the files is left; then `dpkg --purge` (also when a
+//!    check failed), so dpkg keeps no record of it.
 //!
 //! Not root outside CI: skips with a message. Under CI=true, not root is a failure.
 
@@ -89,6 +90,9 @@ impl Installed {
             .filter(|f| Path::new(f).symlink_metadata().is_ok_and(|m| !m.is_dir()))
             .collect();
         ensure!(left.is_empty(), "dpkg -r left {left:?}");
+        // The maintainer scripts keep dpkg's record ("config-files") until a purge.
+        let out = output(Command::new("dpkg").args(["--purge", PACKAGE]))?;
+        ensure!(out.status.success(), "dpkg --purge {PACKAGE} failed:\n{}", text(&out));
         Ok(files.iter().filter(|f| !Path::new(f).is_dir()).count())
     }
 }
@@ -96,7 +100,7 @@ impl Installed {
 impl Drop for Installed {
     fn drop(&mut self) {
         if !self.removed {
-            let _ = Command::new("dpkg").args(["-r", PACKAGE]).status();
+            let _ = Command::new("dpkg").args(["--purge", PACKAGE]).status();
         }
     }
 }
