@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Linux audit client over NETLINK_AUDIT: no auditctl, libaudit or auditd needed.
 ///
@@ -79,7 +79,7 @@ pub enum Command {
     /// Run as the audit daemon: receive the kernel's records and write auditd's log.
     #[command(after_help = "Examples:\n  nlaudit daemon --rules /etc/audit/rules.d --enable\n  \
         nlaudit daemon --log-file - --log-format json")]
-    Daemon(crate::cmd::daemon::DaemonArgs),
+    Daemon(DaemonArgs),
     /// Behave as auditctl for the given arguments (also when installed as `auditctl`).
     #[command(after_help = "Examples:\n  nlaudit auditctl -l\n  nlaudit auditctl -s\n  \
         ln -s /usr/sbin/nlaudit /usr/local/sbin/auditctl && auditctl -w /etc/shadow -k shadow")]
@@ -459,4 +459,129 @@ pub struct ProfileEnsureArgs {
     /// /etc/audit/rules.d (inside DIR with --root).
     #[arg(long, value_name = "DIR")]
     pub rules_dir: Option<String>,
+}
+
+/// `log_format`, as a flag.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FormatArg {
+    /// auditd's RAW.
+    Raw,
+    /// auditd's ENRICHED.
+    Enriched,
+    /// One JSON event per line (events.md in /usr/share/doc/nlaudit).
+    Json,
+}
+
+/// `flush`, as a flag.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FlushArg {
+    /// No sync.
+    None,
+    /// fdatasync every --freq records.
+    Incremental,
+    /// fdatasync every --freq records, in the background.
+    IncrementalAsync,
+    /// O_DSYNC.
+    Data,
+    /// O_SYNC.
+    Sync,
+}
+
+/// `max_log_file_action`, as a flag.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SizeActionArg {
+    /// Nothing.
+    Ignore,
+    /// Report it.
+    Syslog,
+    /// Stop writing until SIGUSR2.
+    Suspend,
+    /// Rotate.
+    Rotate,
+    /// Rotate without deleting.
+    KeepLogs,
+}
+
+/// auditd's `-s`: the `enabled` setting at start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Startup {
+    /// Leave `enabled` as it is.
+    #[default]
+    Nochange,
+    /// Set enabled 1.
+    Enable,
+    /// Set enabled 0.
+    Disable,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct DaemonArgs {
+    /// auditd.conf to read (default /etc/audit/auditd.conf when it exists, else built-in
+    /// defaults).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log file, or `-` for standard output (overrides log_file).
+    #[arg(long, value_name = "FILE|-")]
+    pub log_file: Option<String>,
+    /// Log format (overrides log_format).
+    #[arg(long, value_enum)]
+    pub log_format: Option<FormatArg>,
+    /// Group that may read the logs, name or number (overrides log_group).
+    #[arg(long, value_name = "GROUP")]
+    pub log_group: Option<String>,
+    /// Flush mode (overrides flush).
+    #[arg(long, value_enum)]
+    pub flush: Option<FlushArg>,
+    /// Records between syncs for the incremental flushes (overrides freq).
+    #[arg(long)]
+    pub freq: Option<u32>,
+    /// Rotate (or act) when the log reaches this many MB (overrides max_log_file).
+    #[arg(long, value_name = "MB")]
+    pub max_log_file: Option<u64>,
+    /// Log files in all, the current one included (overrides num_logs).
+    #[arg(long)]
+    pub num_logs: Option<u32>,
+    /// What to do at max_log_file (overrides max_log_file_action).
+    #[arg(long, value_enum)]
+    pub max_log_file_action: Option<SizeActionArg>,
+    /// Write the daemon's pid to FILE (removed at exit).
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Where SIGCONT writes the state report (default: standard error).
+    #[arg(long, value_name = "FILE")]
+    pub state_file: Option<PathBuf>,
+    /// Keep this rules file or rules.d directory in force (as `nlaudit apply`, after
+    /// registering): repaired after a rule change the kernel reports, when the files
+    /// change, when a path a skipped rule needs appears, and every --check-interval.
+    #[arg(long, value_name = "DIR|FILE")]
+    pub rules: Option<PathBuf>,
+    /// With --rules: seconds between backstop checks of the rules in force (0: none).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub check_interval: u64,
+    /// Set enabled 1 after registering (as auditd's `-s enable`).
+    #[arg(long)]
+    pub enable: bool,
+    /// The `enabled` setting at start (auditd's -s).
+    #[arg(long, value_enum, default_value_t = Startup::Nochange)]
+    pub startup: Startup,
+    /// Socket receive buffer in bytes (K, M, G suffixes; default 64M).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub buffer_size: Option<usize>,
+    /// Run in the background (fork; the parent exits once the daemon is registered).
+    #[arg(skip)]
+    pub background: bool,
+}
+
+/// A byte size with an optional K, M or G suffix (`--buffer-size`).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let (num, mult) = match s.trim_end_matches(['B', 'b']).trim_end_matches('i') {
+        t if t.ends_with(['K', 'k']) => (&t[..t.len() - 1], 1usize << 10),
+        t if t.ends_with(['M', 'm']) => (&t[..t.len() - 1], 1 << 20),
+        t if t.ends_with(['G', 'g']) => (&t[..t.len() - 1], 1 << 30),
+        t => (t, 1),
+    };
+    num.parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("{s:?}: expected a size such as 65536, 512K or 64M"))
 }

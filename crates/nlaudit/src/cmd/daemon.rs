@@ -16,139 +16,17 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
 use nlaudit_daemon::config::{self, Config, ConfigError, Flush, Loaded, LogFormat, SizeAction};
 use nlaudit_daemon::daemon::{Daemon, Host, Level, Request};
 use nlaudit_daemon::drift::Keeper;
 use nlaudit_daemon::receiver::{Receiver, ReceiverError, DEFAULT_RECEIVE_BUFFER};
 use nlaudit_proto::{Setting, Switch};
 
+use clap::ValueEnum as _;
+
+use crate::cli::{DaemonArgs, FlushArg, FormatArg, SizeActionArg, Startup};
 use crate::support::errors::{code, fail};
 use crate::support::keeper::RulesKeeper;
-
-/// `log_format`, as a flag.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum FormatArg {
-    /// auditd's RAW.
-    Raw,
-    /// auditd's ENRICHED.
-    Enriched,
-    /// One JSON event per line (events.md in /usr/share/doc/nlaudit).
-    Json,
-}
-
-/// `flush`, as a flag.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum FlushArg {
-    /// No sync.
-    None,
-    /// fdatasync every --freq records.
-    Incremental,
-    /// fdatasync every --freq records, in the background.
-    IncrementalAsync,
-    /// O_DSYNC.
-    Data,
-    /// O_SYNC.
-    Sync,
-}
-
-/// `max_log_file_action`, as a flag.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum SizeActionArg {
-    /// Nothing.
-    Ignore,
-    /// Report it.
-    Syslog,
-    /// Stop writing until SIGUSR2.
-    Suspend,
-    /// Rotate.
-    Rotate,
-    /// Rotate without deleting.
-    KeepLogs,
-}
-
-/// auditd's `-s`: the `enabled` setting at start.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum Startup {
-    /// Leave `enabled` as it is.
-    #[default]
-    Nochange,
-    /// Set enabled 1.
-    Enable,
-    /// Set enabled 0.
-    Disable,
-}
-
-#[derive(Args, Debug, Default)]
-pub struct DaemonArgs {
-    /// auditd.conf to read (default /etc/audit/auditd.conf when it exists, else built-in
-    /// defaults).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Log file, or `-` for standard output (overrides log_file).
-    #[arg(long, value_name = "FILE|-")]
-    pub log_file: Option<String>,
-    /// Log format (overrides log_format).
-    #[arg(long, value_enum)]
-    pub log_format: Option<FormatArg>,
-    /// Group that may read the logs, name or number (overrides log_group).
-    #[arg(long, value_name = "GROUP")]
-    pub log_group: Option<String>,
-    /// Flush mode (overrides flush).
-    #[arg(long, value_enum)]
-    pub flush: Option<FlushArg>,
-    /// Records between syncs for the incremental flushes (overrides freq).
-    #[arg(long)]
-    pub freq: Option<u32>,
-    /// Rotate (or act) when the log reaches this many MB (overrides max_log_file).
-    #[arg(long, value_name = "MB")]
-    pub max_log_file: Option<u64>,
-    /// Log files in all, the current one included (overrides num_logs).
-    #[arg(long)]
-    pub num_logs: Option<u32>,
-    /// What to do at max_log_file (overrides max_log_file_action).
-    #[arg(long, value_enum)]
-    pub max_log_file_action: Option<SizeActionArg>,
-    /// Write the daemon's pid to FILE (removed at exit).
-    #[arg(long, value_name = "FILE")]
-    pub pid_file: Option<PathBuf>,
-    /// Where SIGCONT writes the state report (default: standard error).
-    #[arg(long, value_name = "FILE")]
-    pub state_file: Option<PathBuf>,
-    /// Keep this rules file or rules.d directory in force (as `nlaudit apply`, after
-    /// registering): repaired after a rule change the kernel reports, when the files
-    /// change, when a path a skipped rule needs appears, and every --check-interval.
-    #[arg(long, value_name = "DIR|FILE")]
-    pub rules: Option<PathBuf>,
-    /// With --rules: seconds between backstop checks of the rules in force (0: none).
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub check_interval: u64,
-    /// Set enabled 1 after registering (as auditd's `-s enable`).
-    #[arg(long)]
-    pub enable: bool,
-    /// The `enabled` setting at start (auditd's -s).
-    #[arg(long, value_enum, default_value_t = Startup::Nochange)]
-    pub startup: Startup,
-    /// Socket receive buffer in bytes (K, M, G suffixes; default 64M).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub buffer_size: Option<usize>,
-    /// Run in the background (fork; the parent exits once the daemon is registered).
-    #[arg(skip)]
-    pub background: bool,
-}
-
-fn parse_size(s: &str) -> Result<usize, String> {
-    let (num, mult) = match s.trim_end_matches(['B', 'b']).trim_end_matches('i') {
-        t if t.ends_with(['K', 'k']) => (&t[..t.len() - 1], 1usize << 10),
-        t if t.ends_with(['M', 'm']) => (&t[..t.len() - 1], 1 << 20),
-        t if t.ends_with(['G', 'g']) => (&t[..t.len() - 1], 1 << 30),
-        t => (t, 1),
-    };
-    num.parse::<usize>()
-        .ok()
-        .and_then(|n| n.checked_mul(mult))
-        .ok_or_else(|| format!("{s:?}: expected a size such as 65536, 512K or 64M"))
-}
 
 /// auditd's command line (`getopt("flns:c:")`), for the `auditd` drop-in.
 pub fn auditd_args(words: &[String]) -> Result<DaemonArgs> {
@@ -489,6 +367,7 @@ fn receiver_failure(e: &ReceiverError) -> anyhow::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::parse_size;
 
     fn words(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_string).collect()
