@@ -22,10 +22,11 @@ use nlaudit_controls::profile_check::{
 use nlaudit_controls::profile_ensure::{file_content, plan_profiles, Enable, ProfilePlan};
 use nlaudit_controls::{Host, Kernel, RULES_DIR};
 use nlaudit_proto::consts::AUDIT_FEATURE_LOGINUID_IMMUTABLE;
-use nlaudit_proto::{Client, Errno, Error as ProtoError, Setting, Switch, Transport};
+use nlaudit_proto::{Client, Error as ProtoError, Transport};
 use serde::Serialize;
 
 use crate::cli::{ProfileCheckArgs, ProfileEnsureArgs};
+use crate::support::ensure::{apply_live, AddResult, Mode};
 use crate::support::errors::{code, explain, fail};
 use crate::support::{atomic, output, session, system};
 
@@ -435,20 +436,6 @@ fn json_side(s: &Side) -> JsonSide<'_> {
     }
 }
 
-/// Whether to change anything.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
-    DryRun,
-    Apply,
-}
-
-/// What became of one kernel rule.
-enum AddResult {
-    Sent,
-    InForce,
-    Failed(String),
-}
-
 /// What [`execute`] did.
 struct Executed {
     adds: Vec<AddResult>,
@@ -544,21 +531,12 @@ fn execute<T: Transport>(
 ) -> Executed {
     let mut done = Executed { adds: Vec::new(), enabled: None, files: Vec::new() };
     if let Some(c) = client {
-        for l in &plan.live {
-            let r = if mode == Mode::DryRun { Ok(()) } else { c.add_rule(&l.rule) };
-            done.adds.push(match r {
-                Ok(()) => AddResult::Sent,
-                Err(ProtoError::Kernel { errno: Errno::EEXIST, .. }) => AddResult::InForce,
-                Err(e) => AddResult::Failed(explain(&e).1),
-            });
-        }
-        if plan.enable && mode == Mode::Apply {
-            let r = c.set(Setting::Enabled(Switch::On));
-            let stop = r.is_err();
-            done.enabled = Some(r);
-            if stop {
-                return done;
-            }
+        let k = apply_live(c, plan.live.iter().map(|l| &l.rule), plan.enable, mode);
+        let stop = k.enable_failed();
+        done.adds = k.adds;
+        done.enabled = k.enabled;
+        if stop {
+            return done;
         }
     }
     if mode == Mode::Apply {

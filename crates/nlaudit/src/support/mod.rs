@@ -7,6 +7,7 @@
 pub mod atomic;
 pub mod batches;
 pub mod enforce;
+pub mod ensure;
 pub mod errors;
 pub mod interrupt;
 pub mod keeper;

@@ -19,36 +19,18 @@ use nlaudit_controls::ensure::{
 use nlaudit_controls::evaluate::Verdict;
 use nlaudit_controls::fsview::FsView;
 use nlaudit_controls::{evaluate, plan_ensure, Inputs, Persisted};
-use nlaudit_proto::{Client, Errno, Error as ProtoError, Setting, Switch, Transport};
+use nlaudit_proto::{Client, Error as ProtoError, Transport};
 
 use super::check::{build_with, open_kernel, KernelSession};
 use super::EnsureArgs;
-use crate::support::errors::{code, explain, fail};
+use crate::support::ensure::{apply_live, AddResult, Mode};
+use crate::support::errors::{code, fail};
 use crate::support::{atomic, output, session, system};
 
 /// Mode of the rules file (augenrules installs audit.rules 0640).
 const FILE_MODE: u32 = 0o640;
 /// Mode of directories created for it (Debian's /etc/audit and rules.d are 0750).
 const DIR_MODE: u32 = 0o750;
-
-/// Whether to change anything.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
-    /// Say what would be done.
-    DryRun,
-    /// Do it.
-    Apply,
-}
-
-/// What became of one rule of the plan.
-enum AddResult {
-    /// Sent (or, dry run, would be).
-    Sent,
-    /// The kernel already held it (EEXIST).
-    InForce,
-    /// The kernel refused it: the sentence why.
-    Failed(String),
-}
 
 /// What [`execute`] did.
 struct Executed {
@@ -148,23 +130,14 @@ fn execute<T: Transport>(
 ) -> Executed {
     let mut done = Executed { adds: Vec::new(), enabled: None, persisted: None };
     if let Some(c) = client {
-        if !plan.immutable() {
-            for l in &plan.live {
-                let r = if mode == Mode::DryRun { Ok(()) } else { c.add_rule(&l.rule) };
-                done.adds.push(match r {
-                    Ok(()) => AddResult::Sent,
-                    Err(ProtoError::Kernel { errno: Errno::EEXIST, .. }) => AddResult::InForce,
-                    Err(e) => AddResult::Failed(explain(&e).1),
-                });
-            }
-        }
-        if plan.enable && mode == Mode::Apply {
-            let r = c.set(Setting::Enabled(Switch::On));
-            let stop = r.is_err();
-            done.enabled = Some(r);
-            if stop {
-                return done;
-            }
+        // Immutable: no rule can be added before a reboot; nothing is sent.
+        let rules = plan.live.iter().filter(|_| !plan.immutable()).map(|l| &l.rule);
+        let k = apply_live(c, rules, plan.enable, mode);
+        let stop = k.enable_failed();
+        done.adds = k.adds;
+        done.enabled = k.enabled;
+        if stop {
+            return done;
         }
     }
     if let (Some(target), Mode::Apply) = (&plan.target, mode) {
