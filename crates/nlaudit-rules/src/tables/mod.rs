@@ -8,13 +8,19 @@
 //!
 //! libaudit's name lookups are ASCII-case-insensitive; printing uses the table spelling.
 
+// The generated rows are read at compile time: the runtime looks names up in their packed
+// forms (`packed`), so the row statics and their per-machine functions are otherwise unused.
+#[allow(dead_code)]
 pub(crate) mod generated;
+#[allow(dead_code)]
 pub(crate) mod generated4;
+pub(crate) mod packed;
 
 use crate::Generation;
 
 use generated as g;
 use generated4 as g4;
+use packed::{name_table, NameTable};
 
 /// A libaudit machine (`MACH_*`), e.g. 1 = x86_64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -23,7 +29,7 @@ pub struct Machine(pub u32);
 /// `__AUDIT_ARCH_64BIT`.
 pub const AUDIT_ARCH_64BIT: u32 = 0x8000_0000;
 
-type NumNames = &'static [(u32, &'static str)];
+type NumNames = NameTable;
 type Aliases = &'static [(&'static str, u32)];
 /// (`AUDIT_PERM_*` bit, syscall numbers) rows of one machine.
 type PermRows = &'static [(u32, &'static [u32])];
@@ -34,7 +40,8 @@ pub struct Tables {
     machines: &'static [(&'static str, u32)],
     machine_elf: &'static [(&'static str, u32)],
     machine_aliases: &'static [(&'static str, &'static str)],
-    syscalls: fn(u32) -> Option<NumNames>,
+    /// (`MACH_*`, syscall table) rows, as the generated `syscalls_for_machine`.
+    syscalls: &'static [(u32, NumNames)],
     syscall_aliases: fn(u32) -> Aliases,
     errno_names: NumNames,
     errno_aliases: Aliases,
@@ -55,18 +62,28 @@ static V3: Tables = Tables {
     machines: g::MACHINES,
     machine_elf: g::MACHINE_ELF,
     machine_aliases: g::MACHINE_ALIASES,
-    syscalls: g::syscalls_for_machine,
+    syscalls: &[
+        (0, name_table!(g::SYSCALLS_I386)),
+        (1, name_table!(g::SYSCALLS_X86_64)),
+        (3, name_table!(g::SYSCALLS_PPC64)),
+        (4, name_table!(g::SYSCALLS_PPC)),
+        (5, name_table!(g::SYSCALLS_S390X)),
+        (6, name_table!(g::SYSCALLS_S390)),
+        (8, name_table!(g::SYSCALLS_ARM)),
+        (9, name_table!(g::SYSCALLS_AARCH64)),
+        (10, name_table!(g::SYSCALLS_PPC64LE)),
+    ],
     syscall_aliases: g::syscall_aliases_for_machine,
-    errno_names: g::ERRNO_NAMES,
+    errno_names: name_table!(g::ERRNO_NAMES),
     errno_aliases: g::ERRNO_ALIASES,
-    msgtype_names: g::MSGTYPE_NAMES,
-    field_names: g::FIELD_NAMES,
+    msgtype_names: name_table!(g::MSGTYPE_NAMES),
+    field_names: name_table!(g::FIELD_NAMES),
     field_aliases: g::FIELD_ALIASES,
-    filetype_names: g::FILETYPE_NAMES,
-    fstype_names: g::FSTYPE_NAMES,
-    flag_names: g::FLAG_NAMES,
-    action_names: g::ACTION_NAMES,
-    operator_names: g::OPERATOR_NAMES,
+    filetype_names: name_table!(g::FILETYPE_NAMES),
+    fstype_names: name_table!(g::FSTYPE_NAMES),
+    flag_names: name_table!(g::FLAG_NAMES),
+    action_names: name_table!(g::ACTION_NAMES),
+    operator_names: name_table!(g::OPERATOR_NAMES),
     field_compare: g::FIELD_COMPARE,
     // 3.0.9 keeps `-F perm=` a field: no expansion.
     perm_syscalls: |_| None,
@@ -77,28 +94,40 @@ static V4: Tables = Tables {
     machines: g4::MACHINES,
     machine_elf: g4::MACHINE_ELF,
     machine_aliases: g4::MACHINE_ALIASES,
-    syscalls: g4::syscalls_for_machine,
+    syscalls: &[
+        (0, name_table!(g4::SYSCALLS_I386)),
+        (1, name_table!(g4::SYSCALLS_X86_64)),
+        (3, name_table!(g4::SYSCALLS_PPC64)),
+        (4, name_table!(g4::SYSCALLS_PPC)),
+        (5, name_table!(g4::SYSCALLS_S390X)),
+        (6, name_table!(g4::SYSCALLS_S390)),
+        (8, name_table!(g4::SYSCALLS_ARM)),
+        (9, name_table!(g4::SYSCALLS_AARCH64)),
+        (10, name_table!(g4::SYSCALLS_PPC64LE)),
+        (12, name_table!(g4::SYSCALLS_RISCV32)),
+        (13, name_table!(g4::SYSCALLS_RISCV64)),
+    ],
     syscall_aliases: g4::syscall_aliases_for_machine,
-    errno_names: g4::ERRNO_NAMES,
+    errno_names: name_table!(g4::ERRNO_NAMES),
     errno_aliases: g4::ERRNO_ALIASES,
-    msgtype_names: g4::MSGTYPE_NAMES,
-    field_names: g4::FIELD_NAMES,
+    msgtype_names: name_table!(g4::MSGTYPE_NAMES),
+    field_names: name_table!(g4::FIELD_NAMES),
     field_aliases: g4::FIELD_ALIASES,
-    filetype_names: g4::FILETYPE_NAMES,
-    fstype_names: g4::FSTYPE_NAMES,
-    flag_names: g4::FLAG_NAMES,
-    action_names: g4::ACTION_NAMES,
-    operator_names: g4::OPERATOR_NAMES,
+    filetype_names: name_table!(g4::FILETYPE_NAMES),
+    fstype_names: name_table!(g4::FSTYPE_NAMES),
+    flag_names: name_table!(g4::FLAG_NAMES),
+    action_names: name_table!(g4::ACTION_NAMES),
+    operator_names: name_table!(g4::OPERATOR_NAMES),
     field_compare: g4::FIELD_COMPARE,
     perm_syscalls: g4::perm_syscalls_for_machine,
 };
 
-fn by_number<T: Copy + PartialEq>(t: &'static [(T, &'static str)], n: T) -> Option<&'static str> {
-    t.iter().find(|e| e.0 == n).map(|e| e.1)
+fn by_number(t: NumNames, n: u32) -> Option<&'static str> {
+    t.name(n)
 }
 
-fn by_name<T: Copy>(t: &'static [(T, &'static str)], name: &str) -> Option<T> {
-    t.iter().find(|e| e.1.eq_ignore_ascii_case(name)).map(|e| e.0)
+fn by_name(t: NumNames, name: &str) -> Option<u32> {
+    t.number(name)
 }
 
 fn alias(t: Aliases, name: &str) -> Option<u32> {
@@ -148,20 +177,23 @@ impl Tables {
 
     /// The name of syscall `nr` on a machine (`audit_syscall_to_name`).
     pub fn syscall_name(&self, m: Machine, nr: u32) -> Option<&'static str> {
-        let t = (self.syscalls)(m.0)?;
-        t.binary_search_by_key(&nr, |e| e.0).ok().and_then(|i| t.get(i)).map(|e| e.1)
+        self.syscall_table(m)?.name_sorted(nr)
+    }
+
+    fn syscall_table(&self, m: Machine) -> Option<NumNames> {
+        self.syscalls.iter().find(|e| e.0 == m.0).map(|e| e.1)
     }
 
     /// The number of a syscall name on a machine (`audit_name_to_syscall`).
     pub fn syscall_number(&self, m: Machine, name: &str) -> Option<u32> {
-        let t = (self.syscalls)(m.0)?;
+        let t = self.syscall_table(m)?;
         by_name(t, name).or_else(|| alias((self.syscall_aliases)(m.0), name))
     }
 
     /// Every syscall name of a machine's table, in number order (none for an unknown
     /// machine): the candidates for a "did you mean".
     pub fn syscall_names(&self, m: Machine) -> impl Iterator<Item = &'static str> {
-        (self.syscalls)(m.0).unwrap_or_default().iter().map(|e| e.1)
+        self.syscall_table(m).into_iter().flat_map(|t| t.names())
     }
 
     /// The syscalls `-F arch=<m> -F perm=` adds for one `AUDIT_PERM_*` bit (4.x's
@@ -464,6 +496,68 @@ mod tests {
                         assert!(t.syscall_name(m, n).is_some(), "{g:?} {m:?} perm {bit}: {n}");
                     }
                 }
+            }
+        }
+    }
+
+    /// The packed tables hold exactly the generated rows (the one source), machine by
+    /// machine, and the syscall tables are sorted by number (`syscall_name` searches them).
+    #[test]
+    fn packed_tables_are_the_generated_rows() {
+        type Rows = &'static [(u32, &'static str)];
+        fn rows(t: NameTable) -> Vec<(u32, &'static str)> {
+            (0..t.len()).filter_map(|i| t.row(i)).collect()
+        }
+        let cases: [(&Tables, fn(u32) -> Option<Rows>, [Rows; 8]); 2] = [
+            (
+                &V3,
+                g::syscalls_for_machine,
+                [
+                    g::ERRNO_NAMES,
+                    g::MSGTYPE_NAMES,
+                    g::FIELD_NAMES,
+                    g::FILETYPE_NAMES,
+                    g::FSTYPE_NAMES,
+                    g::FLAG_NAMES,
+                    g::ACTION_NAMES,
+                    g::OPERATOR_NAMES,
+                ],
+            ),
+            (
+                &V4,
+                g4::syscalls_for_machine,
+                [
+                    g4::ERRNO_NAMES,
+                    g4::MSGTYPE_NAMES,
+                    g4::FIELD_NAMES,
+                    g4::FILETYPE_NAMES,
+                    g4::FSTYPE_NAMES,
+                    g4::FLAG_NAMES,
+                    g4::ACTION_NAMES,
+                    g4::OPERATOR_NAMES,
+                ],
+            ),
+        ];
+        for (t, syscalls, sources) in cases {
+            for m in 0..64 {
+                let packed = t.syscall_table(Machine(m)).map(rows);
+                assert_eq!(packed, syscalls(m).map(<[_]>::to_vec), "machine {m}");
+                if let Some(p) = packed {
+                    assert!(p.windows(2).all(|w| w[0].0 < w[1].0), "machine {m} sorted");
+                }
+            }
+            let packed = [
+                t.errno_names,
+                t.msgtype_names,
+                t.field_names,
+                t.filetype_names,
+                t.fstype_names,
+                t.flag_names,
+                t.action_names,
+                t.operator_names,
+            ];
+            for (p, src) in packed.into_iter().zip(sources) {
+                assert_eq!(rows(p), src.to_vec());
             }
         }
     }
