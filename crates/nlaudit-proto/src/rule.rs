@@ -191,12 +191,18 @@ impl RuleData {
         // Whole arrays at a time (a listing decodes 320 words per rule, thousands of rules).
         let mut mask = [0u32; AUDIT_BITMASK_SIZE];
         words_into(c.take(4 * AUDIT_BITMASK_SIZE, "audit_rule_data.mask")?, &mut mask);
-        let mut arrays = [[0u32; AUDIT_MAX_FIELDS]; 3];
-        for array in arrays.iter_mut() {
-            let what = "audit_rule_data.fields/values/fieldflags";
-            words_into(c.take(4 * AUDIT_MAX_FIELDS, what)?, array);
-        }
-        let [ftypes, values, fflags] = arrays;
+        // The field arrays are read only as far as `field_count` (most rules use a few of
+        // the 64 slots).
+        let what = "audit_rule_data.fields/values/fieldflags";
+        let ftypes = c.take(4 * AUDIT_MAX_FIELDS, what)?;
+        let values = c.take(4 * AUDIT_MAX_FIELDS, what)?;
+        let fflags = c.take(4 * AUDIT_MAX_FIELDS, what)?;
+        let word = |array: &[u8], i: usize| {
+            array
+                .get(4 * i..4 * i + 4)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map_or(0, u32::from_ne_bytes)
+        };
         let buflen = c.u32("audit_rule_data.buflen")? as usize;
         if count > AUDIT_MAX_FIELDS {
             return Err(DecodeError::Invalid(format!(
@@ -206,14 +212,15 @@ impl RuleData {
         let mut strings = Cursor::new(c.take(buflen, "audit_rule_data.buf")?);
         let mut fields = Vec::with_capacity(count);
         for i in 0..count {
-            let field = FieldType(ftypes[i]);
+            let field = FieldType(word(ftypes, i));
+            let v = word(values, i);
             let value = match field.kind() {
-                ValueKind::Num => FieldValue::Num(values[i]),
+                ValueKind::Num => FieldValue::Num(v),
                 ValueKind::Str => FieldValue::Str(
-                    strings.take(values[i] as usize, "audit_rule_data.buf string")?.to_vec(),
+                    strings.take(v as usize, "audit_rule_data.buf string")?.to_vec(),
                 ),
             };
-            fields.push(FieldData { field, op: Operator(fflags[i]), value });
+            fields.push(FieldData { field, op: Operator(word(fflags, i)), value });
         }
         if !strings.remaining().is_empty() {
             return Err(DecodeError::Invalid(format!(

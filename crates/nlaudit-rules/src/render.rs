@@ -11,7 +11,7 @@ use nlaudit_proto::consts::AUDIT_FEATURE_LOGINUID_IMMUTABLE;
 use nlaudit_proto::consts::{
     FieldType as F, FilterList, AUDIT_PERM_ATTR, AUDIT_PERM_EXEC, AUDIT_PERM_READ, AUDIT_PERM_WRITE,
 };
-use nlaudit_proto::{split_keys, Features, FieldValue, RuleData, Status};
+use nlaudit_proto::{split_keys, Features, FieldData, FieldValue, RuleData, Status};
 
 use crate::tables::{Machine, Tables, AUDIT_ARCH_64BIT};
 use crate::Generation;
@@ -30,10 +30,18 @@ pub enum Style {
 }
 
 /// Renders rules one after another, like one `auditctl -l` run.
+///
+/// Text is appended to one buffer with `push_str` and hand-written number formatting, not
+/// `write!`: a listing of thousands of rules spent a third of its instructions in
+/// `core::fmt` (callgrind, issue 20). The output is byte for byte what `write!` made (the
+/// golden and conformance tests hold it to auditctl's).
 #[derive(Debug, Clone)]
 pub struct Renderer {
     host: Machine,
     elf: u32,
+    /// The last `AUDIT_ARCH_*` value looked up and its machine: rules of a listing mostly
+    /// share one arch, and the lookup goes by name through the machine tables.
+    elf_machine: Option<(u32, Option<Machine>)>,
     interpret: bool,
     generation: Generation,
 }
@@ -41,17 +49,30 @@ pub struct Renderer {
 impl Renderer {
     /// A renderer for a listing made on `host` (auditctl: `uname -m`), as auditctl 3.0.9.
     pub fn new(host: Machine) -> Self {
-        Renderer { host, elf: 0, interpret: false, generation: Generation::V3 }
+        Renderer { host, elf: 0, elf_machine: None, interpret: false, generation: Generation::V3 }
     }
 
     /// The reference [`Generation`] whose `auditctl -l` to reproduce (default 3).
     pub fn generation(mut self, generation: Generation) -> Self {
         self.generation = generation;
+        self.elf_machine = None;
         self
     }
 
     fn t(&self) -> &'static Tables {
         Tables::of(self.generation)
+    }
+
+    /// The machine of an `AUDIT_ARCH_*` value, remembered for the next rule.
+    fn machine_of(&mut self, elf: u32) -> Option<Machine> {
+        match self.elf_machine {
+            Some((e, m)) if e == elf => m,
+            _ => {
+                let m = self.t().machine_from_elf(elf);
+                self.elf_machine = Some((elf, m));
+                m
+            }
+        }
     }
 
     /// The [`Style`] of values (default [`Style::Plain`]).
@@ -72,114 +93,160 @@ impl Renderer {
     pub fn rule_into(&mut self, out: &mut String, r: &RuleData) {
         let watch = is_watch(r);
         let list = r.masked_list().0;
-        let mut syscall_count = 0;
         if !watch {
-            let action = self.t().action_name(r.action).unwrap_or("(null)");
-            let list_name = self.t().list_name(r.flags).unwrap_or("(null)");
-            let _ = write!(out, "-a {action},{list_name}");
+            let t = self.t();
+            out.push_str("-a ");
+            out.push_str(t.action_name(r.action).unwrap_or("(null)"));
+            out.push(',');
+            out.push_str(t.list_name(r.flags).unwrap_or("(null)"));
             for f in &r.fields {
                 if f.field.0 & !AUDIT_OPERATORS == F::AUDIT_ARCH.0 {
                     self.arch(out, num(&f.value), sym(f.op.0));
                 }
             }
-            syscall_count = self.syscalls(out, r, list);
+            self.syscalls(out, r, list);
         }
         for f in &r.fields {
             let field = f.field.0 & !AUDIT_OPERATORS;
             if field == F::AUDIT_ARCH.0 {
                 continue;
             }
-            let op = sym(f.op.0);
-            // 4.x prints the operator of path, dir and exe (3.0.9 always printed `=`).
-            let str_op = if self.generation == Generation::V3 { "=" } else { op };
-            let v = num(&f.value);
-            let s = || text(&f.value);
-            let t = self.t();
-            let Some(name) = t.field_name(field) else {
-                let _ = write!(out, " f{}{op}{}", f.field.0, v as i32);
-                continue;
-            };
-            match F(field) {
-                F::AUDIT_MSGTYPE => match t.msgtype_name(v) {
-                    Some(n) => write!(out, " -F {name}{op}{n}"),
-                    None => write!(out, " -F {name}{op}{}", v as i32),
-                },
-                F::AUDIT_WATCH | F::AUDIT_DIR if watch => write!(out, "-w {}", s()),
-                F::AUDIT_WATCH => write!(out, " -F path{str_op}{}", s()),
-                F::AUDIT_DIR => write!(out, " -F dir{str_op}{}", s()),
-                F::AUDIT_EXE => write!(out, " -F exe{str_op}{}", s()),
-                F::AUDIT_FILTERKEY => {
-                    for k in split_keys(until_nul(&f.value)).map(String::from_utf8_lossy) {
-                        let _ =
-                            if watch { write!(out, " -k {k}") } else { write!(out, " -F key={k}") };
-                    }
-                    Ok(())
+            self.field(out, f, field, watch);
+        }
+    }
+
+    /// One field other than `arch`: ` -F name<op>value` (or `-w`, `-k`, `-p`, `-C`).
+    fn field(&self, out: &mut String, f: &FieldData, field: u32, watch: bool) {
+        let op = sym(f.op.0);
+        // 4.x prints the operator of path, dir and exe (3.0.9 always printed `=`).
+        let str_op = if self.generation == Generation::V3 { "=" } else { op };
+        let v = num(&f.value);
+        let t = self.t();
+        let Some(name) = t.field_name(field) else {
+            out.push_str(" f");
+            push_u32(out, f.field.0);
+            out.push_str(op);
+            push_i32(out, v as i32);
+            return;
+        };
+        // ` -F name<op>`, the start of most fields.
+        let named = |out: &mut String| {
+            out.push_str(" -F ");
+            out.push_str(name);
+            out.push_str(op);
+        };
+        match F(field) {
+            F::AUDIT_MSGTYPE => {
+                named(out);
+                match t.msgtype_name(v) {
+                    Some(n) => out.push_str(n),
+                    None => push_i32(out, v as i32),
                 }
-                F::AUDIT_PERM => {
-                    let p = perm_letters(v);
-                    if watch {
-                        write!(out, " -p {p}")
-                    } else {
-                        write!(out, " -F perm={p}")
-                    }
-                }
-                F::AUDIT_INODE => write!(out, " -F {name}{op}{v}"),
-                F::AUDIT_FIELD_COMPARE => match t.compare_fields(v) {
-                    Some((l, r)) => write!(out, " -C {l}{op}{r}"),
-                    None => Ok(()),
-                },
-                F::AUDIT_ARG0 | F::AUDIT_ARG1 | F::AUDIT_ARG2 | F::AUDIT_ARG3 => {
-                    // auditctl -l -i interprets a0..a3 through auparse only for a single
-                    // syscall; nlaudit always prints hex, as plain -l does.
-                    let _ = syscall_count;
-                    write!(out, " -F {name}{op}0x{v:X}")
-                }
-                F::AUDIT_EXIT => {
-                    let e = v as i32;
-                    match t.errno_name(e.unsigned_abs()) {
-                        Some(n) if e < 0 => write!(out, " -F {name}{op}-{n}"),
-                        _ => write!(out, " -F {name}{op}{e}"),
-                    }
-                }
-                F::AUDIT_FSTYPE => match t.fstype_name(v) {
-                    Some(n) => write!(out, " -F {name}{op}{n}"),
-                    None => write!(out, " -F {name}{op}{}", v as i32),
-                },
-                F::AUDIT_LOGINUID | F::AUDIT_SESSIONID if v == u32::MAX && self.interpret => {
-                    write!(out, " -F {name}{op}unset")
-                }
-                f if is_string_field(f) => write!(out, " -F {name}{op}{}", s()),
-                _ => write!(out, " -F {name}{op}{}", v as i32),
             }
-            .ok();
+            F::AUDIT_WATCH | F::AUDIT_DIR if watch => {
+                out.push_str("-w ");
+                push_text(out, &f.value);
+            }
+            F::AUDIT_WATCH | F::AUDIT_DIR | F::AUDIT_EXE => {
+                out.push_str(match F(field) {
+                    F::AUDIT_WATCH => " -F path",
+                    F::AUDIT_DIR => " -F dir",
+                    _ => " -F exe",
+                });
+                out.push_str(str_op);
+                push_text(out, &f.value);
+            }
+            F::AUDIT_FILTERKEY => {
+                for k in split_keys(until_nul(&f.value)) {
+                    out.push_str(if watch { " -k " } else { " -F key=" });
+                    push_lossy(out, k);
+                }
+            }
+            F::AUDIT_PERM => {
+                out.push_str(if watch { " -p " } else { " -F perm=" });
+                for (c, bit) in PERM_LETTERS {
+                    if v & bit != 0 {
+                        out.push(c);
+                    }
+                }
+            }
+            F::AUDIT_INODE => {
+                named(out);
+                push_u32(out, v);
+            }
+            F::AUDIT_FIELD_COMPARE => {
+                if let Some((l, r)) = t.compare_fields(v) {
+                    out.push_str(" -C ");
+                    out.push_str(l);
+                    out.push_str(op);
+                    out.push_str(r);
+                }
+            }
+            F::AUDIT_ARG0 | F::AUDIT_ARG1 | F::AUDIT_ARG2 | F::AUDIT_ARG3 => {
+                // auditctl -l -i interprets a0..a3 through auparse only for a single
+                // syscall; nlaudit always prints hex, as plain -l does.
+                named(out);
+                push_hex(out, v);
+            }
+            F::AUDIT_EXIT => {
+                named(out);
+                let e = v as i32;
+                match t.errno_name(e.unsigned_abs()) {
+                    Some(n) if e < 0 => {
+                        out.push('-');
+                        out.push_str(n);
+                    }
+                    _ => push_i32(out, e),
+                }
+            }
+            F::AUDIT_FSTYPE => {
+                named(out);
+                match t.fstype_name(v) {
+                    Some(n) => out.push_str(n),
+                    None => push_i32(out, v as i32),
+                }
+            }
+            F::AUDIT_LOGINUID | F::AUDIT_SESSIONID if v == u32::MAX && self.interpret => {
+                named(out);
+                out.push_str("unset");
+            }
+            kind if is_string_field(kind) => {
+                named(out);
+                push_text(out, &f.value);
+            }
+            _ => {
+                named(out);
+                push_i32(out, v as i32);
+            }
         }
     }
 
     fn arch(&mut self, out: &mut String, value: u32, op: &str) {
         self.elf = value;
-        let t = self.t();
-        let _ = match t.machine_from_elf(value) {
-            None => write!(out, " -F arch{op}0x{value:X}"),
-            Some(m) if self.interpret => {
-                write!(out, " -F arch{op}{}", t.machine_name(m).unwrap_or(""))
-            }
-            Some(_) if value & AUDIT_ARCH_64BIT != 0 => write!(out, " -F arch{op}b64"),
-            Some(_) => write!(out, " -F arch{op}b32"),
-        };
+        let machine = self.machine_of(value);
+        out.push_str(" -F arch");
+        out.push_str(op);
+        match machine {
+            None => push_hex(out, value),
+            Some(m) if self.interpret => out.push_str(self.t().machine_name(m).unwrap_or("")),
+            Some(_) if value & AUDIT_ARCH_64BIT != 0 => out.push_str("b64"),
+            Some(_) => out.push_str("b32"),
+        }
     }
 
-    fn syscalls(&self, out: &mut String, r: &RuleData, list: u32) -> usize {
+    fn syscalls(&mut self, out: &mut String, r: &RuleData, list: u32) {
         if [FilterList::USER.0, FilterList::TASK.0, FilterList::EXCLUDE.0, FilterList::FS.0]
             .contains(&list)
         {
-            return 0;
+            return;
         }
         if r.all_syscalls() {
             out.push_str(" -S all");
-            return 63;
+            return;
         }
+        let machine = if self.elf != 0 { self.machine_of(self.elf) } else { Some(self.host) };
         let t = self.t();
-        let machine = if self.elf != 0 { t.machine_from_elf(self.elf) } else { Some(self.host) };
+        let table = machine.map(|m| (m, t));
         let mut count = 0;
         // Walk set bits word by word: most words of a syscall rule are zero.
         for (w, &word) in r.mask.iter().enumerate() {
@@ -188,16 +255,72 @@ impl Renderer {
                 let nr = w * 32 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 out.push_str(if count == 0 { " -S " } else { "," });
-                match machine.and_then(|m| t.syscall_name(m, nr as u32)) {
+                match table.and_then(|(m, t)| t.syscall_name(m, nr as u32)) {
                     Some(n) => out.push_str(n),
-                    None => {
-                        let _ = write!(out, "{nr}");
-                    }
+                    None => push_u32(out, nr as u32),
                 }
                 count += 1;
             }
         }
-        count
+    }
+}
+
+/// `v` in decimal, as `{}` prints a `u32`.
+fn push_u32(out: &mut String, v: u32) {
+    let mut buf = [0u8; 10];
+    let mut i = buf.len();
+    let mut n = v;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+}
+
+/// `v` in decimal, as `{}` prints an `i32`.
+fn push_i32(out: &mut String, v: i32) {
+    if v < 0 {
+        out.push('-');
+    }
+    push_u32(out, v.unsigned_abs());
+}
+
+/// `0x` and `v` in upper-case hex, as `0x{:X}` prints it.
+fn push_hex(out: &mut String, v: u32) {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let mut buf = [0u8; 8];
+    let mut i = buf.len();
+    let mut n = v;
+    loop {
+        i -= 1;
+        buf[i] = DIGITS[(n & 0xf) as usize];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str("0x");
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+}
+
+/// Bytes as `String::from_utf8_lossy` shows them.
+fn push_lossy(out: &mut String, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => out.push_str(s),
+        Err(_) => out.push_str(&String::from_utf8_lossy(bytes)),
+    }
+}
+
+/// A value as C's `%.*s` prints it (up to the first NUL), a number in decimal.
+fn push_text(out: &mut String, v: &FieldValue) {
+    match v {
+        FieldValue::Str(_) => push_lossy(out, until_nul(v)),
+        FieldValue::Num(n) => push_u32(out, *n),
     }
 }
 
@@ -256,14 +379,6 @@ fn until_nul(v: &FieldValue) -> &[u8] {
     match v {
         FieldValue::Str(s) => s.split(|b| *b == 0).next().unwrap_or_default(),
         FieldValue::Num(_) => &[],
-    }
-}
-
-/// A string value as C's `%.*s` prints it: up to the first NUL (borrowed when it is UTF-8).
-fn text(v: &FieldValue) -> std::borrow::Cow<'_, str> {
-    match v {
-        FieldValue::Str(_) => String::from_utf8_lossy(until_nul(v)),
-        FieldValue::Num(n) => n.to_string().into(),
     }
 }
 
@@ -406,6 +521,25 @@ pub fn loginuid_text(f: &Features) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_as_fmt_prints_them() {
+        let mut cases = vec![0u32, 1, 9, 10, 99, 100, 4095, 65535, 1 << 31, u32::MAX - 1, u32::MAX];
+        cases.extend((0..32).map(|b| 1u32 << b).chain((0..10).map(|e| 10u32.pow(e))));
+        for v in cases {
+            let check = |push: fn(&mut String, u32), expect: String| {
+                let mut out = String::from("x");
+                push(&mut out, v);
+                assert_eq!(out, format!("x{expect}"), "{v}");
+            };
+            check(push_u32, v.to_string());
+            check(|o, v| push_i32(o, v as i32), (v as i32).to_string());
+            check(push_hex, format!("0x{v:X}"));
+        }
+        let mut out = String::new();
+        push_lossy(&mut out, b"ok\xffz");
+        assert_eq!(out, String::from_utf8_lossy(b"ok\xffz"));
+    }
 
     #[test]
     fn status_block_plain_and_interpreted() {
