@@ -558,6 +558,23 @@ mod tests {
             ];
             for (p, src) in packed.into_iter().zip(sources) {
                 assert_eq!(rows(p), src.to_vec());
+                for (_, name) in src {
+                    let first = src.iter().find(|r| r.1.eq_ignore_ascii_case(name)).map(|r| r.0);
+                    assert_eq!(p.number(name), first, "{name}");
+                }
+            }
+            // Name lookups give the first row of a name, as a scan of the rows does, for
+            // every name in any case.
+            for m in 0..64 {
+                let (Some(p), Some(src)) = (t.syscall_table(Machine(m)), syscalls(m)) else {
+                    continue;
+                };
+                for (_, name) in src {
+                    let first = src.iter().find(|r| r.1.eq_ignore_ascii_case(name)).map(|r| r.0);
+                    assert_eq!(p.number(name), first, "machine {m} {name}");
+                    assert_eq!(p.number(&name.to_ascii_uppercase()), first, "{name}");
+                }
+                assert_eq!(p.number("nosuchcall"), None);
             }
         }
     }

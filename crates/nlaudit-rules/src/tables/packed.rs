@@ -21,6 +21,10 @@ pub(crate) struct NameTable {
     /// The end offset of each name in `names` (a name starts where the previous one ends).
     ends: &'static [u16],
     names: &'static str,
+    /// A hash index of the names (ASCII-case-insensitive; open addressing, linear probing,
+    /// at most half full, [`EMPTY`] in free slots): name lookups (parsing) probe a slot or
+    /// two instead of scanning every row.
+    index: &'static [u16],
 }
 
 impl NameTable {
@@ -29,9 +33,11 @@ impl NameTable {
         nums: &'static [u32],
         ends: &'static [u16],
         names: &'static str,
+        index: &'static [u16],
     ) -> NameTable {
         assert!(nums.len() == ends.len(), "one end per number");
-        NameTable { nums, ends, names }
+        assert!(index.len() == slots(nums.len()), "an index of slots(rows) slots");
+        NameTable { nums, ends, names, index }
     }
 
     /// The number of rows.
@@ -68,16 +74,20 @@ impl NameTable {
     /// The number of the first row whose name is `name`, ASCII-case-insensitively (as
     /// libaudit's lookups).
     pub(crate) fn number(&self, name: &str) -> Option<u32> {
-        let mut start = 0;
-        for (i, &end) in self.ends.iter().enumerate() {
-            let end = usize::from(end);
-            // Lengths first: most rows differ there, without touching the bytes.
-            if end - start == name.len()
-                && self.names.get(start..end).is_some_and(|n| n.eq_ignore_ascii_case(name))
-            {
-                return self.nums.get(i).copied();
+        let mask = self.index.len() - 1;
+        let mut slot = hash_ci(name.as_bytes()) as usize & mask;
+        // Rows were indexed in row order, so the first match along the probe sequence is
+        // the first row of that name. The index is never full: the walk ends at a free slot.
+        for _ in 0..self.index.len() {
+            let row = *self.index.get(slot)?;
+            if row == EMPTY {
+                return None;
             }
-            start = end;
+            let row = usize::from(row);
+            if self.name_at(row)?.eq_ignore_ascii_case(name) {
+                return self.nums.get(row).copied();
+            }
+            slot = (slot + 1) & mask;
         }
         None
     }
@@ -87,6 +97,42 @@ impl NameTable {
         let t = *self;
         (0..t.len()).filter_map(move |i| t.name_at(i))
     }
+}
+
+/// A free slot of a [`NameTable`]'s index.
+const EMPTY: u16 = u16::MAX;
+
+/// FNV-1a of `bytes` with ASCII letters as lower case.
+const fn hash_ci(bytes: &[u8]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i].to_ascii_lowercase() as u32;
+        h = h.wrapping_mul(0x0100_0193);
+        i += 1;
+    }
+    h
+}
+
+/// The index slots of a table of `rows` rows: a power of two, at least twice the rows.
+pub(crate) const fn slots(rows: usize) -> usize {
+    (2 * rows).next_power_of_two()
+}
+
+/// The hash index of the names of `rows` (`S` is [`slots`]), filled in row order.
+pub(crate) const fn pack_index<const S: usize>(rows: &[(u32, &str)]) -> [u16; S] {
+    assert!(S == slots(rows.len()) && rows.len() < EMPTY as usize);
+    let mut out = [EMPTY; S];
+    let mut i = 0;
+    while i < rows.len() {
+        let mut slot = hash_ci(rows[i].1.as_bytes()) as usize & (S - 1);
+        while out[slot] != EMPTY {
+            slot = (slot + 1) & (S - 1);
+        }
+        out[slot] = i as u16;
+        i += 1;
+    }
+    out
 }
 
 /// The summed length of the names of `rows`.
@@ -162,7 +208,14 @@ macro_rules! name_table {
         const ENDS: [u16; $rows.len()] = $crate::tables::packed::pack_ends($rows);
         const NAMES: [u8; $crate::tables::packed::names_len($rows)] =
             $crate::tables::packed::pack_names($rows);
-        $crate::tables::packed::NameTable::new(&NUMS, &ENDS, $crate::tables::packed::utf8(&NAMES))
+        const INDEX: [u16; $crate::tables::packed::slots($rows.len())] =
+            $crate::tables::packed::pack_index($rows);
+        $crate::tables::packed::NameTable::new(
+            &NUMS,
+            &ENDS,
+            $crate::tables::packed::utf8(&NAMES),
+            &INDEX,
+        )
     }};
 }
 pub(crate) use name_table;
@@ -188,6 +241,27 @@ mod tests {
         assert_eq!(t.number(""), Some(7));
         assert_eq!(t.number("du"), None);
         assert_eq!(t.names().collect::<Vec<_>>(), ["read", "Open", "", "dup"]);
+    }
+
+    #[test]
+    fn name_lookup_finds_the_first_row_case_insensitively() {
+        static DUPS: &[(u32, &str)] =
+            &[(5, "b"), (1, "A"), (2, "a"), (3, "ab"), (4, "B"), (6, "a_"), (7, "A[")];
+        let t = name_table!(DUPS);
+        for (name, expect) in [
+            ("a", Some(1)),
+            ("B", Some(5)),
+            ("AB", Some(3)),
+            ("a_", Some(6)),
+            ("a[", Some(7)),
+            ("c", None),
+            ("", None),
+            ("aa", None),
+        ] {
+            let linear = DUPS.iter().find(|r| r.1.eq_ignore_ascii_case(name)).map(|r| r.0);
+            assert_eq!(linear, expect, "{name}");
+            assert_eq!(t.number(name), expect, "{name}");
+        }
     }
 
     #[test]
