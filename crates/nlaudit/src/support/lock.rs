@@ -116,7 +116,8 @@ pub fn for_change() -> Result<()> {
     let mut cmd = me.join(" ");
     cmd.truncate(cmd.char_indices().nth(300).map_or(cmd.len(), |(i, _)| i));
     let _ = f.set_len(0).and_then(|_| f.rewind());
-    let _ = writeln!(f, "{} {cmd}", std::process::id()).and_then(|_| f.flush());
+    // One write: `writeln!` on a File is a write(2) per piece (four for this line).
+    let _ = f.write_all(format!("{} {cmd}\n", std::process::id()).as_bytes());
     let _ = HELD.set(Some(f));
     Ok(())
 }
@@ -142,6 +143,6 @@ pub fn try_hold(what: &str) -> Result<Option<Held>> {
         Err(e) => return Err(fail(code::FAILED, format!("cannot lock {}: {e}", p.display()))),
     }
     let _ = f.set_len(0).and_then(|_| f.rewind());
-    let _ = writeln!(f, "{} {what}", std::process::id()).and_then(|_| f.flush());
+    let _ = f.write_all(format!("{} {what}\n", std::process::id()).as_bytes());
     Ok(Some(Held(Some(f))))
 }
