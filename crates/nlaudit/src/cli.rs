@@ -429,6 +429,9 @@ pub struct EnsureArgs {
     /// kernel access.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// Print one JSON object: the plan, what became of it, and the check after.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `nlaudit check`.
@@ -476,6 +479,9 @@ pub struct ProfileEnsureArgs {
     /// /etc/audit/rules.d (inside DIR with --root).
     #[arg(long, value_name = "DIR")]
     pub rules_dir: Option<String>,
+    /// Print one JSON object: the plan, what became of it, and the check after.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `log_format`, as a flag.

@@ -26,8 +26,11 @@ use nlaudit_proto::{Client, Error as ProtoError, Transport};
 use serde::Serialize;
 
 use crate::cli::{ProfileCheckArgs, ProfileEnsureArgs};
-use crate::support::ensure::{apply_live, AddResult, Mode};
-use crate::support::errors::{code, explain, fail};
+use crate::support::ensure::{
+    apply_live, AddResult, CheckCountsJson, EnsureJson, FileJson, KernelJson, LineJson, Mode,
+    RuleResultJson, UnfixableJson,
+};
+use crate::support::errors::{self, code, explain, fail};
 use crate::support::{atomic, output, session, system};
 
 /// Mode of a profile's rules file (augenrules installs audit.rules 0640).
@@ -38,17 +41,19 @@ pub fn check(a: ProfileCheckArgs) -> Result<ExitCode> {
     if a.list_profiles {
         return list();
     }
+    if a.json {
+        output::json_for("check");
+    }
     let host = system::host_for(a.root.as_deref())?;
     let profiles = load_profiles(&a.profile, host.as_ref())?;
     let run = run_check(host.as_ref(), &profiles, a.rules_dir.as_deref(), session::open)?;
-    let mut out = output::stdout();
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &json(&run))?;
-        writeln!(out)?;
+        output::print_json(&json(&run))?;
     } else {
+        let mut out = output::stdout();
         print_text(&mut out, &run)?;
+        out.flush()?;
     }
-    out.flush()?;
     Ok(ExitCode::from(run.exit_code()))
 }
 
@@ -445,6 +450,9 @@ struct Executed {
 
 /// `nlaudit ensure --profile ...`.
 pub fn ensure(a: ProfileEnsureArgs) -> Result<ExitCode> {
+    if a.json {
+        output::json_for("ensure");
+    }
     ensure_with(a, session::open)
 }
 
@@ -484,6 +492,11 @@ fn ensure_with<T: Transport>(
     let mode = if a.dry_run { Mode::DryRun } else { Mode::Apply };
     let done = execute(client.as_mut(), &plan, mode, fs);
     let failed = done.adds.iter().filter(|d| matches!(d, AddResult::Failed(_))).count();
+    if a.json {
+        return render_json(&plan, &done, mode, &run, failed, || {
+            run_check(host.as_ref(), &profiles, Some(&rules_dir), &connect)
+        });
+    }
     render(&plan, &done, mode, &run)?;
     if let Some((p, Err(e))) = done.files.iter().find(|(_, r)| r.is_err()) {
         return Err(fail(code::FAILED, format!("cannot write {p}: {e}")));
@@ -561,6 +574,101 @@ fn execute<T: Transport>(
         }
     }
     done
+}
+
+/// `--json`: the plan, what became of it, the error that stopped it and, after a run, the
+/// check's counts, as one object; the exit code as without --json.
+fn render_json(
+    plan: &ProfilePlan,
+    done: &Executed,
+    mode: Mode,
+    run: &Run,
+    failed: usize,
+    check: impl FnOnce() -> Result<Run>,
+) -> Result<ExitCode> {
+    let mut j = EnsureJson {
+        schema: 1,
+        dry_run: mode == Mode::DryRun,
+        changes: plan.changes(),
+        ..EnsureJson::default()
+    };
+    if let Some(enabled) = run.kernel_enabled {
+        j.kernel = Some(KernelJson {
+            enabled,
+            rules: plan
+                .live
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    RuleResultJson::new(&l.text, l.ids.join(", "), done.adds.get(i), mode)
+                })
+                .collect(),
+            enable: match (&done.enabled, plan.enable, mode) {
+                (_, false, _) => None,
+                (Some(Err(_)), true, _) => Some("failed"),
+                (_, true, Mode::DryRun) => Some("would enable"),
+                (_, true, Mode::Apply) => Some("enabled"),
+            },
+        });
+    }
+    for f in &plan.files {
+        j.files.push(FileJson {
+            path: f.path.clone(),
+            append: f
+                .rules
+                .iter()
+                .map(|r| LineJson { ids: r.ids.join(", "), text: r.text.clone() })
+                .collect(),
+            settings: f.settings.iter().map(|s| s.line()).collect(),
+            skipped: Vec::new(),
+            written: done.files.iter().any(|(p, r)| p.ends_with(&f.path) && r.is_ok()),
+        });
+    }
+    j.unfixable = plan
+        .unfixable
+        .iter()
+        .map(|u| UnfixableJson { id: u.id.clone(), text: u.text.clone(), why: u.why.clone() })
+        .collect();
+    let error = if let Some(Err(e)) = &done.enabled {
+        Some(fail(explain(e).0, format!("cannot enable auditing: {}", explain(e).1)))
+    } else if let Some((p, Err(e))) = done.files.iter().find(|(_, r)| r.is_err()) {
+        Some(fail(code::FAILED, format!("cannot write {p}: {e}")))
+    } else if failed > 0 {
+        Some(fail(code::FAILED, format!("{failed} rule(s) could not be added")))
+    } else {
+        None
+    };
+    if let Some(e) = error {
+        let d = errors::describe(&e);
+        j.error = Some(d.message);
+        j.exit_code = d.code;
+        output::print_json(&j)?;
+        return Err(e);
+    }
+    if mode == Mode::DryRun {
+        j.exit_code = u8::from(plan.changes());
+        output::print_json(&j)?;
+        return Ok(ExitCode::from(j.exit_code));
+    }
+    let after = check()?;
+    for o in &after.outcomes {
+        let n = o.counts();
+        j.check.push(CheckCountsJson {
+            profile: o.name.clone(),
+            pass: n.pass,
+            fail: n.fail,
+            not_applicable: n.not_applicable,
+            failing: o
+                .controls
+                .iter()
+                .filter(|c| c.verdict.name() == "fail")
+                .map(|c| c.id.clone())
+                .collect(),
+        });
+    }
+    j.exit_code = after.exit_code();
+    output::print_json(&j)?;
+    Ok(ExitCode::from(j.exit_code))
 }
 
 fn render(plan: &ProfilePlan, done: &Executed, mode: Mode, run: &Run) -> Result<()> {

@@ -4,13 +4,13 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use serde::Serialize;
 use nlaudit_proto::{Client, RuleData, Transport};
 use nlaudit_rules::parse::ParseErrorKind;
 use nlaudit_rules::{
     json::listing_json, normalize, parse_command, render::Listing, Context, Directive, Machine,
     ParseError, RuleCommand,
 };
+use serde::Serialize;
 
 use crate::cli::{DeleteArgs, ListArgs, RuleArgs};
 use crate::support::batches;

@@ -237,6 +237,15 @@ pub fn describe(e: &anyhow::Error) -> Described {
 /// command did not print its report, an [`output::ErrorReport`] goes to standard output too.
 pub fn report(e: &anyhow::Error) -> u8 {
     let d = describe(e);
+    print_report(d)
+}
+
+/// [`report`] for a command whose every error exits with `code` (`docker check|ensure`: 2).
+pub fn report_as(e: &anyhow::Error, code: u8) -> u8 {
+    print_report(Described { code, ..describe(e) })
+}
+
+fn print_report(d: Described) -> u8 {
     let _ = writeln!(std::io::stderr(), "nlaudit: {}", d.message);
     if let Some(command) = output::json_command().filter(|_| !output::report_printed()) {
         let r = output::ErrorReport {
@@ -247,7 +256,7 @@ pub fn report(e: &anyhow::Error) -> u8 {
             location: d.location,
             in_force: d.in_force,
         };
-        let _ = output::print_json(&r);
+        let _ = output::print_error(&r);
     }
     d.code
 }

@@ -48,6 +48,17 @@ pub fn print_json<T: Serialize>(report: &T) -> io::Result<()> {
     Ok(())
 }
 
+/// Prints an [`ErrorReport`] on one line (so that it also ends a stream of JSON lines,
+/// `events --json`, `apply --watch --json`).
+pub fn print_error(report: &ErrorReport) -> io::Result<()> {
+    let mut out = stdout();
+    serde_json::to_writer(&mut out, report)?;
+    writeln!(out)?;
+    out.flush()?;
+    REPORT_PRINTED.store(true, Ordering::Relaxed);
+    Ok(())
+}
+
 /// The schema version of [`ErrorReport`].
 pub const ERROR_SCHEMA: u32 = 1;
 

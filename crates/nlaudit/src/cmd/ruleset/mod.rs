@@ -12,8 +12,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
-use serde::Serialize;
 use nlaudit_rules::plan::ErrorMode;
+use serde::Serialize;
 
 use crate::cli::{ApplyArgs, LoadArgs, MergeArgs};
 use crate::support::errors::{self, code, fail};
@@ -197,6 +197,7 @@ pub fn apply(a: ApplyArgs) -> Result<ExitCode> {
         let period =
             (a.check_interval > 0).then(|| std::time::Duration::from_secs(a.check_interval));
         let mode = if a.json { watch::Output::Json } else { watch::Output::Text };
+        // Its records are a stream: a failure still ends it with the error object.
         return watch::run(&a.path, period, mode);
     }
     let start = Instant::now();
