@@ -417,6 +417,7 @@ mod tests {
             no_persist: false,
             enable: true,
             root: None,
+            json: false,
         };
         let code = run_with(a, connect).expect("ensure runs");
         assert_eq!(code, ExitCode::from(1), "the controls fail until the reboot");
