@@ -5,10 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use nlaudit_proto::{Client, RuleData, Transport};
-use nlaudit_rules::parse::ParseErrorKind;
 use nlaudit_rules::{
-    json::listing_json, normalize, parse_command, render::Listing, Context, Directive, Machine,
-    ParseError, RuleCommand,
+    json::listing_json, normalize, parse_command, render::Listing, Directive, Machine, RuleCommand,
 };
 use serde::Serialize;
 
@@ -21,12 +19,29 @@ use crate::support::system::context;
 use crate::support::{interrupt, output, session};
 
 /// Parses auditctl-style arguments that must describe exactly one rule.
+/// A rule's text for a message: whole up to 160 bytes, else its start and end around the
+/// number of bytes left out (a 4 KB path would bury the reason).
+fn shortened(text: &str) -> String {
+    const KEEP: usize = 60;
+    if text.len() <= 160 {
+        return text.to_string();
+    }
+    let start = text.char_indices().map(|(i, _)| i).take_while(|&i| i <= KEEP).last();
+    let end = text.char_indices().map(|(i, _)| i).find(|&i| i >= text.len() - KEEP);
+    match (start, end) {
+        (Some(s), Some(e)) if s < e => {
+            format!("{}…[{} bytes]…{}", &text[..s], e - s, &text[e..])
+        }
+        _ => text.to_string(),
+    }
+}
+
 pub fn parse_rule(args: &[String], features: Option<u32>) -> Result<RuleCommand> {
     let ctx = context(features);
     let text = args.join(" ");
     let directives = parse_command(args, &ctx).map_err(|e| {
-        let hint = syscall_hint(&e, &ctx);
-        fail(code::USAGE, format!("invalid rule `{text}`: {}{hint}", e.message))
+        let hint = suggest::parse_hint(&e, args, &ctx);
+        fail(code::USAGE, format!("invalid rule `{}`: {}{hint}", shortened(&text), e.message))
     })?;
     // Exactly one rule and nothing else (`-h`, `-e 1`, ... are not rules).
     let mut it = directives.into_iter();
@@ -48,20 +63,6 @@ pub fn parse_rule(args: &[String], features: Option<u32>) -> Result<RuleCommand>
             format!("`{text}` is not a rule (expected -w PATH ... or -a LIST,ACTION ...)"),
         )),
     }
-}
-
-/// " (did you mean openat?)" after auditctl's `Syscall name unknown: opnat`: the closest
-/// names of this machine's syscall table (also for a `-F arch=b32` rule: the names mostly
-/// agree, and the hint is only a hint), or nothing.
-fn syscall_hint(e: &ParseError, ctx: &Context<'_>) -> String {
-    let last = e.message.lines().last().unwrap_or_default();
-    let Some(typed) = last.strip_prefix("Syscall name unknown: ") else {
-        return String::new();
-    };
-    if e.kind != ParseErrorKind::Syscall {
-        return String::new();
-    }
-    suggest::did_you_mean(&suggest::similar(typed, ctx.tables().syscall_names(ctx.machine)))
 }
 
 /// `list --json` (schema docs/schemas/list.schema.json).
