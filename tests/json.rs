@@ -152,6 +152,11 @@ fn bad_rule_files_are_one_error_object_with_the_location() {
     assert_eq!(v["command"], "add");
     let v = failed_run(&schemas, "delete.schema.json", &["delete"], 1);
     assert_eq!(v["exit_code"], 2, "{v:#}");
+    // A flag clap refuses: exit 2 and one error object too.
+    let v = failed_run(&schemas, "list.schema.json", &["list", "--bogus"], 1);
+    assert!(v["error"].as_str().is_some_and(|e| e.contains("--bogus")), "{v:#}");
+    let v = failed_run(&schemas, "ensure.schema.json", &["docker", "ensure", "--bogus"], 2);
+    assert_eq!(v["command"], "docker ensure");
 }
 
 /// Image trees (`--root`): docker check/ensure and the profiles, no kernel.
@@ -343,4 +348,78 @@ fn controls_report_in_json_live() {
         &["ensure", "--profile", "cis-linux", "--json", "--dry-run"],
     );
     assert_eq!(v["exit_code"].as_i64().map(|n| n as i32), c);
+}
+
+/// `n` distinct syscall rules keyed `key` (uid 1000.. so they never match a test's process).
+fn many(key: &str, n: usize) -> String {
+    (0..n)
+        .map(|i| format!("-a always,exit -F arch=b64 -S open -F uid={} -k {key}\n", 1000 + i))
+        .collect()
+}
+
+fn rules_in_force() -> usize {
+    nlaudit_proto::Client::open().and_then(|mut c| c.list_rules()).map(|r| r.len()).unwrap_or(0)
+}
+
+/// Starts nlaudit, waits until the kernel holds fewer than `below` rules (the change is
+/// under way), sends `sig`, and returns the output.
+fn interrupted(args: &[&str], below: usize, sig: nix::sys::signal::Signal) -> Output {
+    let child = std::process::Command::new(support::nlaudit_bin())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn nlaudit");
+    let start = std::time::Instant::now();
+    while rules_in_force() >= below {
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, sig).expect("kill");
+    child.wait_with_output().expect("wait")
+}
+
+/// Interrupted part-way, `delete --all --json` (SIGTERM, 143) and `load --json` (SIGINT,
+/// 130) still print one object: the error, the exit code and the rules in force.
+#[test]
+fn interrupted_runs_say_what_is_in_force() {
+    if !kernel_available("interrupted_runs_say_what_is_in_force") {
+        return;
+    }
+    let _guard = KernelGuard::new();
+    let schemas = Schemas::of_repo();
+    let key = unique_key("intr");
+    let dir = tempdir("intr");
+    let set = dir.join("set.rules");
+    fs::write(&set, many(&key, 250)).expect("write");
+    let set = set.to_str().expect("utf-8");
+    assert!(nlaudit(&["load", set]).status.success());
+    let held = rules_in_force();
+    let o = interrupted(
+        &["delete", "--all", "--key", &key, "--json"],
+        held,
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    assert_eq!(code(&o), Some(143), "{}", err(&o));
+    let v = object(&o);
+    schemas.assert_valid("delete.schema.json", &v);
+    assert_eq!(v["exit_code"], 143);
+    let in_force = v["in_force"].as_array().expect("in_force");
+    let left = in_force.iter().filter(|r| r.as_str().is_some_and(|r| r.contains(&key))).count();
+    assert!(left > 0 && left < 250, "{left} of the rules left");
+
+    let reload = dir.join("reload.rules");
+    fs::write(&reload, format!("-D\n{}", many(&key, 250))).expect("write");
+    let reload = reload.to_str().expect("utf-8");
+    assert!(nlaudit(&["load", reload]).status.success());
+    let held = rules_in_force();
+    let o = interrupted(&["load", "--json", reload], held, nix::sys::signal::Signal::SIGINT);
+    assert_eq!(code(&o), Some(130), "{}", err(&o));
+    let v = object(&o);
+    schemas.assert_valid("load.schema.json", &v);
+    assert_eq!(v["exit_code"], 130);
+    assert!(v["error"].as_str().is_some_and(|e| e.contains("interrupted by SIGINT")), "{v:#}");
+    assert!(v["in_force"].is_array(), "{v:#}");
 }

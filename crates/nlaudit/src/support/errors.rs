@@ -285,6 +285,59 @@ fn sentence(e: &anyhow::Error) -> (u8, String) {
     }
 }
 
+/// The commands that take `--json`, as the error object names them: (first word, second
+/// word or "", name).
+const JSON_COMMANDS: &[(&str, &str, &str)] = &[
+    ("status", "", "status"),
+    ("set", "", "set"),
+    ("list", "", "list"),
+    ("add", "", "add"),
+    ("delete", "", "delete"),
+    ("load", "", "load"),
+    ("merge", "", "merge"),
+    ("apply", "", "apply"),
+    ("docker", "check", "docker check"),
+    ("docker", "ensure", "docker ensure"),
+    ("check", "", "check"),
+    ("ensure", "", "ensure"),
+    ("events", "", "events"),
+];
+
+/// A command line clap refuses (exit 2): clap's message on standard error and, when the
+/// words hold `--json` for a command that takes it, the error object on standard output.
+/// `--help` and `--version` print as usual.
+pub fn usage_failure(words: &[String], e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let shown = matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    let first = words.get(1).map_or("", String::as_str);
+    let second = words.get(2).map_or("", String::as_str);
+    let command = JSON_COMMANDS
+        .iter()
+        .find(|(a, b, _)| *a == first && (b.is_empty() || *b == second))
+        .map(|c| c.2)
+        .filter(|_| !shown && words.iter().any(|w| w == "--json"));
+    let code = u8::try_from(e.exit_code()).unwrap_or(code::USAGE);
+    let _ = e.print();
+    if let Some(command) = command {
+        let rendered = e.render().to_string();
+        let message = rendered.lines().next().unwrap_or_default();
+        let _ = output::print_error(&output::ErrorReport {
+            schema: output::ERROR_SCHEMA,
+            command,
+            error: message.strip_prefix("error: ").unwrap_or(message).to_string(),
+            exit_code: code,
+            location: None,
+            in_force: None,
+        });
+    }
+    ExitCode::from(code)
+}
+
 /// Whether an error is a closed stdout (`nlaudit list | head -1`): exit quietly.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
