@@ -184,6 +184,9 @@ fn image_trees_report_in_json() {
         &["check", "--profile", "cis-linux", "--json", "--root", r],
     );
     assert_eq!(v["profiles"][0]["name"], "cis-linux");
+    let (c, v) = run_json(&schemas, "check.schema.json", &["check", "--list-profiles", "--json"]);
+    assert_eq!(c, Some(0));
+    assert!(v["profiles"].as_array().is_some_and(|p| p.len() >= 3), "{v:#}");
     let (c, v) = run_json(
         &schemas,
         "ensure.schema.json",

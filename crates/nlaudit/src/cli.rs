@@ -443,7 +443,7 @@ pub struct ProfileCheckArgs {
     #[arg(long, value_name = "NAME|FILE", required_unless_present = "list_profiles")]
     pub profile: Vec<String>,
     /// List the built-in profiles and exit.
-    #[arg(long, conflicts_with_all = ["profile", "json", "root"])]
+    #[arg(long, conflicts_with_all = ["profile", "root"])]
     pub list_profiles: bool,
     /// Print JSON (schema 1: profiles.md in /usr/share/doc/nlaudit).
     #[arg(long)]

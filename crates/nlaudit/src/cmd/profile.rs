@@ -38,11 +38,12 @@ const FILE_MODE: u32 = 0o640;
 
 /// `nlaudit check --list-profiles | --profile ...`.
 pub fn check(a: ProfileCheckArgs) -> Result<ExitCode> {
-    if a.list_profiles {
-        return list();
-    }
     if a.json {
         output::json_for("check");
+    }
+    if a.list_profiles {
+        let format = if a.json { Format::Json } else { Format::Text };
+        return list(format);
     }
     let host = system::host_for(a.root.as_deref())?;
     let profiles = load_profiles(&a.profile, host.as_ref())?;
@@ -57,7 +58,43 @@ pub fn check(a: ProfileCheckArgs) -> Result<ExitCode> {
     Ok(ExitCode::from(run.exit_code()))
 }
 
-fn list() -> Result<ExitCode> {
+/// Text for people, or one JSON object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+/// `check --list-profiles --json` (schema docs/schemas/check.schema.json, `$defs/list`).
+#[derive(Serialize)]
+struct ProfileListJson {
+    schema: u32,
+    profiles: Vec<ProfileEntryJson>,
+}
+
+#[derive(Serialize)]
+struct ProfileEntryJson {
+    name: String,
+    title: String,
+    controls: usize,
+    variants: Vec<String>,
+}
+
+fn list(format: Format) -> Result<ExitCode> {
+    if format == Format::Json {
+        let mut profiles = Vec::new();
+        for b in BUILTINS {
+            let p = profile::parse(&format!("builtin:{}", b.name), b.text)?;
+            profiles.push(ProfileEntryJson {
+                name: p.name.clone(),
+                title: p.title.clone(),
+                controls: p.controls.len(),
+                variants: p.variants.clone(),
+            });
+        }
+        output::print_json(&ProfileListJson { schema: 1, profiles })?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut out = output::stdout();
     for b in BUILTINS {
         let p = profile::parse(&format!("builtin:{}", b.name), b.text)?;

@@ -370,6 +370,23 @@ mod tests {
         assert!(m.contains("no audit support"), "{m}");
     }
 
+    /// What `--json` reports of an error: the sentence, the code, the FILE:LINE a
+    /// `fail_at` carries (through a context too) and the rules a `fail_in_force` lists.
+    #[test]
+    fn described_errors_keep_location_and_rules_in_force() {
+        let e = fail_at(code::USAGE, "a.rules:3".into(), "-F unknown field: uidd");
+        let d = describe(&e);
+        assert_eq!((d.code, d.message.as_str()), (2, "a.rules:3: -F unknown field: uidd"));
+        assert_eq!(d.location.as_deref(), Some("a.rules:3"));
+        let e = fail_in_force(130, "load stopped", vec!["-w /etc/passwd -p wa".into()])
+            .context("around");
+        let d = describe(&e);
+        assert_eq!(d.code, 130);
+        assert_eq!(d.in_force, Some(vec!["-w /etc/passwd -p wa".to_string()]));
+        let d = describe(&anyhow::anyhow!("plain"));
+        assert_eq!((d.code, d.location, d.in_force), (code::FAILED, None, None));
+    }
+
     #[test]
     fn exists_and_missing_rules_have_their_codes() {
         let e = ProtoError::Kernel { op: Op::AddRule, errno: Errno::EEXIST };
