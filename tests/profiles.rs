@@ -695,3 +695,375 @@ fn scenario_names() -> [&'static str; 12] {
         "auditctl_wrong_rule_without_key.fail.sh",
     ]
 }
+
+// ---- the text and JSON reports of `check --profile` and `ensure --profile` ---------------
+
+/// A scratch directory for one output test.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let d = std::env::temp_dir().join(format!("nlaudit-profile-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).expect("scratch");
+        Scratch(d)
+    }
+
+    /// Writes `text` at `rel` (parents made); returns its path.
+    fn write(&self, rel: &str, text: &str) -> String {
+        let p = self.0.join(rel);
+        fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        fs::write(&p, text).expect("write");
+        p.display().to_string()
+    }
+
+    fn path(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A profile with a control of each kind the reports show: met, suppressed by an earlier
+/// `never` rule, missing, the immutable setting, not applicable (its tree is absent).
+const OUTPUT_PROFILE: &str = "\
+profile out-test
+title Output test profile
+source tests/profiles.rs
+control T.1
+title Ensure sudoers changes are collected
+rule cac=audit_rules_sysadmin_actions -w /etc/sudoers -p wa -k scope
+control T.2
+title Ensure permission changes are collected
+rule cac=audit_rules_dac_modification_fchmodat -a always,exit -F arch=$ARCH -S fchmodat -F auid>=$UID_MIN -F auid!=unset -k perm_mod
+control T.3
+title Ensure identity changes are collected
+rule cac=audit_rules_usergroup_modification_passwd -w /etc/passwd -p wa -k identity
+control T.4
+title Ensure the configuration is immutable
+rule cac=audit_rules_immutable -e 2
+control T.5
+title Ensure the absent tree is watched
+rule -a always,exit -F dir=/opt/nlaudit-absent -F perm=wa -k opt
+";
+
+/// The rules.d of the output tests' image tree: T.1 met, T.2 suppressed, T.4 met.
+const OUTPUT_RULES: &str = "\
+-a never,exit -F arch=b64 -S fchmodat
+-a never,exit -F arch=b32 -S fchmodat
+-w /etc/sudoers -p wa -k scope
+-e 2
+";
+
+/// A JSON value's kind, for the key tables.
+#[derive(Clone, Copy)]
+enum T {
+    Str,
+    OptStr,
+    Bool,
+    Num,
+    OptNum,
+    Arr,
+    OptArr,
+    Obj,
+    OptObj,
+}
+
+fn is(v: &serde_json::Value, t: T) -> bool {
+    match t {
+        T::Str => v.is_string(),
+        T::OptStr => v.is_string() || v.is_null(),
+        T::Bool => v.is_boolean(),
+        T::Num => v.is_u64(),
+        T::OptNum => v.is_u64() || v.is_null(),
+        T::Arr => v.is_array(),
+        T::OptArr => v.is_array() || v.is_null(),
+        T::Obj => v.is_object(),
+        T::OptObj => v.is_object() || v.is_null(),
+    }
+}
+
+/// Checks that `v` has exactly these keys, with these kinds.
+fn keys(v: &serde_json::Value, want: &[(&str, T)], what: &str) {
+    let obj = v.as_object().unwrap_or_else(|| panic!("{what}: not an object: {v}"));
+    let got: Vec<&str> = obj.keys().map(String::as_str).collect();
+    let mut exp: Vec<&str> = want.iter().map(|(k, _)| *k).collect();
+    let mut got_sorted = got.clone();
+    got_sorted.sort_unstable();
+    exp.sort_unstable();
+    assert_eq!(got_sorted, exp, "{what}: keys");
+    for (k, t) in want {
+        assert!(is(&obj[*k], *t), "{what}.{k}: wrong kind: {}", obj[*k]);
+    }
+}
+
+const TOP: &[(&str, T)] = &[
+    ("schema", T::Num),
+    ("root", T::OptStr),
+    ("machine", T::Obj),
+    ("audit", T::Obj),
+    ("profiles", T::Arr),
+];
+const MACHINE: &[(&str, T)] = &[
+    ("uid_min", T::Num),
+    ("uid_min_source", T::Str),
+    ("arches", T::Arr),
+    ("persisted_from", T::Str),
+    ("persisted_found", T::Bool),
+    ("boot_rules", T::Str),
+    ("boot_source", T::Str),
+    ("setuid_files", T::OptArr),
+];
+const AUDIT: &[(&str, T)] = &[("enabled", T::OptNum), ("recording", T::Bool), ("notes", T::Arr)];
+const NOTE: &[(&str, T)] = &[("level", T::Str), ("code", T::Str), ("text", T::Str)];
+const PROFILE: &[(&str, T)] = &[
+    ("name", T::Str),
+    ("title", T::Str),
+    ("variant", T::OptStr),
+    ("counts", T::Obj),
+    ("controls", T::Arr),
+];
+const COUNTS: &[(&str, T)] = &[("pass", T::Num), ("fail", T::Num), ("not_applicable", T::Num)];
+const CONTROL: &[(&str, T)] = &[
+    ("id", T::Str),
+    ("title", T::Str),
+    ("verdict", T::Str),
+    ("failing", T::OptStr),
+    ("requirements", T::Arr),
+];
+const REQUIREMENT: &[(&str, T)] = &[
+    ("text", T::Str),
+    ("cac", T::OptStr),
+    ("profile_line", T::Num),
+    ("live", T::Obj),
+    ("persisted", T::Obj),
+];
+const SIDE: &[(&str, T)] = &[
+    ("verdict", T::Str),
+    ("reason", T::Str),
+    ("rules", T::Arr),
+    ("shadowed_by", T::OptObj),
+    ("notes", T::Arr),
+];
+const RULE: &[(&str, T)] = &[("text", T::Str), ("origin", T::Str)];
+
+/// Validates a `check --profile --json` report against the documented schema (1), and its
+/// counts and verdicts against each other.
+fn validate(r: &serde_json::Value) {
+    keys(r, TOP, "report");
+    assert_eq!(r["schema"], 1);
+    keys(&r["machine"], MACHINE, "machine");
+    assert!(["rules.d", "audit.rules"].contains(&r["machine"]["boot_rules"].as_str().unwrap_or("")));
+    keys(&r["audit"], AUDIT, "audit");
+    for n in r["audit"]["notes"].as_array().into_iter().flatten() {
+        keys(n, NOTE, "audit.notes[]");
+    }
+    for p in r["profiles"].as_array().into_iter().flatten() {
+        keys(p, PROFILE, "profiles[]");
+        keys(&p["counts"], COUNTS, "counts");
+        let mut counts = BTreeMap::new();
+        for c in p["controls"].as_array().into_iter().flatten() {
+            let id = c["id"].as_str().unwrap_or("?");
+            keys(c, CONTROL, id);
+            *counts.entry(c["verdict"].as_str().unwrap_or("?").to_string()).or_insert(0u64) += 1;
+            let mut fails = [false, false];
+            for q in c["requirements"].as_array().into_iter().flatten() {
+                keys(q, REQUIREMENT, id);
+                for (i, side) in ["live", "persisted"].into_iter().enumerate() {
+                    let s = &q[side];
+                    keys(s, SIDE, &format!("{id} {side}"));
+                    let v = s["verdict"].as_str().unwrap_or("?");
+                    assert!(
+                        ["pass", "fail", "at-boot", "not-applicable", "not-checked"].contains(&v),
+                        "{id} {side}: {v}"
+                    );
+                    fails[i] |= v == "fail";
+                    for x in s["rules"].as_array().into_iter().flatten() {
+                        keys(x, RULE, id);
+                    }
+                    if !s["shadowed_by"].is_null() {
+                        keys(&s["shadowed_by"], RULE, id);
+                        assert_eq!(v, "fail", "{id} {side}: shadowed but {v}");
+                    }
+                }
+            }
+            let failing = match fails {
+                [true, true] => Some("both"),
+                [true, false] => Some("live"),
+                [false, true] => Some("persisted"),
+                [false, false] => None,
+            };
+            assert_eq!(c["failing"].as_str(), failing, "{id}");
+            assert_eq!(c["verdict"] == "fail", failing.is_some(), "{id}");
+        }
+        for (k, name) in [("pass", "pass"), ("fail", "fail"), ("not_applicable", "not-applicable")]
+        {
+            assert_eq!(p["counts"][k], counts.get(name).copied().unwrap_or(0), "counts.{k}");
+        }
+    }
+}
+
+fn control<'a>(r: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    r["profiles"][0]["controls"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["id"] == id))
+        .unwrap_or_else(|| panic!("no control {id}: {r}"))
+}
+
+fn run(args: &[&str]) -> (Option<i32>, String, String) {
+    let o = support::nlaudit(args);
+    (o.status.code(), support::out(&o), support::err(&o))
+}
+
+fn check_json(args: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let mut all = vec!["check", "--json"];
+    all.extend_from_slice(args);
+    let (code, stdout, stderr) = run(&all);
+    let v = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"));
+    (code, v)
+}
+
+/// The output tests' image tree and profile file.
+fn output_tree(tag: &str) -> (Scratch, String) {
+    let s = Scratch::new(tag);
+    s.write("root/etc/audit/rules.d/50-site.rules", OUTPUT_RULES);
+    s.write("root/etc/passwd", "");
+    let profile = s.write("out-test.profile", OUTPUT_PROFILE);
+    (s, profile)
+}
+
+#[test]
+fn check_json_is_the_documented_schema() {
+    let (s, profile) = output_tree("json");
+    let root = format!("{}/root", s.path());
+    let (code, r) = check_json(&["--root", &root, "--profile", &profile]);
+    assert_eq!(code, Some(1), "{r}");
+    validate(&r);
+    assert!(r["root"].as_str().is_some_and(|p| p.ends_with("/root")), "{}", r["root"]);
+    assert_eq!(r["audit"]["enabled"], serde_json::Value::Null);
+    let p = &r["profiles"][0];
+    assert_eq!((p["name"].as_str(), p["variant"].as_str()), (Some("out-test"), None));
+    assert_eq!(p["counts"], serde_json::json!({"pass": 2, "fail": 2, "not_applicable": 1}));
+    // T.2: each arch's requirement is suppressed by its `never` rule, named with its line.
+    let t2 = control(&r, "T.2");
+    assert_eq!((t2["verdict"].as_str(), t2["failing"].as_str()), (Some("fail"), Some("persisted")));
+    let reqs = t2["requirements"].as_array().expect("requirements");
+    assert_eq!(reqs.len(), 2, "one requirement per arch");
+    for (q, arch, line) in [(&reqs[0], "b32", 2), (&reqs[1], "b64", 1)] {
+        assert_eq!(q["cac"], "audit_rules_dac_modification_fchmodat");
+        assert_eq!(q["profile_line"], 9, "the line of its `rule`");
+        assert!(q["text"].as_str().is_some_and(|t| t.contains(&format!("arch={arch}"))), "{q}");
+        assert_eq!(q["live"]["verdict"], "not-checked");
+        assert_eq!(
+            q["persisted"]["shadowed_by"],
+            serde_json::json!({
+                "text": format!("-a never,exit -F arch={arch} -S fchmodat"),
+                "origin": format!("/etc/audit/rules.d/50-site.rules:{line}"),
+            })
+        );
+    }
+    let t1 = &control(&r, "T.1")["requirements"][0]["persisted"];
+    assert_eq!(t1["verdict"], "pass");
+    assert_eq!(t1["rules"][0]["origin"], "/etc/audit/rules.d/50-site.rules:3");
+    assert_eq!(control(&r, "T.3")["requirements"][0]["persisted"]["verdict"], "fail");
+    assert_eq!(control(&r, "T.4")["requirements"][0]["persisted"]["verdict"], "pass");
+    assert_eq!(control(&r, "T.5")["verdict"], "not-applicable");
+    // Every key is documented in docs/profiles.md's JSON section.
+    let doc =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/profiles.md"))
+            .expect("docs/profiles.md");
+    let json_doc = doc.split("## JSON").nth(1).expect("a JSON section");
+    for table in [TOP, MACHINE, AUDIT, NOTE, PROFILE, COUNTS, CONTROL, REQUIREMENT, SIDE, RULE] {
+        for (k, _) in table {
+            assert!(json_doc.contains(&format!("\"{k}\"")), "docs/profiles.md: `{k}` undocumented");
+        }
+    }
+}
+
+#[test]
+fn check_text_names_controls_sides_cac_ids_and_the_shadowing_rule() {
+    let (s, profile) = output_tree("text");
+    let root = format!("{}/root", s.path());
+    let (code, text, stderr) = run(&["check", "--root", &root, "--profile", &profile]);
+    assert_eq!(code, Some(1), "{text}{stderr}");
+    let lines: Vec<&str> = text.lines().collect();
+    let has = |want: &str| lines.iter().any(|l| l.contains(want));
+    assert!(lines.first().is_some_and(|l| l.starts_with("image tree ")), "{text}");
+    assert!(has("machine: UID_MIN 1000 "), "{text}");
+    assert!(has("profile out-test: Output test profile"), "{text}");
+    for (verdict, id, title) in [
+        ("PASS", "T.1", "Ensure sudoers changes are collected"),
+        ("FAIL", "T.2", "Ensure permission changes are collected (persisted fails)"),
+        ("FAIL", "T.3", "Ensure identity changes are collected (persisted fails)"),
+        ("PASS", "T.4", "Ensure the configuration is immutable"),
+        ("NOT-APPLICABLE", "T.5", "Ensure the absent tree is watched"),
+    ] {
+        let line = lines.iter().find(|l| l.split_whitespace().nth(1) == Some(id));
+        let line = line.unwrap_or_else(|| panic!("no line for {id}: {text}"));
+        assert!(line.starts_with(verdict) && line.ends_with(title), "{line}");
+    }
+    // A failing requirement: its text and CaC id, then the failing side's verdict and why,
+    // naming the rule that suppresses it and where it is.
+    let i = lines
+        .iter()
+        .position(|l| l.contains("arch=b64 -S fchmodat") && !l.contains("never"))
+        .expect("the b64 fchmodat requirement");
+    assert!(lines[i].trim_start().starts_with("-a always,exit"), "{}", lines[i]);
+    assert!(lines[i].ends_with("[audit_rules_dac_modification_fchmodat]"), "{}", lines[i]);
+    let side: Vec<&str> = lines[i + 1].split_whitespace().collect();
+    assert_eq!(side[..2], ["persisted", "fail"], "{}", lines[i + 1]);
+    assert!(
+        lines[i + 1].contains(
+            "suppressed by the earlier `-a never,exit -F arch=b64 -S fchmodat` \
+             (/etc/audit/rules.d/50-site.rules:1)"
+        ),
+        "{}",
+        lines[i + 1]
+    );
+    assert!(has("[audit_rules_usergroup_modification_passwd]"), "{text}");
+    assert!(has("no persisted rule records it"), "{text}");
+    assert_eq!(lines.last(), Some(&"out-test: 2 pass, 2 fail, 1 not applicable"), "{text}");
+}
+
+#[test]
+fn ensure_text_on_an_image_tree_then_nothing_to_change() {
+    let (s, profile) = output_tree("ensure");
+    let root = format!("{}/root", s.path());
+    let file = format!("{root}/etc/audit/rules.d/nlaudit-out-test.rules");
+    let (code, text, stderr) =
+        run(&["ensure", "--root", &root, "--profile", &profile, "--dry-run"]);
+    assert_eq!(code, Some(1), "{text}{stderr}");
+    assert!(text.contains("/etc/audit/rules.d/nlaudit-out-test.rules:"), "{text}");
+    assert!(
+        text.contains("would append -w /etc/passwd -p wa -k identity  (out-test T.3)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cannot fix out-test T.2 `-a always,exit -F arch=b64 -S fchmodat"),
+        "{text}"
+    );
+    assert!(text.contains("suppressed by `-a never,exit -F arch=b64 -S fchmodat`"), "{text}");
+    assert!(!Path::new(&file).exists(), "--dry-run wrote {file}");
+    let (code, text, stderr) = run(&["ensure", "--root", &root, "--profile", &profile]);
+    // T.2 stays failing: a `never` rule is not removed by ensure.
+    assert_eq!(code, Some(1), "{text}{stderr}");
+    assert!(
+        text.contains("append       -w /etc/passwd -p wa -k identity  (out-test T.3)"),
+        "{text}"
+    );
+    assert!(text.contains("check out-test: 3 pass, 1 fail, 1 not applicable"), "{text}");
+    assert!(text.contains("FAIL T.2"), "{text}");
+    let persisted = fs::read_to_string(&file).expect("the profile's file");
+    assert!(
+        persisted.contains("# out-test T.3\n-w /etc/passwd -p wa -k identity\n"),
+        "{persisted}"
+    );
+    let (code, again, _) = run(&["ensure", "--root", &root, "--profile", &profile]);
+    assert_eq!(code, Some(1));
+    assert!(again.contains("nothing to change"), "{again}");
+    assert_eq!(fs::read_to_string(&file).expect("file"), persisted);
+}
