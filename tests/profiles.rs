@@ -1067,3 +1067,131 @@ fn ensure_text_on_an_image_tree_then_nothing_to_change() {
     assert!(again.contains("nothing to change"), "{again}");
     assert_eq!(fs::read_to_string(&file).expect("file"), persisted);
 }
+
+/// On this machine's kernel (issue 17's "done when", on a small profile so that no setuid
+/// walk is needed): check fails, `ensure --enable` fixes both sides, a second ensure changes
+/// nothing, check passes with the immutable control "persisted, takes effect at boot"; the
+/// text and JSON reports at each step.
+#[test]
+fn live_check_ensure_check_reports() {
+    if !support::kernel_available("profiles live reports") {
+        return;
+    }
+    let s = Scratch::new("live");
+    let key = support::unique_key("profile");
+    let watched = format!("/etc/{key}");
+    let profile = s.write(
+        "live-test.profile",
+        &format!(
+            "profile live-test\ntitle Live report test\n\
+             control L.1\ntitle Ensure the test file is watched\n\
+             rule cac=test_watch -w {watched} -p wa -k {key}\n\
+             control L.2\ntitle Ensure fchmodat is audited\n\
+             rule -a always,exit -F arch=$ARCH -S fchmodat -F auid>=$UID_MIN -F auid!=unset -k {key}\n\
+             control L.3\ntitle Ensure the configuration is immutable\nrule -e 2\n\
+             control L.4\ntitle Ensure the running and on-disk rules are the same\ncheck in-sync\n"
+        ),
+    );
+    let rules_dir = format!("{}/rules.d", s.path());
+    fs::create_dir_all(&rules_dir).expect("rules.d");
+    let file = format!("{rules_dir}/nlaudit-live-test.rules");
+    let args = ["--profile", profile.as_str(), "--rules-dir", rules_dir.as_str()];
+    let with = |first: &[&'static str]| -> Vec<String> {
+        first.iter().map(|a| a.to_string()).chain(args.iter().map(|a| a.to_string())).collect()
+    };
+    let go = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        run(&a)
+    };
+
+    let guard = support::KernelGuard::new();
+    let mut c = Client::open().expect("audit socket");
+    let flushed =
+        c.batch(BatchOp::Delete, guard.initial_rules(), OnError::Continue).expect("flush");
+    assert!(flushed.all_done(), "{flushed:?}");
+    c.set(nlaudit_proto::Setting::Enabled(nlaudit_proto::Switch::Off)).expect("enabled 0");
+
+    // Before: both sides fail; the text says which, per requirement.
+    let (code, text, stderr) = go(with(&["check"]));
+    assert_eq!(code, Some(1), "{text}{stderr}");
+    assert!(text.contains("audit is disabled (enabled 0)"), "{text}");
+    let l1 = text.lines().find(|l| l.contains(" L.1 ")).expect("L.1");
+    assert!(l1.starts_with("FAIL") && l1.ends_with("(both fails)"), "{l1}");
+    assert!(text.contains(&format!("-w {watched} -p wa -k {key} [test_watch]")), "{text}");
+    let sides: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>())
+        .filter(|w| matches!(w.first(), Some(&"live" | &"persisted")))
+        .collect();
+    assert!(sides.contains(&vec!["live", "fail"]) && sides.contains(&vec!["persisted", "fail"]));
+    assert!(text.contains("no kernel rule records it"), "{text}");
+    assert!(text.contains("the kernel has enabled 0, and it is not persisted"), "{text}");
+
+    // --dry-run says what it would do and does nothing.
+    let (code, text, stderr) = go(with(&["ensure", "--dry-run", "--enable"]));
+    assert_eq!(code, Some(1), "{text}{stderr}");
+    assert!(
+        text.contains(&format!("would add    -w {watched} -p wa -k {key}  (live-test L.1)")),
+        "{text}"
+    );
+    assert!(text.contains("would enable auditing (enabled 0 -> 1)"), "{text}");
+    assert!(c.list_rules().expect("list").is_empty() && !Path::new(&file).exists());
+
+    let (code, text, stderr) = go(with(&["ensure", "--enable"]));
+    assert_eq!(code, Some(0), "{text}{stderr}");
+    assert!(text.starts_with("kernel:\n"), "{text}");
+    assert!(
+        text.contains(&format!("add          -w {watched} -p wa -k {key}  (live-test L.1)")),
+        "{text}"
+    );
+    assert!(text.contains("enable       auditing (enabled 0 -> 1)"), "{text}");
+    assert!(text.contains(&format!("{file}:\n")), "{text}");
+    assert!(text.contains("append       -e 2  (persisted, takes effect at boot)"), "{text}");
+    assert!(text.contains("check live-test: 4 pass, 0 fail, 0 not applicable"), "{text}");
+    let status = c.status().expect("status");
+    assert_eq!(status.enabled, AuditEnabled::Enabled, "enabled 1, never 2");
+    let persisted = fs::read_to_string(&file).expect("persisted");
+    assert!(persisted.ends_with("\n-e 2\n"), "{persisted}");
+
+    // A second ensure changes nothing, in the kernel or on disk.
+    let before = c.list_rules().expect("list");
+    assert_eq!(before.len(), 3, "the watch and fchmodat for b32 and b64");
+    let (code, text, _) = go(with(&["ensure", "--enable"]));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("nothing to change"), "{text}");
+    assert_eq!(c.list_rules().expect("list"), before);
+    assert_eq!(fs::read_to_string(&file).expect("persisted"), persisted);
+
+    // After: everything passes, the immutable control at boot.
+    let (code, r) = {
+        let mut a = vec!["check".to_string(), "--json".to_string()];
+        a.extend(args.iter().map(|x| x.to_string()));
+        let (code, stdout, stderr) = go(a);
+        let v: serde_json::Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}{stderr}"));
+        (code, v)
+    };
+    assert_eq!(code, Some(0), "{r}");
+    validate(&r);
+    assert_eq!((r["root"].is_null(), &r["audit"]["enabled"]), (true, &serde_json::json!(1)));
+    assert_eq!(r["machine"]["persisted_from"], rules_dir.as_str());
+    let l1 = &control(&r, "L.1")["requirements"][0];
+    assert_eq!(l1["live"]["rules"][0]["origin"], "kernel");
+    assert_eq!(l1["persisted"]["rules"][0]["origin"], format!("{file}:4"));
+    let l3 = &control(&r, "L.3")["requirements"][0];
+    assert_eq!(
+        (l3["live"]["verdict"].as_str(), l3["persisted"]["verdict"].as_str()),
+        (Some("at-boot"), Some("pass"))
+    );
+    assert!(l3["live"]["reason"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("persisted, takes effect at boot")));
+    assert_eq!(control(&r, "L.4")["requirements"][0]["live"]["verdict"], "pass");
+    let (code, text, _) = go(with(&["check"]));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("live      at-boot persisted, takes effect at boot"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("PASS") && l.contains(" L.3 ")), "{text}");
+    assert!(text.contains("live-test: 4 pass, 0 fail, 0 not applicable"), "{text}");
+    drop(c);
+    drop(guard);
+}
