@@ -763,3 +763,6 @@ fn render(plan: &ProfilePlan, done: &Executed, mode: Mode, run: &Run) -> Result<
     out.flush()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
