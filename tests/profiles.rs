@@ -1204,7 +1204,7 @@ fn check_text_names_controls_sides_cac_ids_and_the_shadowing_rule() {
         ("FAIL", "T.2", "Ensure permission changes are collected (persisted fails)"),
         ("FAIL", "T.3", "Ensure identity changes are collected (persisted fails)"),
         ("PASS", "T.4", "Ensure the configuration is immutable"),
-        ("NOT-APPLICABLE", "T.5", "Ensure the absent tree is watched"),
+        ("N/A", "T.5", "Ensure the absent tree is watched"),
     ] {
         let line = lines.iter().find(|l| l.split_whitespace().nth(1) == Some(id));
         let line = line.unwrap_or_else(|| panic!("no line for {id}: {text}"));
