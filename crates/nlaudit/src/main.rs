@@ -105,13 +105,15 @@ fn nlaudit_main() -> ExitCode {
     // clap takes a 'static version (its `string` feature is off); this runs once per process.
     let version: &'static str = Box::leak(version.into_boxed_str());
     let mut command = <cli::Cli as clap::CommandFactory>::command().version(version);
-    let matches = command.get_matches_mut();
+    let cli = command
+        .try_get_matches_from_mut(std::env::args_os())
+        .and_then(|m| <cli::Cli as clap::FromArgMatches>::from_arg_matches(&m));
     // The parser's tree is not needed again and the process exits soon: freeing its hundreds
     // of allocations one by one cost more than the parse itself (callgrind, issue 20).
     std::mem::forget(command);
-    let cli = match <cli::Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+    let cli = match cli {
         Ok(c) => c,
-        Err(e) => e.exit(),
+        Err(e) => return support::errors::usage_failure(&words, e),
     };
     support::errors::finish(run(cli))
 }
