@@ -4,7 +4,7 @@
 //! What is measured (wall time from spawn to exit, `wait4` rusage for CPU time, GNU time
 //! for peak RSS; medians of N runs, nlaudit and auditctl alternating):
 //!
-//! - the everyday commands, each for both builds (`cargo build --release`, the README's;
+//! - the everyday commands, each for both builds (`cargo build --release`, the README's for NSS;
 //!   `cargo xtask dist`, the static binary of the packages and the image) against auditctl,
 //!   in rotating order, medians of `--short-runs` (default 150) runs: `list` with 0, 50 and
 //!   500 rules, `status`, `add` and `delete` of one rule (50 in force), and `docker check`
@@ -142,7 +142,7 @@ pub fn run(args: &[String]) -> Result<()> {
 }
 
 struct Bench {
-    /// `cargo build --release`: what the README tells people to build.
+    /// `cargo build --release`: the README's build where user names need glibc's NSS.
     nlaudit: PathBuf,
     /// `cargo xtask dist`: the static binary of the packages and the image.
     dist: PathBuf,
@@ -797,8 +797,9 @@ fn everyday_tables(o: &mut String, short_runs: usize, rows: &[Everyday]) {
     let _ = writeln!(
         o,
         "Short commands, medians of {} runs each, both builds and auditctl in rotating order, \
-         in the same run: the `release` build is `cargo build --release` (what the README \
-         says), `static` is `cargo xtask dist` (the packages and the image). Ratios are to \
+         in the same run: the `release` build is `cargo build --release` (the README's build for \
+         hosts that need glibc's NSS), `static` is `cargo xtask dist` (the README's quick \
+         start, the packages and the image). Ratios are to \
          auditctl; the floor runs in the bench process, without starting one.\n",
         short_runs
     );
@@ -1019,6 +1020,16 @@ names, a hash index; `crates/nlaudit-rules/src/tables/packed.rs`), 2,840 relocat
 left. After: 320 k instructions, 108 faults. Rendering writes with `push_str` and hand-made \
 numbers instead of `write!` (list of 5000: 26.0 M instructions before, 18.3 M after) and name \
 lookups for parsing go through the hash index (load of 1000: 14.6 M before, 11.8 M after).
+- **Targets still missed, and where the time goes** (the run of this table). Every row but \
+delete meets its target with the static build except list 500 and the rows at scale; the \
+release build misses every short row by the dynamic loader's 0.3 ms (next point). list 500: \
+list 0 (starting the process, one round trip) is 1.3 ms, the raw receiver's 500 replies 1.6 ms \
+more, which leaves about 0.7 ms (1.4 µs a rule) for decoding and rendering; 0.4× would need \
+0.35 ms less. list 5000: the raw receiver is 0.24×, the client's decode and render 18 M \
+instructions (about 3.6 k a rule: a `Vec` per rule and per string field, the field name \
+lookups, the text itself). load 1000: the raw sender is 0.32× on this run; nlaudit's parse is \
+about 8 M of its 11.8 M instructions (words split and kept per line, a `Vec` per rule). delete \
+waits for the kernel's RCU grace period (below).
 - **What separates the release build from the static one** is the dynamic loader: mapping \
 libc, the PIE's relative relocations (about 9,700 before the tables were packed, 2,840 now) and \
 150 symbol lookups (`_dl_start`: 276 k of the 484 k instructions of an `add` before), and the \
@@ -1027,9 +1038,15 @@ A plain `cargo build --release` cannot link statically: `-C target-feature=+crt-
 `-C relocation-model=static`) in `.cargo/config.toml` reach the proc-macro crates too (clap, \
 thiserror and serde derive), which then fail to build (tried). Linked with `-no-pie` (a \
 build-script link argument for the binary alone), it measured 0.1 ms less CPU per command, \
-at the cost of ASLR for the executable: not taken. A static binary would also lose glibc's \
-NSS modules (user names from LDAP or sssd in `-F auid=NAME`), which a host build needs; the \
-image's static binary resolves names from /etc/passwd only (docs/containers.md).
+at the cost of ASLR for the executable: not taken. The release profile linked statically \
+(`+crt-static` with an explicit `--target`, so that proc-macros are built without it) measured \
+the same as the dist build (`--version`: 0.70–0.86 ms of CPU and 74 faults, dist 0.75–0.78 ms \
+and 76, dynamic release 0.95–0.97 ms and 95; `perf stat`, 300 runs): the gap is the dynamic \
+loader, not `opt-level`. So the README's quick start builds the static binary (`cargo xtask \
+dist`), as the packages and the image ship it. What it gives up is glibc's NSS modules (user \
+names from LDAP or sssd in `-F auid=NAME`): it resolves names from /etc/passwd and /etc/group \
+only (docs/containers.md); the README says to build `cargo build --release` where that \
+matters. ASLR is kept (a static PIE).
 - **Deletes wait for an RCU grace period** in the kernel (`synchronize_rcu` in \
 `audit_del_rule`, seen in `/proc/PID/stack`): the raw delete's floor alone is most of \
 auditctl's time, so no client can delete one rule in 0.8× of it.
