@@ -236,7 +236,7 @@ fn profile_for(product: &Product, cac: &str, script: &str) -> Option<(String, &'
             let words: Vec<&str> = l.split_whitespace().collect();
             let only = words.iter().find_map(|w| w.strip_prefix("only="));
             words.contains(&format!("cac={cac}").as_str())
-                && only.map_or(true, |o| o.split(',').any(|v| v == variant))
+                && only.is_none_or(|o| o.split(',').any(|v| v == variant))
         };
         if b.lines().any(fits) {
             let mut text = b.to_string();

@@ -157,7 +157,7 @@ impl RuleSet {
         features: Option<u32>,
     ) {
         let words = split_line(text);
-        if words.first().map_or(true, |w| w.starts_with('#')) {
+        if words.first().is_none_or(|w| w.starts_with('#')) {
             return;
         }
         let env = ViewEnv(*fs);

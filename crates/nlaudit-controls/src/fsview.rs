@@ -240,7 +240,7 @@ pub fn mount_of(mountinfo: &str, path: &str) -> Option<(String, String)> {
             || path == point
             || path.strip_prefix(point.as_str()).is_some_and(|r| r.starts_with('/'));
         // Later lines mount over earlier ones at the same point.
-        if inside && best.as_ref().map_or(true, |(p, _)| point.len() >= p.len()) {
+        if inside && best.as_ref().is_none_or(|(p, _)| point.len() >= p.len()) {
             best = Some((point, fstype));
         }
     }

@@ -1637,7 +1637,7 @@ mod tests {
             if let Err(e) = parse_command(&args, &ctx) {
                 proptest::prop_assert!(!e.message.is_empty());
                 let at = e.position.token;
-                proptest::prop_assert!(at.map_or(true, |i| i < args.len()), "{e:?}");
+                proptest::prop_assert!(at.is_none_or(|i| i < args.len()), "{e:?}");
                 let named = at.and_then(|i| args.get(i).copied());
                 proptest::prop_assert_eq!(e.token.as_deref(), named);
             }

@@ -9,10 +9,8 @@
 //! libaudit's name lookups are ASCII-case-insensitive; printing uses the table spelling.
 
 // The generated rows are read at compile time: the runtime looks names up in their packed
-// forms (`packed`), so the row statics and their per-machine functions are otherwise unused.
-#[allow(dead_code)]
+// forms (`packed`).
 pub(crate) mod generated;
-#[allow(dead_code)]
 pub(crate) mod generated4;
 pub(crate) mod packed;
 
@@ -529,7 +527,8 @@ mod tests {
         fn rows(t: NameTable) -> Vec<(u32, &'static str)> {
             (0..t.len()).filter_map(|i| t.row(i)).collect()
         }
-        let cases: [(&Tables, fn(u32) -> Option<Rows>, [Rows; 8]); 2] = [
+        type Case = (&'static Tables, fn(u32) -> Option<Rows>, [Rows; 8]);
+        let cases: [Case; 2] = [
             (
                 &V3,
                 g::syscalls_for_machine,

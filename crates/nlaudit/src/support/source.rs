@@ -215,7 +215,7 @@ pub fn starts_with_delete_all(src: &Source) -> bool {
 
 /// Whether a parse made with `None` features holds for a kernel reporting `features`.
 pub fn default_features_hold(features: Option<u32>) -> bool {
-    features.map_or(true, |f| f == system::context(None).features)
+    features.is_none_or(|f| f == system::context(None).features)
 }
 
 /// The auditctl message for a kernel error on a rule (`Error sending add rule data request

@@ -127,7 +127,7 @@ pub fn augenrules_dialect(awk: Option<Awk>) -> Dialect {
     let script = ["/usr/sbin/augenrules", "/sbin/augenrules"]
         .iter()
         .find_map(|p| fs::read_to_string(p).ok());
-    let strip_cr = script.map_or(true, |s| s.contains(r"sub(/\r$/"));
+    let strip_cr = script.is_none_or(|s| s.contains(r"sub(/\r$/"));
     Dialect { awk, strip_cr }
 }
 

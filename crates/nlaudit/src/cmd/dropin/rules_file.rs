@@ -80,7 +80,7 @@ fn fileopt<T: Transport>(s: &mut Session<T>, path: &str) -> i32 {
         let mut words = split_line(&text);
         // `fields` has room for strlen/3 + 3 pointers: argv[0], the words, NULL.
         words.truncate(chunk.len() / 3 + 1);
-        if words.first().map_or(true, |w| w.starts_with('#')) {
+        if words.first().is_none_or(|w| w.starts_with('#')) {
             continue;
         }
         if !s.open() {

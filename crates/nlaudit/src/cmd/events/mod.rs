@@ -130,7 +130,7 @@ pub fn run(a: EventsArgs) -> Result<ExitCode> {
 
     let start = Instant::now();
     let deadline = timeout.map(|t| start + t);
-    let wanted = |e: &Event| a.key.as_deref().map_or(true, |k| e.has_key(k));
+    let wanted = |e: &Event| a.key.as_deref().is_none_or(|k| e.has_key(k));
     let done = |n: u64| a.count.is_some_and(|c| n >= c);
     let mut printed: u64 = 0;
     let mut drops_seen = socket_drops(&reader).unwrap_or(0);
