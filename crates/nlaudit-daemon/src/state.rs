@@ -208,8 +208,12 @@ pub const KEYS: &[Key] = &[
             Ok(())
         },
     },
-    Key { name: "pid", show: |r| one(r.pid), read: |r, v| Ok(r.pid = num(v)?) },
-    Key { name: "state report", show: |r| one(r.number), read: |r, v| Ok(r.number = num(v)?) },
+    Key { name: "pid", show: |r| one(r.pid), read: |r, v| num(v).map(|n| r.pid = n) },
+    Key {
+        name: "state report",
+        show: |r| one(r.number),
+        read: |r, v| num(v).map(|n| r.number = n),
+    },
     Key {
         name: "log format",
         show: |r| one(&r.log_format),
@@ -239,57 +243,57 @@ pub const KEYS: &[Key] = &[
     Key {
         name: "current log size",
         show: |r| log_show(r, |l| format!("{} KB", l.size_kb)),
-        read: |r, v| Ok(log_mut(r).size_kb = with_unit(v, "KB")?),
+        read: |r, v| with_unit(v, "KB").map(|n| log_mut(r).size_kb = n),
     },
     Key {
         name: "max log size",
         show: |r| log_show(r, |l| format!("{} KB", l.max_size_kb)),
-        read: |r, v| Ok(log_mut(r).max_size_kb = with_unit(v, "KB")?),
+        read: |r, v| with_unit(v, "KB").map(|n| log_mut(r).max_size_kb = n),
     },
     Key {
         name: "logging suspended",
         show: |r| log_show(r, |l| word(l.suspended).to_string()),
-        read: |r, v| Ok(log_mut(r).suspended = yes_no(v)?),
+        read: |r, v| yes_no(v).map(|n| log_mut(r).suspended = n),
     },
     Key {
         name: "lines written",
         show: |r| log_show(r, |l| l.lines_written.to_string()),
-        read: |r, v| Ok(log_mut(r).lines_written = num(v)?),
+        read: |r, v| num(v).map(|n| log_mut(r).lines_written = n),
     },
     Key {
         name: "records not written",
         show: |r| log_show(r, |l| l.records_not_written.to_string()),
-        read: |r, v| Ok(log_mut(r).records_not_written = num(v)?),
+        read: |r, v| num(v).map(|n| log_mut(r).records_not_written = n),
     },
     Key {
         name: "rotations",
         show: |r| log_show(r, |l| l.rotations.to_string()),
-        read: |r, v| Ok(log_mut(r).rotations = num(v)?),
+        read: |r, v| num(v).map(|n| log_mut(r).rotations = n),
     },
     Key {
         name: "records received",
         show: |r| one(r.records_received),
-        read: |r, v| Ok(r.records_received = num(v)?),
+        read: |r, v| num(v).map(|n| r.records_received = n),
     },
     Key {
         name: "receive buffer overruns",
         show: |r| one(r.receive_buffer_overruns),
-        read: |r, v| Ok(r.receive_buffer_overruns = num(v)?),
+        read: |r, v| num(v).map(|n| r.receive_buffer_overruns = n),
     },
     Key {
         name: "receive buffer",
         show: |r| one(format!("{} bytes", r.receive_buffer_bytes)),
-        read: |r, v| Ok(r.receive_buffer_bytes = with_unit(v, "bytes")?),
+        read: |r, v| with_unit(v, "bytes").map(|n| r.receive_buffer_bytes = n),
     },
     Key {
         name: "kernel lost counter at start",
         show: |r| r.kernel_lost_at_start.map(|n| n.to_string()).into_iter().collect(),
-        read: |r, v| Ok(r.kernel_lost_at_start = Some(num(v)?)),
+        read: |r, v| num(v).map(|n| r.kernel_lost_at_start = Some(n)),
     },
     Key {
         name: "kernel lost since start",
         show: |r| one(r.kernel_lost_since_start),
-        read: |r, v| Ok(r.kernel_lost_since_start = num(v)?),
+        read: |r, v| num(v).map(|n| r.kernel_lost_since_start = n),
     },
     Key {
         name: "rule set",
@@ -302,17 +306,17 @@ pub const KEYS: &[Key] = &[
     Key {
         name: "rule set files",
         show: |r| set_show(r, |s| one(s.files)),
-        read: |r, v| Ok(set_mut(r).files = num(v)?),
+        read: |r, v| num(v).map(|n| set_mut(r).files = n),
     },
     Key {
         name: "rules expected",
         show: |r| set_show(r, |s| one(s.expected)),
-        read: |r, v| Ok(set_mut(r).expected = num(v)?),
+        read: |r, v| num(v).map(|n| set_mut(r).expected = n),
     },
     Key {
         name: "rules in force",
         show: |r| set_show(r, |s| one(s.in_force)),
-        read: |r, v| Ok(set_mut(r).in_force = num(v)?),
+        read: |r, v| num(v).map(|n| set_mut(r).in_force = n),
     },
     Key {
         name: "last rule check",
@@ -347,22 +351,22 @@ pub const KEYS: &[Key] = &[
     Key {
         name: "rule checks",
         show: |r| keeping_show(r, |k| k.checks.to_string()),
-        read: |r, v| Ok(keeping_mut(r).checks = num(v)?),
+        read: |r, v| num(v).map(|n| keeping_mut(r).checks = n),
     },
     Key {
         name: "rule drifts found",
         show: |r| keeping_show(r, |k| k.drifts.to_string()),
-        read: |r, v| Ok(keeping_mut(r).drifts = num(v)?),
+        read: |r, v| num(v).map(|n| keeping_mut(r).drifts = n),
     },
     Key {
         name: "rule repairs",
         show: |r| keeping_show(r, |k| k.repairs.to_string()),
-        read: |r, v| Ok(keeping_mut(r).repairs = num(v)?),
+        read: |r, v| num(v).map(|n| keeping_mut(r).repairs = n),
     },
     Key {
         name: "rule repairs failed",
         show: |r| keeping_show(r, |k| k.repairs_failed.to_string()),
-        read: |r, v| Ok(keeping_mut(r).repairs_failed = num(v)?),
+        read: |r, v| num(v).map(|n| keeping_mut(r).repairs_failed = n),
     },
     Key {
         name: "rule check period",
