@@ -14,6 +14,7 @@ use nlaudit_rules::{parse_command, split_words, Directive, ParseError};
 use crate::cli::AwkChoice;
 use crate::support::atomic;
 use crate::support::errors::{code, fail};
+use crate::support::suggest;
 use crate::support::system::{self, LiveFs};
 
 /// The augenrules dialect of this machine, or the one asked for.
@@ -178,7 +179,14 @@ pub fn parse(src: &Source, features: Option<u32>) -> Vec<Parsed> {
             _ => continue,
         }
         ctx.lineno = Some(l.line);
-        out.push((i, parse_command(&tokens, &ctx).and_then(refuse_kernel_einval)));
+        let parsed = parse_command(&tokens, &ctx).and_then(refuse_kernel_einval);
+        out.push((
+            i,
+            parsed.map_err(|mut e| {
+                e.message += &suggest::parse_hint(&e, &tokens, &ctx);
+                e
+            }),
+        ));
     }
     out
 }

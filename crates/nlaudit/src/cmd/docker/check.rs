@@ -48,6 +48,9 @@ pub fn build_with<T: Transport>(
 
 /// `nlaudit docker check`.
 pub fn run(a: CheckArgs) -> Result<ExitCode> {
+    if a.json {
+        crate::support::output::json_for("docker check");
+    }
     let host = system::host_for(a.root.as_deref())?;
     let mut report = build_with(host.as_ref(), Persisted::RulesDir, session::open)?;
     if a.verify {
