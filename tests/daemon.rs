@@ -825,6 +825,14 @@ fn daemon_status_needs_a_running_nlaudit_daemon() {
     let o = nlaudit(&["daemon", "--status"]);
     assert_eq!(o.status.code(), Some(3), "{}", err(&o));
     assert!(err(&o).contains("no audit daemon is registered with the kernel"), "{}", err(&o));
+    let o = nlaudit(&["daemon", "--status", "--json"]);
+    assert_eq!(o.status.code(), Some(3), "{}", err(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("the error object");
+    support::schema::Schemas::of_repo().assert_valid("daemon-status.schema.json", &v);
+    assert_eq!(
+        (v["command"].as_str(), v["exit_code"].as_u64()),
+        (Some("daemon --status"), Some(3))
+    );
 
     let dir = Scratch::new("status");
     let conf = config_file(&dir, "raw", "");

@@ -442,6 +442,7 @@ fn daemon_status_prints_the_fresh_report() {
     let o = support::nlaudit(&["daemon", "--status", "--json"]);
     assert!(o.status.success(), "{}", err(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    support::schema::Schemas::of_repo().assert_valid("daemon-status.schema.json", &v);
     assert_eq!(v["schema"], 1);
     assert_eq!(v["state_file"], state_arg.as_str());
     assert_eq!(v["report"]["pid"], pid);

@@ -598,7 +598,7 @@ pub struct DaemonArgs {
     /// Exit 0 printed, 1 no report came, 3 no audit daemon runs, 4 it is not nlaudit.
     #[arg(long)]
     pub status: bool,
-    /// With --status: print JSON (schema 1: daemon.md in /usr/share/doc/nlaudit).
+    /// With --status: print JSON (schema 1: json.md in /usr/share/doc/nlaudit).
     #[arg(long, requires = "status")]
     pub json: bool,
     /// Run in the background (fork; the parent exits once the daemon is registered).

@@ -193,7 +193,7 @@ pub fn fetch(
     }
 }
 
-/// `--status --json` (schema 1, docs/daemon.md).
+/// `--status --json` (schema 1: docs/schemas/daemon-status.schema.json).
 #[derive(Debug, Serialize)]
 pub struct StatusJson<'a> {
     /// The schema version.
@@ -311,6 +311,9 @@ fn daemon_pid(a: &DaemonArgs) -> Result<u32> {
 
 /// `nlaudit daemon --status [--json] [--state-file FILE] [--pid-file FILE]`.
 pub fn run(a: &DaemonArgs) -> Result<ExitCode> {
+    if a.json {
+        output::json_for("daemon --status");
+    }
     let pid = daemon_pid(a)?;
     let proc_dir = PathBuf::from(format!("/proc/{pid}"));
     if !proc_dir.exists() {
@@ -364,19 +367,18 @@ pub fn run(a: &DaemonArgs) -> Result<ExitCode> {
             ),
         ),
     })?;
-    let mut out = output::stdout();
     if a.json {
         let j = StatusJson {
             schema: 1,
             state_file: target.state_file.display().to_string(),
             report: &report,
         };
-        serde_json::to_writer_pretty(&mut out, &j)?;
-        writeln!(out)?;
+        output::print_json(&j)?;
     } else {
+        let mut out = output::stdout();
         out.write_all(render(&target, &report).as_bytes())?;
+        out.flush()?;
     }
-    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
