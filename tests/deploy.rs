@@ -1,9 +1,9 @@
 //! deploy/kubernetes, checked offline (no cluster, no kubectl, no network).
 //!
 //! - Every manifest, and the `stdout` variant after its patches, is valid against the
-//!   Kubernetes API schema committed in tests/data/kubernetes/api-subset.schema.json (a
+//!   Kubernetes API schema committed in tests/data/kubernetes/kubernetes.schema.json (a
 //!   strict subset: unknown fields, missing required fields, wrong types and values outside
-//!   an enum are errors), by the small JSON-schema validator below;
+//!   an enum are errors), with the validator of tests/support/schema.rs;
 //! - the validation is strict (each kind of mistake, made on purpose, is caught);
 //! - the manifests agree with the image and the binary: the Dockerfile's ENTRYPOINT, the
 //!   daemon's arguments as the real CLI parses them, the rules directory, the log file, the
@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize as _;
 use serde_json::Value;
+use support::schema::Schemas;
 use support::{err, nlaudit};
 
 fn root() -> PathBuf {
@@ -44,117 +45,31 @@ fn yaml_text(text: &str, what: &str) -> Vec<Value> {
         .collect()
 }
 
-/// The committed schema and a validator for the JSON-schema keywords it uses: `$ref`,
-/// `type`, `format` (int32/int64 ranges), `enum`, `properties`, `additionalProperties`,
-/// `required`, `items`.
-struct Schema(Value);
+/// The committed schemas (tests/data/kubernetes), checked with the validator of
+/// tests/support/schema.rs.
+struct Schema(Schemas);
+
+/// The schema file of each kind the manifests hold.
+const KINDS: &[(&str, &str, &str)] = &[
+    ("apps/v1", "DaemonSet", "daemonset-apps-v1.schema.json"),
+    ("v1", "ConfigMap", "configmap-v1.schema.json"),
+    ("v1", "Namespace", "namespace-v1.schema.json"),
+    ("kustomize.config.k8s.io/v1beta1", "Kustomization", "kustomization.schema.json"),
+];
 
 impl Schema {
     fn load() -> Schema {
-        let p = root().join("tests/data/kubernetes/api-subset.schema.json");
-        let text = fs::read_to_string(&p).expect("the schema");
-        Schema(serde_json::from_str(&text).expect("the schema is JSON"))
+        Schema(Schemas::load(&root().join("tests/data/kubernetes")))
     }
 
-    /// The errors of one object (`PATH: message`), found by its apiVersion and kind.
+    /// The errors of one object, found by its apiVersion and kind.
     fn validate(&self, obj: &Value) -> Vec<String> {
         let api = obj["apiVersion"].as_str().unwrap_or("?");
         let kind = obj["kind"].as_str().unwrap_or("?");
-        let Some(s) = self.0["kinds"].get(format!("{api} {kind}")) else {
-            return vec![format!("$: no schema for apiVersion {api} kind {kind}")];
-        };
-        let mut errs = Vec::new();
-        self.check(s, obj, "$", &mut errs);
-        errs
-    }
-
-    fn resolve<'a>(&'a self, s: &'a Value) -> &'a Value {
-        match s.get("$ref").and_then(Value::as_str) {
-            Some(r) => {
-                let name = r.strip_prefix("#/definitions/").expect("local refs");
-                let d = &self.0["definitions"][name];
-                assert!(!d.is_null(), "the schema has no definition {name}");
-                self.resolve(d)
-            }
-            None => s,
+        match KINDS.iter().find(|k| k.0 == api && k.1 == kind) {
+            Some(k) => self.0.errors(k.2, obj),
+            None => vec![format!("no schema for apiVersion {api} kind {kind}")],
         }
-    }
-
-    fn check(&self, s: &Value, v: &Value, path: &str, errs: &mut Vec<String>) {
-        let s = self.resolve(s);
-        if let Some(t) = s.get("type") {
-            let types: Vec<&str> = match t {
-                Value::String(one) => vec![one.as_str()],
-                Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
-                _ => panic!("bad type in the schema at {path}"),
-            };
-            if !types.iter().any(|t| is_type(v, t)) {
-                errs.push(format!("{path}: expected {}, found {}", types.join(" or "), kind(v)));
-                return;
-            }
-        }
-        let range = match s.get("format").and_then(Value::as_str) {
-            Some("int32") => Some((i64::from(i32::MIN), i64::from(i32::MAX))),
-            Some("int64") => Some((i64::MIN, i64::MAX)),
-            _ => None,
-        };
-        if let Some((lo, hi)) = range {
-            if !v.as_i64().is_some_and(|n| (lo..=hi).contains(&n)) {
-                errs.push(format!("{path}: {v} is out of range"));
-            }
-        }
-        if let Some(allowed) = s.get("enum").and_then(Value::as_array) {
-            if !allowed.contains(v) {
-                errs.push(format!("{path}: {v} is not one of {}", Value::Array(allowed.clone())));
-            }
-        }
-        if let Some(obj) = v.as_object() {
-            let props = s.get("properties").and_then(Value::as_object);
-            for (k, val) in obj {
-                let p = format!("{path}.{k}");
-                match (props.and_then(|m| m.get(k)), s.get("additionalProperties")) {
-                    (Some(ps), _) => self.check(ps, val, &p, errs),
-                    (None, Some(Value::Bool(false))) => errs.push(format!("{p}: unknown field")),
-                    (None, Some(extra)) if extra.is_object() => self.check(extra, val, &p, errs),
-                    (None, _) => {}
-                }
-            }
-            for r in s.get("required").and_then(Value::as_array).into_iter().flatten() {
-                let r = r.as_str().expect("required names");
-                if !obj.contains_key(r) {
-                    errs.push(format!("{path}: missing required field {r}"));
-                }
-            }
-        }
-        if let (Some(items), Some(arr)) = (s.get("items"), v.as_array()) {
-            for (i, x) in arr.iter().enumerate() {
-                self.check(items, x, &format!("{path}[{i}]"), errs);
-            }
-        }
-    }
-}
-
-fn is_type(v: &Value, t: &str) -> bool {
-    match t {
-        "object" => v.is_object(),
-        "array" => v.is_array(),
-        "string" => v.is_string(),
-        "boolean" => v.is_boolean(),
-        "integer" => v.is_i64() || v.is_u64(),
-        "number" => v.is_number(),
-        "null" => v.is_null(),
-        other => panic!("type {other} in the schema"),
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 
@@ -289,22 +204,23 @@ fn the_validation_is_strict() {
         (
             "/spec/template/spec/containers/0/securityContext/capabilitys",
             Value::from(1),
-            "$.spec.template.spec.containers[0].securityContext.capabilitys: unknown field",
+            "/spec/template/spec/containers/0/securityContext: key capabilitys is not in the schema",
         ),
         (
             "/spec/template/spec/hostPID",
             Value::from("true"),
-            "hostPID: expected boolean, found string",
+            "/spec/template/spec/hostPID: \"true\" is not of type [\"boolean\"]",
         ),
         (
             "/spec/template/spec/volumes/1/hostPath/type",
             Value::from("Dir"),
-            "$.spec.template.spec.volumes[1].hostPath.type: \"Dir\" is not one of",
+            "/spec/template/spec/volumes/1/hostPath/type: \"Dir\" is not one of",
         ),
         ("/spec/updateStrategy/type", Value::from("Rolling"), "is not one of"),
-        ("/spec/template/spec/terminationGracePeriodSeconds", Value::from(1.5), "found number"),
+        ("/spec/template/spec/terminationGracePeriodSeconds", Value::from(1.5), "1.5 is not of type [\"integer\"]"),
         ("/spec/updateStrategy/rollingUpdate/maxUnavailable", Value::from("10%"), ""),
-        ("/apiVersion", Value::from("apps/v1beta2"), "$: no schema for apiVersion apps/v1beta2"),
+        ("/spec/minReadySeconds", Value::from(1u64 << 31), "> maximum 2147483647"),
+        ("/apiVersion", Value::from("apps/v1beta2"), "no schema for apiVersion apps/v1beta2 kind DaemonSet"),
     ];
     for (path, value, want) in cases {
         let mut bad = ds.clone();
@@ -324,11 +240,11 @@ fn the_validation_is_strict() {
         }
     }
     let removed: &[(&str, &str)] = &[
-        ("/spec/selector", "$.spec: missing required field selector"),
-        (&format!("{c}/name"), "$.spec.template.spec.containers[0]: missing required field name"),
-        (&format!("{c}/volumeMounts/0/mountPath"), "missing required field mountPath"),
-        ("/spec/template/spec/volumes/1/hostPath/path", "missing required field path"),
-        (&format!("{c}/securityContext/seccompProfile/type"), "missing required field type"),
+        ("/spec/selector", "/spec: missing required key selector"),
+        (&format!("{c}/name"), "/spec/template/spec/containers/0: missing required key name"),
+        (&format!("{c}/volumeMounts/0/mountPath"), "missing required key mountPath"),
+        ("/spec/template/spec/volumes/1/hostPath/path", "missing required key path"),
+        (&format!("{c}/securityContext/seccompProfile/type"), "missing required key type"),
     ];
     for (path, want) in removed {
         let mut bad = ds.clone();
@@ -341,7 +257,7 @@ fn the_validation_is_strict() {
     cm["data"]["10-base.rules"] = Value::from(10);
     let errs = schema.validate(&cm);
     assert!(
-        errs.iter().any(|e| e == "$.data.10-base.rules: expected string, found number"),
+        errs.iter().any(|e| e == "/data/10-base.rules: 10 is not of type [\"string\"]"),
         "{errs:?}"
     );
     let dup = "a: 1\na: 2\n";
