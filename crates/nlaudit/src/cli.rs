@@ -78,7 +78,7 @@ pub enum Command {
     Events(EventsArgs),
     /// Run as the audit daemon: receive the kernel's records and write auditd's log.
     #[command(after_help = "Examples:\n  nlaudit daemon --rules /etc/audit/rules.d --enable\n  \
-        nlaudit daemon --log-file - --log-format json")]
+        nlaudit daemon --log-file - --log-format json\n  nlaudit daemon --status")]
     Daemon(DaemonArgs),
     /// Behave as auditctl for the given arguments (also when installed as `auditctl`).
     #[command(after_help = "Examples:\n  nlaudit auditctl -l\n  nlaudit auditctl -s\n  \
@@ -570,8 +570,10 @@ pub struct DaemonArgs {
     /// Write the daemon's pid to FILE (removed at exit).
     #[arg(long, value_name = "FILE")]
     pub pid_file: Option<PathBuf>,
-    /// Where SIGCONT writes the state report (default: standard error).
-    #[arg(long, value_name = "FILE")]
+    /// Where SIGCONT writes the state report, or `-` for standard error (default
+    /// /run/nlaudit-daemon.state; as auditd, /var/run/auditd.state). With --status: the
+    /// report to read (default: the running daemon's).
+    #[arg(long, value_name = "FILE|-")]
     pub state_file: Option<PathBuf>,
     /// Keep this rules file or rules.d directory in force (as `nlaudit apply`, after
     /// registering): repaired after a rule change the kernel reports, when the files
@@ -590,6 +592,15 @@ pub struct DaemonArgs {
     /// Socket receive buffer in bytes (K, M, G suffixes; default 64M).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub buffer_size: Option<usize>,
+    /// Print the running daemon's state and exit: the rule set kept, rules in force and
+    /// expected, skipped rules, repairs, the log and its counts. Sends SIGCONT to the
+    /// registered daemon (or the one in --pid-file) and waits for its fresh state report.
+    /// Exit 0 printed, 1 no report came, 3 no audit daemon runs, 4 it is not nlaudit.
+    #[arg(long)]
+    pub status: bool,
+    /// With --status: print JSON (schema 1: json.md in /usr/share/doc/nlaudit).
+    #[arg(long, requires = "status")]
+    pub json: bool,
     /// Run in the background (fork; the parent exits once the daemon is registered).
     #[arg(skip)]
     pub background: bool,
