@@ -326,6 +326,11 @@ pub struct ApplyArgs {
     /// How augenrules' awk reads `\s` when merging a directory.
     #[arg(long, value_enum, default_value_t)]
     pub awk: AwkChoice,
+    /// Replace the rules in force that the other auditctl generation compiled from a line
+    /// of the set (auditctl 4.x expands `-F arch=.. -F perm=..` into syscalls, 3.0.9 does
+    /// not) by this generation's form; without it they are kept as that line, with a note.
+    #[arg(long, conflicts_with = "watch")]
+    pub rewrite_other_generation: bool,
     /// Report the plan and the outcome as one JSON object on standard output (with
     /// --watch: one JSON object per line for each drift and repair).
     #[arg(long)]

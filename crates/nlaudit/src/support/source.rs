@@ -169,7 +169,37 @@ pub type Parsed = (usize, Result<Vec<Directive>, ParseError>);
 /// spaces (`\ ` keeps one); the first token starting with `#` makes a comment. `features`
 /// is the kernel's `feature_bitmap` (`None`: every feature of current kernels).
 pub fn parse(src: &Source, features: Option<u32>) -> Vec<Parsed> {
-    let mut ctx = system::context(features);
+    parse_with(src, system::context(features))
+}
+
+/// The rules line `i` of `src` adds or deletes as `generation`'s auditctl compiles them
+/// (`None`: a comment, or the line does not parse there): the other generation's view of
+/// the set, for [`nlaudit_rules::plan::target_across`].
+pub fn compile_line(
+    src: &Source,
+    i: usize,
+    features: Option<u32>,
+    generation: nlaudit_rules::Generation,
+) -> Option<Vec<RuleData>> {
+    let l = src.lines.get(i)?;
+    let tokens = split_words(&l.text);
+    if tokens.first().map_or(true, |t| t.starts_with('#')) {
+        return None;
+    }
+    let mut ctx = system::context(features).with_generation(generation);
+    ctx.lineno = Some(l.line);
+    let d = parse_command(&tokens, &ctx).and_then(refuse_kernel_einval).ok()?;
+    Some(
+        d.into_iter()
+            .filter_map(|d| match d {
+                Directive::Rule(rc) => Some(rc.rule),
+                _ => None,
+            })
+            .collect(),
+    )
+}
+
+fn parse_with(src: &Source, mut ctx: nlaudit_rules::Context<'static>) -> Vec<Parsed> {
     let mut out = Vec::with_capacity(src.lines.len());
     for (i, l) in src.lines.iter().enumerate() {
         let tokens = split_words(&l.text);

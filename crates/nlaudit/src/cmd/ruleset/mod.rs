@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
-use nlaudit_rules::plan::ErrorMode;
+use nlaudit_rules::plan::{ErrorMode, OtherFormPolicy};
 
 use crate::cli::{ApplyArgs, LoadArgs, MergeArgs};
 use crate::support::errors::{code, fail};
@@ -103,6 +103,11 @@ pub fn apply(a: ApplyArgs) -> Result<ExitCode> {
         json: a.json,
         dry_run: a.dry_run,
         mode: ErrorMode { continue_on_error: a.continue_on_error, ignore_errors: a.ignore_errors },
+        other_forms: if a.rewrite_other_generation {
+            OtherFormPolicy::Rewrite
+        } else {
+            OtherFormPolicy::Keep
+        },
     };
     let path = a.path.clone();
     let awk = a.awk;
