@@ -172,6 +172,7 @@ fn check_with(
         dialect: system::augenrules_dialect(None),
         discovery: &discovery,
         rules_dir,
+        generation: system::generation(),
     };
     let sides = read_sides(&cx);
     let outcomes = profiles
