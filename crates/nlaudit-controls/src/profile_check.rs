@@ -237,6 +237,9 @@ pub struct ProfileContext<'a> {
     pub discovery: &'a Discovery,
     /// A rules.d directory to use instead of the boot rules (inside the root).
     pub rules_dir: Option<&'a str>,
+    /// The machine whose syscall tables requirements and rules files are parsed with
+    /// (`None`: this one; an image tree for another machine names it, `--machine`).
+    pub machine: Option<nlaudit_rules::Machine>,
     /// The reference auditctl generation: a rule in force that is the other generation's
     /// compilation of a requirement is said to be so.
     pub generation: Generation,
@@ -260,7 +263,7 @@ pub struct Sides {
 pub fn read_sides(cx: &ProfileContext<'_>) -> Sides {
     let fs = FsView::new(cx.host);
     let features = cx.kernel.and_then(|k| k.status.feature_bitmap);
-    let mut persisted = RuleSet::default();
+    let mut persisted = RuleSet::for_machine(cx.machine);
     let (from, found) = match (cx.rules_dir, &cx.discovery.boot) {
         (Some(dir), _) => (dir, persisted.add_dir(&fs, dir, features, cx.dialect)),
         (None, BootRules::RulesDir) => {
@@ -293,8 +296,12 @@ pub fn check_profile(
         .iter()
         .any(|c| c.requirements.iter().any(|r| matches!(r.kind, RequirementKind::Docker(_))))
         .then(|| {
-            let inputs =
-                Inputs { kernel: cx.kernel, persisted: Persisted::RulesDir, dialect: cx.dialect };
+            let inputs = Inputs {
+                kernel: cx.kernel,
+                persisted: Persisted::RulesDir,
+                dialect: cx.dialect,
+                machine: cx.machine,
+            };
             evaluate(cx.host, &inputs)
         });
     let in_variant =
@@ -461,7 +468,9 @@ fn for_arch(text: &str, arch: &crate::matcher::Arch) -> Option<String> {
                 .filter(|n| {
                     *n == "all"
                         || n.parse::<u32>().is_ok()
-                        || arch.machine.syscall_number(n).is_some()
+                        || crate::matcher::tables_for(arch.machine)
+                            .syscall_number(arch.machine, n)
+                            .is_some()
                 })
                 .collect();
             if kept.is_empty() {
@@ -499,6 +508,13 @@ fn rule_requirement(
 ) -> ReqOutcome {
     let env = ViewEnv(*fs);
     let mut ctx = Context::new(&env);
+    if let Some(m) = cx.machine {
+        ctx.machine = m;
+        if ctx.tables().machine_name(m).is_none() {
+            // riscv64: only libaudit 4.x has its tables.
+            ctx.generation = Generation::V4;
+        }
+    }
     if let Some(f) = cx.kernel.and_then(|k| k.status.feature_bitmap) {
         ctx.features = f;
     }
@@ -557,8 +573,9 @@ fn rule_requirement(
                     need_fix = true;
                     if let Some(list) = &n.syscalls {
                         for name in &res.missing {
-                            let nr =
-                                n.arch.machine.syscall_number(name).or_else(|| name.parse().ok());
+                            let nr = crate::matcher::tables_for(n.arch.machine)
+                                .syscall_number(n.arch.machine, name)
+                                .or_else(|| name.parse().ok());
                             if let Some(nr) = nr.filter(|nr| list.contains(nr)) {
                                 if let Some(w) =
                                     usize::try_from(nr / 32).ok().and_then(|i| fix_mask.get_mut(i))
@@ -904,6 +921,7 @@ mod tests {
                 dialect: Dialect::default(),
                 discovery: &discovery,
                 rules_dir: None,
+                machine: None,
                 generation: g,
             };
             let sides = read_sides(&cx);

@@ -306,6 +306,11 @@ pub struct MergeArgs {
     /// How augenrules' awk reads `\s` (auto: the awk this machine's augenrules runs).
     #[arg(long, value_enum, default_value_t)]
     pub awk: AwkChoice,
+    /// Check every rule of the merged set against this machine's syscall tables (aarch64,
+    /// arm, riscv64, ppc64le, s390x, x86_64, i386, ...): a rule that does not parse there
+    /// is an error naming its FILE:LINE, and nothing is printed (exit 2).
+    #[arg(long, value_name = "ARCH")]
+    pub machine: Option<String>,
 }
 
 /// `nlaudit apply [DIR|FILE]`.
@@ -389,6 +394,12 @@ pub struct CheckArgs {
     /// DIR/etc/audit/rules.d, no kernel access.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// With --root: parse the image's rules files (and a profile's requirements) with
+    /// this machine's syscall tables and arches (aarch64, arm, riscv64, ppc64le, s390x,
+    /// x86_64, i386, ...), so a rule that cannot load there (`-S open` on aarch64) is
+    /// reported with its FILE:LINE before the image boots.
+    #[arg(long, value_name = "ARCH", requires = "root")]
+    pub machine: Option<String>,
     /// Also prove that each control's rule records: execute the binaries harmlessly
     /// (`dockerd --version`, `runc --version`, ...) and open the other files for reading,
     /// then wait up to 5 s for each event on the audit multicast group (needs CAP_AUDIT_READ;
@@ -437,6 +448,12 @@ pub struct ProfileCheckArgs {
     /// no kernel access.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// With --root: parse the image's rules files (and a profile's requirements) with
+    /// this machine's syscall tables and arches (aarch64, arm, riscv64, ppc64le, s390x,
+    /// x86_64, i386, ...), so a rule that cannot load there (`-S open` on aarch64) is
+    /// reported with its FILE:LINE before the image boots.
+    #[arg(long, value_name = "ARCH", requires = "root")]
+    pub machine: Option<String>,
     /// Read the persisted rules from this rules.d directory (inside DIR with --root)
     /// instead of what auditd.service loads at boot.
     #[arg(long, value_name = "DIR")]
@@ -460,6 +477,12 @@ pub struct ProfileEnsureArgs {
     /// Fix the image tree mounted at DIR: write DIR/etc/audit/rules.d, no kernel access.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// With --root: parse the image's rules files (and a profile's requirements) with
+    /// this machine's syscall tables and arches (aarch64, arm, riscv64, ppc64le, s390x,
+    /// x86_64, i386, ...), so a rule that cannot load there (`-S open` on aarch64) is
+    /// reported with its FILE:LINE before the image boots.
+    #[arg(long, value_name = "ARCH", requires = "root")]
+    pub machine: Option<String>,
     /// Persist in (and read the persisted rules from) this rules.d directory instead of
     /// /etc/audit/rules.d (inside DIR with --root).
     #[arg(long, value_name = "DIR")]

@@ -172,6 +172,26 @@ pub fn parse(src: &Source, features: Option<u32>) -> Vec<Parsed> {
     parse_with(src, system::context(features))
 }
 
+/// [`parse`] for another machine (`--machine`): its syscall tables and arches.
+pub fn parse_for(src: &Source, machine: nlaudit_rules::Machine) -> Vec<Parsed> {
+    parse_with(src, system::context_for(machine))
+}
+
+/// The lines of `src` that do not parse for `machine`, as `FILE:LINE: message (machine
+/// NAME)`: what an image build for that machine must learn before the image boots.
+pub fn refusals_for(src: &Source, machine: nlaudit_rules::Machine) -> Vec<String> {
+    let t = nlaudit_rules::Tables::of(system::generation());
+    let name = t.machine_name(machine).unwrap_or("?");
+    parse_for(src, machine)
+        .into_iter()
+        .filter_map(|(i, r)| {
+            let e = r.err()?;
+            let msg = e.message.lines().last().unwrap_or_default().to_string();
+            Some(format!("{}: {msg} (machine {name})", src.location(i)))
+        })
+        .collect()
+}
+
 /// The rules line `i` of `src` adds or deletes as `generation`'s auditctl compiles them
 /// (`None`: a comment, or the line does not parse there): the other generation's view of
 /// the set, for [`nlaudit_rules::plan::target_across`].

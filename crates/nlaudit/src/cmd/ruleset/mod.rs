@@ -83,12 +83,32 @@ pub fn merge(a: MergeArgs) -> Result<ExitCode> {
             format!("No rules directory - {} (merge takes a rules.d directory)", a.dir.display()),
         ));
     }
+    let machine = a.machine.as_deref().map(crate::support::system::machine_named).transpose()?;
     let src = source::read(&a.dir, a.awk, Fragments::Warn)?;
+    if let Some(m) = machine {
+        refuse_for_machine(&src, m)?;
+    }
     let text = src.merged.map(|m| m.text()).unwrap_or_default();
     let mut out = output::stdout();
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses a set with a line that does not parse for `machine` (`--machine`), naming each.
+fn refuse_for_machine(src: &source::Source, machine: nlaudit_rules::Machine) -> Result<()> {
+    let bad = source::refusals_for(src, machine);
+    if bad.is_empty() {
+        return Ok(());
+    }
+    Err(fail(
+        code::USAGE,
+        format!(
+            "{}\n{} line(s) of the set do not parse for this machine",
+            bad.join("\n"),
+            bad.len()
+        ),
+    ))
 }
 
 pub fn apply(a: ApplyArgs) -> Result<ExitCode> {
