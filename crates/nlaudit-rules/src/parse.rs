@@ -1129,8 +1129,13 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
         .ok_or_else(|| eau(K::UnknownField, 2, "-F unknown field:", f))?;
     let ftype = F(field);
     let exit = FilterList::EXIT.0;
-    if list == FilterList::EXCLUDE.0 {
-        if ctx.features & feature_bitmap::EXCLUDE_EXTEND == 0 {
+    // 3.0.9: with EXCLUDE_EXTEND only msgtype, cred and exe fields, without it msgtype
+    // only. 4.x (libaudit.c `audit_rule_fieldpair_data`): with EXCLUDE_EXTEND any field
+    // (each field's own list checks still apply), without it the restricted set.
+    let v4 = ctx.generation != Generation::V3;
+    let extended = ctx.features & feature_bitmap::EXCLUDE_EXTEND != 0;
+    if list == FilterList::EXCLUDE.0 && !(v4 && extended) {
+        if !extended && !v4 {
             if ftype != F::AUDIT_MSGTYPE {
                 return Err(eau(K::FieldNotAllowed, 2, "Field option not supported by kernel:", f));
             }
@@ -1308,7 +1313,8 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
             FieldValue::Num(elf)
         }
         F::AUDIT_PERM => {
-            if list != exit {
+            // 4.x takes a perm filter on the exclude list too.
+            if list != exit && !(v4 && list == FilterList::EXCLUDE.0) {
                 return Err(exit_only());
             }
             if op != Operator::AUDIT_EQUAL {
