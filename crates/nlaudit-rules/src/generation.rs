@@ -60,6 +60,23 @@ impl Generation {
         }
     }
 
+    /// What auditctl of this generation writes on stderr when it refuses a command line
+    /// with `e` (without the trailing newline): [`Generation::refusal_stderr`] of its
+    /// message, except where auditctl says nothing of it: a command with no option at all
+    /// (auditctl.c: `optind == 1`), and in 4.x a `-S` list with an unknown name
+    /// (`_audit_parse_syscall` reports it through libaudit's silent `audit_msg`).
+    pub fn refusal_stderr_of(self, e: &crate::ParseError) -> String {
+        use crate::parse::ParseErrorKind as K;
+        let in_list = self == Generation::V4
+            && e.kind == K::Syscall
+            && e.message.starts_with("Syscall name unknown: ")
+            && e.token.as_deref().is_some_and(|t| t.contains(','));
+        if e.kind == K::Empty || in_list {
+            return self.refusal_epilogue().unwrap_or_default().to_string();
+        }
+        self.refusal_stderr(&e.message)
+    }
+
     /// The other generation (for cross-generation checks).
     pub fn other(self) -> Generation {
         match self {
@@ -75,7 +92,6 @@ impl Generation {
 pub const SILENT_IN_V4: &[&str] = &[
     "Unknown user: ",
     "Unknown group: ",
-    "parameter passed without an option given",
     "Permissions should be preceeded by other fields",
 ];
 

@@ -481,9 +481,13 @@ fn parse_inner(
     let count = args.len() + 1; // auditctl's argc
     let mut positional = false;
     let mut first_positional = None;
+    // Whether any argument is an option: when none is, auditctl's getopt loop ends at once
+    // (`optind == 1`) and it refuses the command without a message.
+    let mut any_option = false;
     let mut iter = opts.into_iter().peekable();
     while let Some(Located { opt: o, at }) = iter.next() {
         st.at = Some(at);
+        any_option |= !matches!(o, Opt::Positional);
         match o {
             Opt::Positional => {
                 positional = true;
@@ -639,7 +643,8 @@ fn parse_inner(
     }
     if positional {
         st.at = first_positional;
-        return err(K::Usage, "parameter passed without an option given");
+        let kind = if any_option { K::Usage } else { K::Empty };
+        return err(kind, "parameter passed without an option given");
     }
     if !st.key.is_empty() {
         st.at = st.key_at;
