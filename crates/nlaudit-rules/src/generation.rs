@@ -77,6 +77,15 @@ impl Generation {
         self.refusal_stderr(&e.message)
     }
 
+    /// Whether libaudit's own messages (`audit_msg` in lib/) reach stderr: 3.0.9's do;
+    /// 4.x's are quiet unless the program asks, so auditctl 4.x says nothing of what only
+    /// libaudit reports: a name in a `-S` list it cannot look up, and the kernel refusing
+    /// the legacy retry of a rule whose first field is `dir` (sent again as a watch after
+    /// EINVAL, auditctl.c `handle_request`): then only [`Generation::refusal_epilogue`].
+    pub fn libaudit_reports(self) -> bool {
+        self == Generation::V3
+    }
+
     /// The other generation (for cross-generation checks).
     pub fn other(self) -> Generation {
         match self {
