@@ -98,11 +98,8 @@ impl Generation {
 /// Messages auditctl 3.0.9 prints that 4.2.1 does not (only its epilogue), as measured by
 /// the golden vectors (tests/data/golden4-invalid.tsv): the name lookups moved into
 /// libaudit, which reports them through its silent-by-default `audit_msg`.
-pub const SILENT_IN_V4: &[&str] = &[
-    "Unknown user: ",
-    "Unknown group: ",
-    "Permissions should be preceeded by other fields",
-];
+pub const SILENT_IN_V4: &[&str] =
+    &["Unknown user: ", "Unknown group: ", "Permissions should be preceeded by other fields"];
 
 /// A generation that is neither `3` nor `4`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

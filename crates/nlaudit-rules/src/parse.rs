@@ -598,7 +598,7 @@ fn parse_inner(
                         });
                     }
                     'a' | 'A' | 'd' => {
-                        if let Some(msg) = rule_setup(st, c, v)? {
+                        if let Some(msg) = rule_setup(st, c, v, ctx)? {
                             // auditctl eats the command with a message and exits 0.
                             return Ok(vec![Directive::Ignored(msg)]);
                         }
@@ -707,7 +707,12 @@ fn long_option(name: &'static str, v: Option<&str>) -> Result<Directive, ParseEr
     })
 }
 
-fn lookup_list(s: &str) -> Option<u32> {
+/// A filter list by name: 3.0.9's auditctl compares the five names exactly; 4.x asks
+/// libaudit (`audit_name_to_flag`: any case, and `io_uring` when built with it).
+fn lookup_list(s: &str, ctx: &Context<'_>) -> Option<u32> {
+    if ctx.generation != Generation::V3 {
+        return ctx.tables().list_number(s);
+    }
     Some(match s {
         "exit" => FilterList::EXIT.0,
         "task" => FilterList::TASK.0,
@@ -731,7 +736,12 @@ fn lookup_action(s: &str) -> Option<Result<u32, ()>> {
 /// `-a`/`-A`/`-d list,action` in either order (auditctl `audit_rule_setup`, including its
 /// quirks: the list a `-w` already chose is kept, and `possible` only counts as deprecated
 /// in second position).
-fn rule_setup(st: &mut State, c: char, v: &str) -> Result<Option<String>, ParseError> {
+fn rule_setup(
+    st: &mut State,
+    c: char,
+    v: &str,
+    ctx: &Context<'_>,
+) -> Result<Option<String>, ParseError> {
     if c != 'd' && v.contains("task") && st.syscall_added {
         return err(
             K::Syscall,
@@ -773,14 +783,14 @@ fn rule_setup(st: &mut State, c: char, v: &str) -> Result<Option<String>, ParseE
         Some(Ok(a)) => action = Some(a),
         Some(Err(())) => {}
         None => {
-            list = lookup_list(first).ok_or_else(bad)?;
+            list = lookup_list(first, ctx).ok_or_else(bad)?;
             if list == FilterList::EXCLUDE.0 {
                 st.exclude = true;
             }
         }
     }
     if list == UNSET {
-        if let Some(l) = lookup_list(second) {
+        if let Some(l) = lookup_list(second, ctx) {
             list = l;
             if l == FilterList::EXCLUDE.0 {
                 st.exclude = true;
@@ -825,6 +835,9 @@ fn current_list(st: &State) -> u32 {
 /// `-S name|number|all[,...]`.
 fn syscall_option(st: &mut State, v: &str, ctx: &Context<'_>) -> Result<(), ParseError> {
     let lists = [st.add & (AUDIT_FILTER_MASK | UNSET), st.del & (AUDIT_FILTER_MASK | UNSET)];
+    if ctx.tables().ioring_op_last() > 0 && lists.contains(&FilterList::URING_EXIT.0) {
+        return uring_option(st, v, ctx.tables());
+    }
     for (list, name) in [
         (FilterList::TASK.0, "task"),
         (FilterList::USER.0, "user"),
@@ -874,6 +887,40 @@ fn syscall_option(st: &mut State, v: &str, ctx: &Context<'_>) -> Result<(), Pars
             None => "WARNING - 32/64 bit syscall mismatch, you should specify an arch".into(),
         });
     }
+    Ok(())
+}
+
+/// `-S` on the io_uring list (4.x `parse_io_uring`, `audit_rule_io_uringbyname_data`):
+/// io_uring operation names or numbers, `all` being every named operation below
+/// [`Tables::ioring_op_last`]; no arch is looked up and no mismatch is warned of.
+fn uring_option(st: &mut State, v: &str, t: &Tables) -> Result<(), ParseError> {
+    let mut mask = st.rule.mask;
+    let mut set = |nr: u32| -> bool {
+        match mask.get_mut((nr / 32) as usize) {
+            Some(w) => {
+                *w |= 1 << (nr % 32);
+                true
+            }
+            None => false,
+        }
+    };
+    let names: Vec<&str> =
+        if v.contains(',') { v.split(',').filter(|s| !s.is_empty()).collect() } else { vec![v] };
+    for name in names {
+        let ok = if name == "all" {
+            (0..t.ioring_op_last()).filter(|&i| t.uringop_name(i).is_some()).all(&mut set)
+        } else {
+            let nr = t.uringop_number(name).map(i64::from).or_else(|| {
+                name.starts_with(|c: char| c.is_ascii_digit()).then(|| crate::cnum::strtol(name))
+            });
+            nr.and_then(|n| u32::try_from(n).ok()).is_some_and(&mut set)
+        };
+        if !ok {
+            return err(K::Syscall, format!("io_uring op unknown: {v}"));
+        }
+    }
+    st.rule.mask = mask;
+    st.syscall_added = true;
     Ok(())
 }
 
@@ -1642,5 +1689,65 @@ mod tests {
         assert_eq!(r.fields[0].value, FieldValue::Num(0x4000_0003));
         assert_eq!(r.mask[0], (1 << 5) | (1 << 2));
         assert_eq!(r.fields[1].value, FieldValue::Str(b"a\x01b".to_vec()));
+    }
+
+    /// What generation 4 takes that 3.0.9 refuses, and how 4.x refuses: any field on the
+    /// exclude list (with EXCLUDE_EXTEND), perm= there, list names in any case, the io_uring
+    /// list with its operation names; a `-S` list with an unknown name or a command with no
+    /// option said with the epilogue alone.
+    #[test]
+    fn generation_4_lists_and_refusals() {
+        let env = NoEnv;
+        let as_gen = |g: Generation, s: &str| {
+            let mut ctx = Context::new(&env).with_generation(g);
+            ctx.machine = Machine::X86_64;
+            match parse_command(&split_line(s), &ctx) {
+                Ok(mut d) => match d.pop() {
+                    Some(Directive::Rule(r)) => Ok(r.rule),
+                    other => Err(format!("not a rule: {other:?}")),
+                },
+                Err(e) => Err(g.refusal_stderr_of(&e)),
+            }
+        };
+        let v4 = |s: &str| as_gen(Generation::V4, s);
+        let v3 = |s: &str| as_gen(Generation::V3, s);
+        for s in ["-a never,exclude -F euid=0", "-a never,exclude -F perm=r", "-a always,Exit"] {
+            assert!(v4(s).is_ok(), "{s}: {:?}", v4(s));
+            assert!(v3(s).is_err(), "{s}");
+        }
+        assert_eq!(
+            v4("-a never,exclude -F ppid=1"),
+            Err("ppid can only be used with exit filter list\n\
+                 There was an error while processing parameters"
+                .into())
+        );
+        let r = v4("-a always,io_uring -S openat,close").expect("io_uring");
+        assert_eq!(r.flags, FilterList::URING_EXIT.0);
+        assert_eq!(r.mask[0], (1 << 18) | (1 << 19));
+        let all = v4("-a always,io_uring -S all").expect("all ops");
+        // Named operations below IORING_OP_LAST (49) only: sendmsg_zc (48), not waitid (50).
+        assert_eq!(all.mask[1] >> (48 - 32), 1);
+        assert_eq!(
+            v4("-a always,io_uring -S openat,bogus"),
+            Err(
+                "io_uring op unknown: openat,bogus\nThere was an error while processing parameters"
+                    .into()
+            )
+        );
+        assert_eq!(
+            v3("-a always,io_uring -S openat"),
+            Err("Append rule - bad keyword always,io_uring".into())
+        );
+        let mut r = crate::Renderer::new(Machine::X86_64).generation(Generation::V4);
+        assert_eq!(r.rule(&all), "-a always,io_uring -S sendmsg,recvmsg,accept,connect,fallocate,openat,close,openat2,shutdown,renameat,unlinkat,mkdirat,symlinkat,linkat,msg_ring,fsetxattr,setxattr,fgetxattr,getxattr,uring_cmd,sendmsg_zc");
+        let epilogue = Err("There was an error while processing parameters".to_string());
+        assert_eq!(v4("-a always,exit -S open,nosuch"), epilogue);
+        assert_eq!(v4("- a always,exit"), epilogue);
+        assert_eq!(v3("- a always,exit"), Err(String::new()));
+        assert_eq!(
+            v4("-a always,exit -S nosuch"),
+            Err("Syscall name unknown: nosuch\nThere was an error while processing parameters"
+                .into())
+        );
     }
 }
