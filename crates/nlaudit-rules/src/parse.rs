@@ -616,7 +616,7 @@ fn parse_inner(
                                 "key option needs a watch or syscall given prior to it",
                             );
                         }
-                        add_key(st, v)?;
+                        add_key(st, v, ctx)?;
                     }
                     'p' => {
                         if st.add == UNSET && st.del == UNSET {
@@ -1002,7 +1002,7 @@ fn field_option(st: &mut State, v: &str, ctx: &Context<'_>) -> Result<(), ParseE
         return err(K::Usage, "List must be given before field");
     };
     if let Some(k) = v.strip_prefix("key=") {
-        return add_key(st, k);
+        return add_key(st, k, ctx);
     }
     fieldpair(st, v, list, ctx)?;
     match st.rule.fields.last().map(|f| f.field) {
@@ -1014,13 +1014,17 @@ fn field_option(st: &mut State, v: &str, ctx: &Context<'_>) -> Result<(), ParseE
 }
 
 /// `-k KEY` and `-F key=KEY`: keys accumulate, joined with `\x01`.
-fn add_key(st: &mut State, k: &str) -> Result<(), ParseError> {
+fn add_key(st: &mut State, k: &str, ctx: &Context<'_>) -> Result<(), ParseError> {
     st.key_at = st.at;
     let sep = usize::from(!st.key.is_empty());
     if k.len() + st.key.len() + sep > AUDIT_MAX_KEY_LEN {
         return err(K::TooLong, "key option exceeds size limit");
     }
     if k.as_bytes().contains(&AUDIT_KEY_SEPARATOR) {
+        // 3.0.9 warns and goes on; 4.x refuses (auditctl.c `process_key_option`).
+        if ctx.generation != Generation::V3 {
+            return err(K::BadValue, format!("key {k} has illegal character"));
+        }
         st.warnings.push(format!("key {k} has illegal character"));
     }
     if sep == 1 {
@@ -1744,6 +1748,14 @@ mod tests {
         assert_eq!(v4("-a always,exit -S open,nosuch"), epilogue);
         assert_eq!(v4("- a always,exit"), epilogue);
         assert_eq!(v3("- a always,exit"), Err(String::new()));
+        // A key with libaudit's separator (\x01): 3.0.9 warns, 4.x refuses.
+        assert!(v3("-w /etc/x -k a\u{1}b").is_ok());
+        assert_eq!(
+            v4("-w /etc/x -k a\u{1}b"),
+            Err("Old style watch rules are slower\nkey a\u{1}b has illegal character\n\
+                 There was an error while processing parameters"
+                .into())
+        );
         assert_eq!(
             v4("-a always,exit -S nosuch"),
             Err("Syscall name unknown: nosuch\nThere was an error while processing parameters"
