@@ -294,20 +294,33 @@ pub fn target_on(
 
 /// The other generation's compilation of the `k`th rule of line `source`, normalized, when
 /// it differs from this generation's (`normal`) and the kernel holds it (`in_force`).
+///
+/// The two generations' compilations of a line that both parse differ in the syscall mask
+/// only (4.x's perm expansion, its syscall tables; what else differs, 3.0.9 refuses): so
+/// a line is compiled again only when the kernel holds a rule of its list, action and
+/// fields (`shapes`), which keeps a set the kernel does not hold from being parsed twice.
 fn other_compilation(
     other: Option<&OtherGeneration<'_>>,
     in_force: &HashSet<&RuleData>,
+    shapes: &HashSet<Shape<'_>>,
     source: usize,
     k: usize,
     normal: &RuleData,
 ) -> Option<(RuleData, RuleData)> {
     let o = other?;
-    if in_force.is_empty() || in_force.contains(normal) {
+    if in_force.contains(normal) || !shapes.contains(&shape(normal)) {
         return None;
     }
     let rule = (o.compile)(source)?.into_iter().nth(k)?;
     let alt = normalize(&rule);
     (alt != *normal && in_force.contains(&alt)).then_some((rule, alt))
+}
+
+/// A rule but its syscall mask: (flags, action, fields).
+type Shape<'a> = (u32, u32, &'a [nlaudit_proto::FieldData]);
+
+fn shape(r: &RuleData) -> Shape<'_> {
+    (r.flags, r.action, &r.fields)
 }
 
 fn run_set(
@@ -321,10 +334,14 @@ fn run_set(
     let mut lists: HashMap<u32, VecDeque<TargetRule>> = HashMap::new();
     let mut held: HashMap<RuleData, Origin> = HashMap::new();
     let mut in_force: HashSet<&RuleData> = HashSet::new();
+    let mut shapes: HashSet<Shape<'_>> = HashSet::new();
     if let Start::Kernel(current) = start {
         for r in current {
             held.entry(r.clone()).or_insert(Origin::Kernel);
             in_force.insert(r);
+            if other.is_some() {
+                shapes.insert(shape(r));
+            }
             let entry = TargetRule { rule: r.clone(), normal: r.clone(), origin: Origin::Kernel };
             lists.entry(r.list().0).or_default().push_back(entry);
         }
@@ -379,7 +396,7 @@ fn run_set(
                         }
                         None => {}
                     }
-                    let across = other_compilation(other, &in_force, source, nth, &normal)
+                    let across = other_compilation(other, &in_force, &shapes, source, nth, &normal)
                         .filter(|(_, alt)| !matches!(held.get(alt), Some(Origin::Line(_))));
                     if let (Some((alt_rule, alt)), Some(o)) = (across, other) {
                         t.other_forms.push(OtherForm {
@@ -423,7 +440,7 @@ fn run_set(
                 }
                 Directive::Rule(rc) => {
                     let normal = normalize(&rc.rule);
-                    let alt = other_compilation(other, &in_force, source, nth, &normal);
+                    let alt = other_compilation(other, &in_force, &shapes, source, nth, &normal);
                     let list = lists.entry(normal.list().0).or_default();
                     let at = list.iter().position(|e| e.normal == normal).map(|i| (i, normal));
                     let at = at.or_else(|| {
@@ -1144,6 +1161,25 @@ mod tests {
             assert_eq!(t.problems.len(), 1);
             assert_eq!(t.problems[0].kind, ProblemKind::Duplicate { first: 1 });
         }
+        // A line is compiled again only when the kernel holds a rule like it but for the
+        // syscall mask: not for rules it holds as they are, nor for rules it has nothing of.
+        let calls = std::cell::Cell::new(0);
+        let compile = |_: usize| -> Option<Vec<RuleData>> {
+            calls.set(calls.get() + 1);
+            None
+        };
+        let held = rules("a b");
+        let o = OtherGeneration { generation: V4, policy: Keep, compile: &compile };
+        let set = "-a always,exit -F arch=b64 -S open -k a\n-a always,exit -F arch=b64 -S open -k new\n-a always,exit -F arch=b64 -S openat -k a";
+        let t = target_across(
+            Start::Kernel(&held),
+            &parse_as(set, V3),
+            &o,
+            ErrorMode::default(),
+            |_| None,
+        );
+        assert_eq!(t.problems, []);
+        assert_eq!(calls.get(), 1, "only the line that differs from a held rule by its syscalls");
         // The wording.
         assert_eq!(
             loaded_by(V4, "a.rules:3"),
