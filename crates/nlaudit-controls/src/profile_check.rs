@@ -928,6 +928,8 @@ mod tests {
             let out = check_profile(&cx, &sides, &profile, None);
             let reqs = &out.controls[0].requirements;
             assert_eq!(reqs[0].live.verdict, SideVerdict::Pass, "{:?}", reqs[0].live);
+            // So `ensure --profile` adds nothing for it.
+            assert_eq!(reqs[0].live.fix, []);
             let want = format!(
                 "loaded by auditctl {0}.x (generation {0}) form of profile x:6",
                 g.other().major()
