@@ -627,7 +627,12 @@ fn without_privilege_check_exits_2_and_says_why() {
         .expect("setpriv");
     assert_eq!(o.status.code(), Some(2), "{}", err(&o));
     assert!(err(&o).contains("CAP_AUDIT_CONTROL"), "{}", err(&o));
-    assert!(o.stdout.is_empty(), "no partial report on stdout");
+    // No partial report: the error object of docs/json.md alone.
+    let v: Value = serde_json::from_slice(&o.stdout).expect("one JSON object on stdout");
+    assert_eq!(v["command"], "docker check", "{v}");
+    assert_eq!(v["exit_code"], 2, "{v}");
+    assert!(v["error"].as_str().is_some_and(|e| e.contains("CAP_AUDIT_CONTROL")), "{v}");
+    assert!(v.get("controls").is_none(), "{v}");
 }
 
 /// Removes every rule whose key contains "docker" (the guard puts them back).

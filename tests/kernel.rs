@@ -64,6 +64,8 @@ fn list_matches_auditctl_for_rules_auditctl_loaded() {
     assert_eq!(ours_k.lines().count(), rules.len());
     let j: serde_json::Value =
         serde_json::from_slice(&nlaudit(&["list", "--key", &k, "--json"]).stdout).expect("json");
+    assert_eq!(j["schema"], 1);
+    let j = &j["rules"];
     assert_eq!(j.as_array().map(Vec::len), Some(rules.len()));
     // The never rule is not a watch, but its truth (action, list) is in the JSON.
     assert_eq!(j[5]["action"], "never");

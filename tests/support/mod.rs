@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod corpus;
+pub mod schema;
 
 use std::fs::File;
 use std::os::fd::AsRawFd;

@@ -114,6 +114,17 @@ pub fn build() -> Result<PathBuf> {
             install(&doc, &stage, &format!("/usr/share/doc/nlaudit/{name}"), 0o644)?;
         }
     }
+    // The JSON Schemas json.md links to (`schemas/NAME.schema.json`).
+    let schemas = docs.join("schemas");
+    for entry in
+        std::fs::read_dir(&schemas).with_context(|| format!("cannot read {}", schemas.display()))?
+    {
+        let file = entry?.path();
+        let name = file.file_name().and_then(|n| n.to_str()).context("a non-UTF-8 schema name")?;
+        if file.is_file() && name.ends_with(".schema.json") {
+            install(&file, &stage, &format!("/usr/share/doc/nlaudit/schemas/{name}"), 0o644)?;
+        }
+    }
 
     let installed_kib = tree_size(&stage)?.div_ceil(1024);
     write(&stage, "/DEBIAN/control", control(&version, installed_kib).as_bytes(), 0o644)?;

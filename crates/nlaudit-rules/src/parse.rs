@@ -707,6 +707,13 @@ fn long_option(name: &'static str, v: Option<&str>) -> Result<Directive, ParseEr
     })
 }
 
+/// The filter lists `-a`/`-A`/`-d` take (the names [`lookup_list`] knows): the candidates
+/// for a "did you mean".
+pub const RULE_LISTS: &[&str] = &["exit", "task", "user", "exclude", "filesystem"];
+
+/// The actions `-a`/`-A`/`-d` take (`possible` is refused as deprecated).
+pub const RULE_ACTIONS: &[&str] = &["always", "never"];
+
 /// A filter list by name: 3.0.9's auditctl compares the five names exactly; 4.x asks
 /// libaudit (`audit_name_to_flag`: any case, and `io_uring` when built with it).
 fn lookup_list(s: &str, ctx: &Context<'_>) -> Option<u32> {
@@ -1540,6 +1547,18 @@ fn compare_option(st: &mut State, v: &str, t: &Tables) -> Result<(), ParseError>
 
 #[cfg(test)]
 mod tests {
+
+    /// The names the "did you mean" candidates list are the names the parser takes.
+    #[test]
+    fn rule_lists_and_actions_are_the_ones_parsed() {
+        for l in RULE_LISTS {
+            assert!(lookup_list(l).is_some(), "{l}");
+        }
+        for a in RULE_ACTIONS {
+            assert!(matches!(lookup_action(a), Some(Ok(_))), "{a}");
+        }
+    }
+
     use super::*;
 
     fn parse(s: &str) -> Result<RuleData, String> {

@@ -148,6 +148,9 @@ pub struct SetArgs {
     /// Make the login uid immutable once set (cannot be undone until reboot).
     #[arg(long)]
     pub loginuid_immutable: bool,
+    /// Print one JSON object: the settings changed and the status after (docs/json.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -162,6 +165,9 @@ pub struct ListArgs {
 
 #[derive(Args, Debug)]
 pub struct RuleArgs {
+    /// Print one JSON object: the rule as `list` prints it (give --json before the rule).
+    #[arg(long)]
+    pub json: bool,
     /// The rule, as auditctl's arguments (no `--` needed).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 1.., required = true)]
     pub rule: Vec<String>,
@@ -175,6 +181,10 @@ pub struct DeleteArgs {
     /// With --all: only rules whose key contains this text.
     #[arg(long, requires = "all")]
     pub key: Option<String>,
+    /// Print one JSON object: the rule deleted, or with --all the counts (give --json
+    /// before the rule).
+    #[arg(long)]
+    pub json: bool,
     /// The rule to delete, as auditctl's arguments.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
     pub rule: Vec<String>,
@@ -256,7 +266,7 @@ mod tests {
         for example in examples {
             let words: Vec<&str> = example.split_whitespace().collect();
             let cli = Cli::try_parse_from(&words).unwrap_or_else(|e| panic!("{example}: {e}"));
-            if let Command::Add(RuleArgs { rule }) | Command::Delete(DeleteArgs { rule, .. }) =
+            if let Command::Add(RuleArgs { rule, .. }) | Command::Delete(DeleteArgs { rule, .. }) =
                 &cli.command
             {
                 if !rule.is_empty() {
@@ -296,6 +306,10 @@ pub struct LoadArgs {
     /// How augenrules' awk reads `\s` when merging a directory.
     #[arg(long, value_enum, default_value_t)]
     pub awk: AwkChoice,
+    /// Print one JSON object: the counts, the notes, and after a stop the error, its
+    /// FILE:LINE and the rules in force.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `nlaudit merge DIR`.
@@ -311,6 +325,9 @@ pub struct MergeArgs {
     /// is an error naming its FILE:LINE, and nothing is printed (exit 2).
     #[arg(long, value_name = "ARCH")]
     pub machine: Option<String>,
+    /// Print one JSON object: the files merged and the merged text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `nlaudit apply [DIR|FILE]`.
@@ -428,6 +445,9 @@ pub struct EnsureArgs {
     /// kernel access.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// Print one JSON object: the plan, what became of it, and the check after.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `nlaudit check`.
@@ -439,7 +459,7 @@ pub struct ProfileCheckArgs {
     #[arg(long, value_name = "NAME|FILE", required_unless_present = "list_profiles")]
     pub profile: Vec<String>,
     /// List the built-in profiles and exit.
-    #[arg(long, conflicts_with_all = ["profile", "json", "root"])]
+    #[arg(long, conflicts_with_all = ["profile", "root"])]
     pub list_profiles: bool,
     /// Print JSON (schema 1: profiles.md in /usr/share/doc/nlaudit).
     #[arg(long)]
@@ -487,6 +507,9 @@ pub struct ProfileEnsureArgs {
     /// /etc/audit/rules.d (inside DIR with --root).
     #[arg(long, value_name = "DIR")]
     pub rules_dir: Option<String>,
+    /// Print one JSON object: the plan, what became of it, and the check after.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `log_format`, as a flag.

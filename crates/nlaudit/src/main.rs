@@ -104,10 +104,13 @@ fn nlaudit_main() -> ExitCode {
     );
     // clap takes a 'static version (its `string` feature is off); this runs once per process.
     let version: &'static str = Box::leak(version.into_boxed_str());
-    let matches = <cli::Cli as clap::CommandFactory>::command().version(version).get_matches();
-    let cli = match <cli::Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+    let cli = <cli::Cli as clap::CommandFactory>::command()
+        .version(version)
+        .try_get_matches()
+        .and_then(|m| <cli::Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match cli {
         Ok(c) => c,
-        Err(e) => e.exit(),
+        Err(e) => return support::errors::usage_failure(&words, e),
     };
     support::errors::finish(run(cli))
 }

@@ -175,6 +175,27 @@ impl Tables {
         (self.syscalls)(m.0).unwrap_or_default().iter().map(|e| e.1)
     }
 
+    /// Every field name `-F` takes, aliases included: the candidates for a "did you mean".
+    pub fn field_names(&self) -> impl Iterator<Item = &'static str> {
+        self.field_names.iter().map(|e| e.1).chain(self.field_aliases.iter().map(|a| a.0))
+    }
+
+    /// Every errno name (`-F exit=-EACCES`), aliases included: "did you mean" candidates.
+    pub fn errno_names(&self) -> impl Iterator<Item = &'static str> {
+        self.errno_names.iter().map(|e| e.1).chain(self.errno_aliases.iter().map(|a| a.0))
+    }
+
+    /// Every message type name (`-F msgtype=`): "did you mean" candidates.
+    pub fn msgtype_names(&self) -> impl Iterator<Item = &'static str> {
+        self.msgtype_names.iter().map(|e| e.1)
+    }
+
+    /// Every machine name and alias `-F arch=` takes besides `b32`/`b64`: "did you mean"
+    /// candidates.
+    pub fn machine_names(&self) -> impl Iterator<Item = &'static str> {
+        self.machines.iter().map(|m| m.0).chain(self.machine_aliases.iter().map(|a| a.0))
+    }
+
     /// The syscalls `-F arch=<m> -F perm=` adds for one `AUDIT_PERM_*` bit (4.x's
     /// lib/permtab.h, filtered by the machine's table); `None` when this generation does not
     /// expand perms (3.0.9) or knows no table for the machine.

@@ -27,8 +27,11 @@ use nlaudit_rules::Machine;
 use serde::Serialize;
 
 use crate::cli::{ProfileCheckArgs, ProfileEnsureArgs};
-use crate::support::ensure::{apply_live, AddResult, Mode};
-use crate::support::errors::{code, explain, fail};
+use crate::support::ensure::{
+    apply_live, AddResult, CheckCountsJson, EnsureJson, FileJson, KernelJson, LineJson, Mode,
+    RuleResultJson, UnfixableJson,
+};
+use crate::support::errors::{self, code, explain, fail};
 use crate::support::{atomic, output, session, system};
 
 /// Mode of a profile's rules file (augenrules installs audit.rules 0640).
@@ -36,25 +39,64 @@ const FILE_MODE: u32 = 0o640;
 
 /// `nlaudit check --list-profiles | --profile ...`.
 pub fn check(a: ProfileCheckArgs) -> Result<ExitCode> {
+    if a.json {
+        output::json_for("check");
+    }
     if a.list_profiles {
-        return list();
+        let format = if a.json { Format::Json } else { Format::Text };
+        return list(format);
     }
     let machine = a.machine.as_deref().map(system::machine_named).transpose()?;
     let host = system::host_for(a.root.as_deref())?;
     let profiles = load_profiles(&a.profile, host.as_ref())?;
     let run = run_check(host.as_ref(), &profiles, a.rules_dir.as_deref(), machine, session::open)?;
-    let mut out = output::stdout();
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &json(&run))?;
-        writeln!(out)?;
+        output::print_json(&json(&run))?;
     } else {
+        let mut out = output::stdout();
         print_text(&mut out, &run)?;
+        out.flush()?;
     }
-    out.flush()?;
     Ok(ExitCode::from(run.exit_code()))
 }
 
-fn list() -> Result<ExitCode> {
+/// Text for people, or one JSON object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+/// `check --list-profiles --json` (schema docs/schemas/check.schema.json, `$defs/list`).
+#[derive(Serialize)]
+struct ProfileListJson {
+    schema: u32,
+    profiles: Vec<ProfileEntryJson>,
+}
+
+#[derive(Serialize)]
+struct ProfileEntryJson {
+    name: String,
+    title: String,
+    controls: usize,
+    variants: Vec<String>,
+}
+
+fn list(format: Format) -> Result<ExitCode> {
+    if format == Format::Json {
+        let mut profiles = Vec::new();
+        for b in BUILTINS {
+            let p = profile::parse(&format!("builtin:{}", b.name), b.text)?;
+            profiles.push(ProfileEntryJson {
+                name: p.name.clone(),
+                title: p.title.clone(),
+                controls: p.controls.len(),
+                variants: p.variants.clone(),
+            });
+        }
+        output::print_json(&ProfileListJson { schema: 1, profiles })?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut out = output::stdout();
     for b in BUILTINS {
         let p = profile::parse(&format!("builtin:{}", b.name), b.text)?;
@@ -455,6 +497,9 @@ struct Executed {
 
 /// `nlaudit ensure --profile ...`.
 pub fn ensure(a: ProfileEnsureArgs) -> Result<ExitCode> {
+    if a.json {
+        output::json_for("ensure");
+    }
     ensure_with(a, session::open)
 }
 
@@ -495,6 +540,11 @@ fn ensure_with<T: Transport>(
     let mode = if a.dry_run { Mode::DryRun } else { Mode::Apply };
     let done = execute(client.as_mut(), &plan, mode, fs);
     let failed = done.adds.iter().filter(|d| matches!(d, AddResult::Failed(_))).count();
+    if a.json {
+        return render_json(&plan, &done, mode, &run, failed, || {
+            run_check(host.as_ref(), &profiles, Some(&rules_dir), machine, &connect)
+        });
+    }
     render(&plan, &done, mode, &run)?;
     if let Some((p, Err(e))) = done.files.iter().find(|(_, r)| r.is_err()) {
         return Err(fail(code::FAILED, format!("cannot write {p}: {e}")));
@@ -572,6 +622,101 @@ fn execute<T: Transport>(
         }
     }
     done
+}
+
+/// `--json`: the plan, what became of it, the error that stopped it and, after a run, the
+/// check's counts, as one object; the exit code as without --json.
+fn render_json(
+    plan: &ProfilePlan,
+    done: &Executed,
+    mode: Mode,
+    run: &Run,
+    failed: usize,
+    check: impl FnOnce() -> Result<Run>,
+) -> Result<ExitCode> {
+    let mut j = EnsureJson {
+        schema: 1,
+        dry_run: mode == Mode::DryRun,
+        changes: plan.changes(),
+        ..EnsureJson::default()
+    };
+    if let Some(enabled) = run.kernel_enabled {
+        j.kernel = Some(KernelJson {
+            enabled,
+            rules: plan
+                .live
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    RuleResultJson::new(&l.text, l.ids.join(", "), done.adds.get(i), mode)
+                })
+                .collect(),
+            enable: match (&done.enabled, plan.enable, mode) {
+                (_, false, _) => None,
+                (Some(Err(_)), true, _) => Some("failed"),
+                (_, true, Mode::DryRun) => Some("would enable"),
+                (_, true, Mode::Apply) => Some("enabled"),
+            },
+        });
+    }
+    for f in &plan.files {
+        j.files.push(FileJson {
+            path: f.path.clone(),
+            append: f
+                .rules
+                .iter()
+                .map(|r| LineJson { ids: r.ids.join(", "), text: r.text.clone() })
+                .collect(),
+            settings: f.settings.iter().map(|s| s.line()).collect(),
+            skipped: Vec::new(),
+            written: done.files.iter().any(|(p, r)| p.ends_with(&f.path) && r.is_ok()),
+        });
+    }
+    j.unfixable = plan
+        .unfixable
+        .iter()
+        .map(|u| UnfixableJson { id: u.id.clone(), text: u.text.clone(), why: u.why.clone() })
+        .collect();
+    let error = if let Some(Err(e)) = &done.enabled {
+        Some(fail(explain(e).0, format!("cannot enable auditing: {}", explain(e).1)))
+    } else if let Some((p, Err(e))) = done.files.iter().find(|(_, r)| r.is_err()) {
+        Some(fail(code::FAILED, format!("cannot write {p}: {e}")))
+    } else if failed > 0 {
+        Some(fail(code::FAILED, format!("{failed} rule(s) could not be added")))
+    } else {
+        None
+    };
+    if let Some(e) = error {
+        let d = errors::describe(&e);
+        j.error = Some(d.message);
+        j.exit_code = d.code;
+        output::print_json(&j)?;
+        return Err(e);
+    }
+    if mode == Mode::DryRun {
+        j.exit_code = u8::from(plan.changes());
+        output::print_json(&j)?;
+        return Ok(ExitCode::from(j.exit_code));
+    }
+    let after = check()?;
+    for o in &after.outcomes {
+        let n = o.counts();
+        j.check.push(CheckCountsJson {
+            profile: o.name.clone(),
+            pass: n.pass,
+            fail: n.fail,
+            not_applicable: n.not_applicable,
+            failing: o
+                .controls
+                .iter()
+                .filter(|c| c.verdict.name() == "fail")
+                .map(|c| c.id.clone())
+                .collect(),
+        });
+    }
+    j.exit_code = after.exit_code();
+    output::print_json(&j)?;
+    Ok(ExitCode::from(j.exit_code))
 }
 
 fn render(plan: &ProfilePlan, done: &Executed, mode: Mode, run: &Run) -> Result<()> {

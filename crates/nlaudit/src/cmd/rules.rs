@@ -5,11 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use nlaudit_proto::{Client, RuleData, Transport};
-use nlaudit_rules::parse::ParseErrorKind;
 use nlaudit_rules::{
-    json::listing_json, normalize, parse_command, render::Listing, Context, Directive, Machine,
-    ParseError, RuleCommand,
+    json::listing_json, normalize, parse_command, render::Listing, Directive, Machine, RuleCommand,
 };
+use serde::Serialize;
 
 use crate::cli::{DeleteArgs, ListArgs, RuleArgs};
 use crate::support::batches;
@@ -20,12 +19,29 @@ use crate::support::system::context;
 use crate::support::{interrupt, output, session};
 
 /// Parses auditctl-style arguments that must describe exactly one rule.
+/// A rule's text for a message: whole up to 160 bytes, else its start and end around the
+/// number of bytes left out (a 4 KB path would bury the reason).
+fn shortened(text: &str) -> String {
+    const KEEP: usize = 60;
+    if text.len() <= 160 {
+        return text.to_string();
+    }
+    let start = text.char_indices().map(|(i, _)| i).take_while(|&i| i <= KEEP).last();
+    let end = text.char_indices().map(|(i, _)| i).find(|&i| i >= text.len() - KEEP);
+    match (start, end) {
+        (Some(s), Some(e)) if s < e => {
+            format!("{}…[{} bytes]…{}", &text[..s], e - s, &text[e..])
+        }
+        _ => text.to_string(),
+    }
+}
+
 pub fn parse_rule(args: &[String], features: Option<u32>) -> Result<RuleCommand> {
     let ctx = context(features);
     let text = args.join(" ");
     let directives = parse_command(args, &ctx).map_err(|e| {
-        let hint = syscall_hint(&e, &ctx);
-        fail(code::USAGE, format!("invalid rule `{text}`: {}{hint}", e.message))
+        let hint = suggest::parse_hint(&e, args, &ctx);
+        fail(code::USAGE, format!("invalid rule `{}`: {}{hint}", shortened(&text), e.message))
     })?;
     // Exactly one rule and nothing else (`-h`, `-e 1`, ... are not rules).
     let mut it = directives.into_iter();
@@ -49,21 +65,19 @@ pub fn parse_rule(args: &[String], features: Option<u32>) -> Result<RuleCommand>
     }
 }
 
-/// " (did you mean openat?)" after auditctl's `Syscall name unknown: opnat`: the closest
-/// names of this machine's syscall table (also for a `-F arch=b32` rule: the names mostly
-/// agree, and the hint is only a hint), or nothing.
-fn syscall_hint(e: &ParseError, ctx: &Context<'_>) -> String {
-    let last = e.message.lines().last().unwrap_or_default();
-    let Some(typed) = last.strip_prefix("Syscall name unknown: ") else {
-        return String::new();
-    };
-    if e.kind != ParseErrorKind::Syscall {
-        return String::new();
-    }
-    suggest::did_you_mean(&suggest::similar(typed, ctx.tables().syscall_names(ctx.machine)))
+/// `list --json` (schema docs/schemas/list.schema.json).
+#[derive(Debug, Serialize)]
+pub struct ListJson {
+    /// 1.
+    pub schema: u32,
+    /// One object per rule, in the kernel's order (nlaudit_rules::json).
+    pub rules: serde_json::Value,
 }
 
 pub fn list(a: ListArgs) -> Result<ExitCode> {
+    if a.json {
+        output::json_for("list");
+    }
     let mut c = session::open()?;
     let mut out = output::stdout();
     let host = Machine::host();
@@ -73,7 +87,7 @@ pub fn list(a: ListArgs) -> Result<ExitCode> {
             .into_iter()
             .filter(|r| nlaudit_rules::render::key_matches(r, a.key.as_deref()))
             .collect();
-        output::json(&mut out, &listing_json(&shown, host))?;
+        output::print_json(&ListJson { schema: 1, rules: listing_json(&shown, host) })?;
     } else {
         // Each rule is rendered as it arrives, while the kernel sends the next; the text is
         // printed only once the whole list is in.
@@ -144,6 +158,38 @@ fn refuse_ignored_options(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `add --json` and `delete --json` (schemas docs/schemas/add.schema.json and
+/// delete.schema.json).
+#[derive(Debug, Serialize)]
+pub struct RuleChangeJson {
+    /// 1.
+    pub schema: u32,
+    /// The rule added or deleted, as `list` prints it (`-A ...` for a rule added at the
+    /// head of its list).
+    pub rule: String,
+    /// What auditctl would warn about this rule (standard error has them too).
+    pub warnings: Vec<String>,
+}
+
+/// `delete --all --json` (schema docs/schemas/delete.schema.json).
+#[derive(Debug, Serialize)]
+pub struct DeleteAllJson {
+    /// 1.
+    pub schema: u32,
+    /// `--key`: only rules whose key contains it were deleted.
+    pub key: Option<String>,
+    /// Rules deleted.
+    pub deleted: usize,
+    /// Rules the kernel would not delete (then the exit code is 1).
+    pub failed: usize,
+}
+
+/// A parsed rule as `list` prints it.
+fn rule_text(r: &RuleCommand) -> String {
+    let rule = normalize(&r.rule);
+    nlaudit_rules::plan::rule_text(&rule, r.rule.position(), Machine::host())
+}
+
 pub fn add(a: RuleArgs) -> Result<ExitCode> {
     add_with(a, session::open)
 }
@@ -153,6 +199,9 @@ pub fn add_with<T: Transport>(
     a: RuleArgs,
     connect: impl FnOnce() -> Result<Client<T>>,
 ) -> Result<ExitCode> {
+    if a.json {
+        output::json_for("add");
+    }
     refuse_ignored_options(&a.rule)?;
     let (mut c, status) = session::mutable(connect()?)?;
     let r = parse_rule(&a.rule, status.feature_bitmap)?;
@@ -164,6 +213,13 @@ pub fn add_with<T: Transport>(
     }
     print_warnings(&r);
     c.add_rule(&r.rule)?;
+    if a.json {
+        output::print_json(&RuleChangeJson {
+            schema: 1,
+            rule: rule_text(&r),
+            warnings: r.warnings.clone(),
+        })?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -176,6 +232,9 @@ pub fn delete_with<T: Transport>(
     a: DeleteArgs,
     connect: impl FnOnce() -> Result<Client<T>>,
 ) -> Result<ExitCode> {
+    if a.json {
+        output::json_for("delete");
+    }
     if a.all {
         if !a.rule.is_empty() {
             return Err(fail(code::USAGE, "--all takes no rule"));
@@ -190,10 +249,21 @@ pub fn delete_with<T: Transport>(
             let what =
                 format!("delete --all stopped after {} rule{}", d.deleted, plural(d.deleted));
             let f = batches::interrupted(&mut c, stop, &what);
-            print!("{}", f.listing);
+            if !a.json {
+                print!("{}", f.listing);
+            }
             return Err(f.error);
         }
-        println!("deleted {} rule{}", d.deleted, plural(d.deleted));
+        if a.json {
+            output::print_json(&DeleteAllJson {
+                schema: 1,
+                key: a.key.clone(),
+                deleted: d.deleted,
+                failed: d.failed,
+            })?;
+        } else {
+            println!("deleted {} rule{}", d.deleted, plural(d.deleted));
+        }
         if d.failed > 0 {
             return Err(fail(code::FAILED, format!("{} rules could not be deleted", d.failed)));
         }
@@ -208,6 +278,13 @@ pub fn delete_with<T: Transport>(
     print_warnings(&r);
     // The kernel compares flags too and never stores the prepend flag (see normalize).
     c.delete_rule(&normalize(&r.rule))?;
+    if a.json {
+        output::print_json(&RuleChangeJson {
+            schema: 1,
+            rule: rule_text(&r),
+            warnings: r.warnings.clone(),
+        })?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

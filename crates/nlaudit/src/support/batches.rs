@@ -129,12 +129,13 @@ pub struct InForce {
 /// After a signal stopped a change: lists the rules in force. `what` says what was
 /// interrupted and how far it got.
 pub fn interrupted<T: Transport>(c: &mut Client<T>, stop: Stop, what: &str) -> InForce {
-    let (listing, state) = match c.list_rules() {
+    let host = nlaudit_rules::Machine::host();
+    let (listing, state, rules) = match c.list_rules() {
         Ok(now) => (
             nlaudit_rules::render_listing_as(
                 &now,
                 None,
-                nlaudit_rules::Machine::host(),
+                host,
                 crate::support::system::generation(),
             ),
             format!(
@@ -142,14 +143,24 @@ pub fn interrupted<T: Transport>(c: &mut Client<T>, stop: Stop, what: &str) -> I
                 now.len(),
                 if now.len() == 1 { "" } else { "s" }
             ),
+            Some(
+                now.iter()
+                    .map(|r| {
+                        nlaudit_rules::plan::rule_text(r, nlaudit_proto::Position::Append, host)
+                    })
+                    .collect(),
+            ),
         ),
-        Err(e) => {
-            (String::new(), format!("could not list the rules in force ({e}): run `nlaudit list`"))
-        }
+        Err(e) => (
+            String::new(),
+            format!("could not list the rules in force ({e}): run `nlaudit list`"),
+            None,
+        ),
     };
-    let error = crate::support::errors::fail(
-        stop.exit_code(),
-        format!("{what}: interrupted by {}; {state}", stop.name()),
-    );
+    let message = format!("{what}: interrupted by {}; {state}", stop.name());
+    let error = match rules {
+        Some(rules) => crate::support::errors::fail_in_force(stop.exit_code(), message, rules),
+        None => crate::support::errors::fail(stop.exit_code(), message),
+    };
     InForce { listing, error }
 }

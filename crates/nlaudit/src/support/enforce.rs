@@ -22,7 +22,7 @@ use nlaudit_rules::plan::{
 use nlaudit_rules::Machine;
 
 use crate::support::batches::{self, Interruptible};
-use crate::support::errors::{code, fail};
+use crate::support::errors::{code, fail, fail_at};
 use crate::support::interrupt::{self, Stop};
 use crate::support::progress::{Progress, Show};
 use crate::support::session;
@@ -272,12 +272,13 @@ pub fn other_form_text(src: &Source, f: &OtherForm) -> String {
 pub fn refuse_fatal(src: &Source, target: &Target) -> Result<()> {
     match target.fatal() {
         None => Ok(()),
-        Some(p) => Err(fail(
+        Some(p) => Err(fail_at(
             if matches!(p.kind, ProblemKind::Parse(_)) { code::USAGE } else { code::FAILED },
+            src.location(p.source),
             format!(
                 "{}\nnothing was changed: `auditctl -R` would stop at this line; fix it, or \
                  put `-c` or `-i` before it (or pass -c/-i) to skip such lines",
-                problem_text(src, p)
+                problem_message(src, p)
             ),
         )),
     }

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use nlaudit_proto::{Errno, Error as ProtoError, Op};
 
+use crate::support::output;
+
 /// Exit codes (documented in `nlaudit --help` and docs/cli.md).
 pub mod code {
     /// The operation failed.
@@ -28,6 +30,10 @@ pub struct Failure {
     pub code: u8,
     /// What to print (after `nlaudit: `).
     pub message: String,
+    /// `FILE:LINE` of the line the error is about (the message starts with it too).
+    pub location: Option<String>,
+    /// The rules in force after a stop part-way, as `list` prints them (for `--json`).
+    pub in_force: Option<Vec<String>>,
 }
 
 impl std::fmt::Display for Failure {
@@ -40,7 +46,27 @@ impl std::error::Error for Failure {}
 
 /// Shorthand: a failure with a code.
 pub fn fail(code: u8, message: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(Failure { code, message: message.into() })
+    anyhow::Error::new(Failure { code, message: message.into(), location: None, in_force: None })
+}
+
+/// A failure about the line at `location` (`FILE:LINE`): the message is `LOCATION: MESSAGE`.
+pub fn fail_at(code: u8, location: String, message: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::Error::new(Failure {
+        code,
+        message: format!("{location}: {message}"),
+        location: Some(location),
+        in_force: None,
+    })
+}
+
+/// A failure after which the kernel holds `in_force` (rule texts, as `list` prints them).
+pub fn fail_in_force(code: u8, message: impl Into<String>, in_force: Vec<String>) -> anyhow::Error {
+    anyhow::Error::new(Failure {
+        code,
+        message: message.into(),
+        location: None,
+        in_force: Some(in_force),
+    })
 }
 
 /// Bit 30 of the capability sets: CAP_AUDIT_CONTROL; bit 37: CAP_AUDIT_READ.
@@ -182,9 +208,62 @@ pub fn eperm_with_capability(op: Op, c: &Confinement) -> String {
     format!("{head}; {ns}. Likely denied by {}.", causes.join(", or "))
 }
 
-/// Prints an error (with its chain) and returns the exit code.
+/// An error as a report says it: the sentence, the exit code, and what the failure knows.
+#[derive(Debug)]
+pub struct Described {
+    /// The exit code.
+    pub code: u8,
+    /// The sentence (printed after `nlaudit: `).
+    pub message: String,
+    /// `FILE:LINE`, when the error is about a line.
+    pub location: Option<String>,
+    /// The rules in force after a stop part-way, when they were listed.
+    pub in_force: Option<Vec<String>>,
+}
+
+/// Describes an error (with its chain).
+pub fn describe(e: &anyhow::Error) -> Described {
+    let (code, message) = sentence(e);
+    let failure = e.chain().find_map(|c| c.downcast_ref::<Failure>());
+    Described {
+        code,
+        message,
+        location: failure.and_then(|f| f.location.clone()),
+        in_force: failure.and_then(|f| f.in_force.clone()),
+    }
+}
+
+/// Prints an error (with its chain) and returns the exit code. Under `--json`, when the
+/// command did not print its report, an [`output::ErrorReport`] goes to standard output too.
 pub fn report(e: &anyhow::Error) -> u8 {
-    let (code, msg) = if let Some(f) = e.downcast_ref::<Failure>() {
+    let d = describe(e);
+    print_report(d)
+}
+
+/// [`report`] for a command whose every error exits with `code` (`docker check|ensure`: 2).
+pub fn report_as(e: &anyhow::Error, code: u8) -> u8 {
+    print_report(Described { code, ..describe(e) })
+}
+
+fn print_report(d: Described) -> u8 {
+    let _ = writeln!(std::io::stderr(), "nlaudit: {}", d.message);
+    if let Some(command) = output::json_command().filter(|_| !output::report_printed()) {
+        let r = output::ErrorReport {
+            schema: output::ERROR_SCHEMA,
+            command,
+            error: d.message,
+            exit_code: d.code,
+            location: d.location,
+            in_force: d.in_force,
+        };
+        let _ = output::print_error(&r);
+    }
+    d.code
+}
+
+/// The sentence for an error (with its chain) and its exit code.
+fn sentence(e: &anyhow::Error) -> (u8, String) {
+    if let Some(f) = e.downcast_ref::<Failure>() {
         (f.code, f.message.clone())
     } else if let Some(p) = e.downcast_ref::<ProtoError>() {
         let (c, m) = explain(p);
@@ -203,9 +282,60 @@ pub fn report(e: &anyhow::Error) -> u8 {
         (c, format!("{e}: {m}"))
     } else {
         (code::FAILED, format!("{e:#}"))
-    };
-    let _ = writeln!(std::io::stderr(), "nlaudit: {msg}");
-    code
+    }
+}
+
+/// The commands that take `--json`, as the error object names them: (first word, second
+/// word or "", name).
+const JSON_COMMANDS: &[(&str, &str, &str)] = &[
+    ("status", "", "status"),
+    ("set", "", "set"),
+    ("list", "", "list"),
+    ("add", "", "add"),
+    ("delete", "", "delete"),
+    ("load", "", "load"),
+    ("merge", "", "merge"),
+    ("apply", "", "apply"),
+    ("docker", "check", "docker check"),
+    ("docker", "ensure", "docker ensure"),
+    ("check", "", "check"),
+    ("ensure", "", "ensure"),
+    ("events", "", "events"),
+];
+
+/// A command line clap refuses (exit 2): clap's message on standard error and, when the
+/// words hold `--json` for a command that takes it, the error object on standard output.
+/// `--help` and `--version` print as usual.
+pub fn usage_failure(words: &[String], e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let shown = matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    let first = words.get(1).map_or("", String::as_str);
+    let second = words.get(2).map_or("", String::as_str);
+    let command = JSON_COMMANDS
+        .iter()
+        .find(|(a, b, _)| *a == first && (b.is_empty() || *b == second))
+        .map(|c| c.2)
+        .filter(|_| !shown && words.iter().any(|w| w == "--json"));
+    let code = u8::try_from(e.exit_code()).unwrap_or(code::USAGE);
+    let _ = e.print();
+    if let Some(command) = command {
+        let rendered = e.render().to_string();
+        let message = rendered.lines().next().unwrap_or_default();
+        let _ = output::print_error(&output::ErrorReport {
+            schema: output::ERROR_SCHEMA,
+            command,
+            error: message.strip_prefix("error: ").unwrap_or(message).to_string(),
+            exit_code: code,
+            location: None,
+            in_force: None,
+        });
+    }
+    ExitCode::from(code)
 }
 
 /// Whether an error is a closed stdout (`nlaudit list | head -1`): exit quietly.
@@ -238,6 +368,23 @@ mod tests {
         let (c, m) = explain(&e);
         assert_eq!(c, code::FAILED);
         assert!(m.contains("no audit support"), "{m}");
+    }
+
+    /// What `--json` reports of an error: the sentence, the code, the FILE:LINE a
+    /// `fail_at` carries (through a context too) and the rules a `fail_in_force` lists.
+    #[test]
+    fn described_errors_keep_location_and_rules_in_force() {
+        let e = fail_at(code::USAGE, "a.rules:3".into(), "-F unknown field: uidd");
+        let d = describe(&e);
+        assert_eq!((d.code, d.message.as_str()), (2, "a.rules:3: -F unknown field: uidd"));
+        assert_eq!(d.location.as_deref(), Some("a.rules:3"));
+        let e = fail_in_force(130, "load stopped", vec!["-w /etc/passwd -p wa".into()])
+            .context("around");
+        let d = describe(&e);
+        assert_eq!(d.code, 130);
+        assert_eq!(d.in_force, Some(vec!["-w /etc/passwd -p wa".to_string()]));
+        let d = describe(&anyhow::anyhow!("plain"));
+        assert_eq!((d.code, d.location, d.in_force), (code::FAILED, None, None));
     }
 
     #[test]

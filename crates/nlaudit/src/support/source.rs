@@ -14,6 +14,7 @@ use nlaudit_rules::{parse_command, split_words, Directive, ParseError};
 use crate::cli::AwkChoice;
 use crate::support::atomic;
 use crate::support::errors::{code, fail};
+use crate::support::suggest;
 use crate::support::system::{self, LiveFs};
 
 /// The augenrules dialect of this machine, or the one asked for.
@@ -228,7 +229,14 @@ fn parse_with(src: &Source, mut ctx: nlaudit_rules::Context<'static>) -> Vec<Par
             _ => continue,
         }
         ctx.lineno = Some(l.line);
-        out.push((i, parse_command(&tokens, &ctx).and_then(refuse_kernel_einval)));
+        let parsed = parse_command(&tokens, &ctx).and_then(refuse_kernel_einval);
+        out.push((
+            i,
+            parsed.map_err(|mut e| {
+                e.message += &suggest::parse_hint(&e, &tokens, &ctx);
+                e
+            }),
+        ));
     }
     out
 }

@@ -58,6 +58,9 @@ pub fn build_for<T: Transport>(
 
 /// `nlaudit docker check`.
 pub fn run(a: CheckArgs) -> Result<ExitCode> {
+    if a.json {
+        crate::support::output::json_for("docker check");
+    }
     let machine = a.machine.as_deref().map(system::machine_named).transpose()?;
     let host = system::host_for(a.root.as_deref())?;
     let mut report = build_for(host.as_ref(), Persisted::RulesDir, machine, session::open)?;

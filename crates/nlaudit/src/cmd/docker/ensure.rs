@@ -23,8 +23,11 @@ use nlaudit_proto::{Client, Error as ProtoError, Transport};
 
 use super::check::{build_with, open_kernel, KernelSession};
 use super::EnsureArgs;
-use crate::support::ensure::{apply_live, AddResult, Mode};
-use crate::support::errors::{code, fail};
+use crate::support::ensure::{
+    apply_live, AddResult, CheckCountsJson, EnsureJson, FileJson, KernelJson, LineJson, Mode,
+    RuleResultJson,
+};
+use crate::support::errors::{self, code, fail};
 use crate::support::{atomic, output, session, system};
 
 /// Mode of the rules file (augenrules installs audit.rules 0640).
@@ -44,6 +47,9 @@ struct Executed {
 
 /// `nlaudit docker ensure`.
 pub fn run(a: EnsureArgs) -> Result<ExitCode> {
+    if a.json {
+        output::json_for("docker ensure");
+    }
     run_with(a, session::open)
 }
 
@@ -79,6 +85,11 @@ fn run_with<T: Transport>(
 
     let done = execute(client.as_mut(), &plan, mode, fs);
     let failed = done.adds.iter().filter(|d| matches!(d, AddResult::Failed(_))).count();
+    if a.json {
+        return render_json(&plan, done, mode, fs, failed, || {
+            build_with(host.as_ref(), Persisted::RulesDir, &connect)
+        });
+    }
     render(&plan, done, mode, fs)?;
     if failed > 0 {
         return Err(fail(code::FAILED, format!("{failed} rule(s) could not be added")));
@@ -148,6 +159,97 @@ fn execute<T: Transport>(
         }
     }
     done
+}
+
+/// `--json`: the plan, what became of it, the error that stopped it and, after a run, the
+/// check's counts, as one object; the exit code as without --json (an error: 2, see
+/// `docker::run`).
+fn render_json(
+    plan: &EnsurePlan,
+    mut done: Executed,
+    mode: Mode,
+    fs: FsView<'_>,
+    failed: usize,
+    check: impl FnOnce() -> Result<nlaudit_controls::Report>,
+) -> Result<ExitCode> {
+    let immutable = plan.immutable();
+    let mut j = EnsureJson {
+        schema: 1,
+        dry_run: mode == Mode::DryRun,
+        changes: plan.changes(),
+        ..EnsureJson::default()
+    };
+    if let KernelSide::Present { enabled } = plan.kernel {
+        j.kernel = Some(KernelJson {
+            enabled,
+            rules: plan
+                .live
+                .iter()
+                .enumerate()
+                .map(|(i, l)| RuleResultJson::new(&l.text, l.ids.clone(), done.adds.get(i), mode))
+                .collect(),
+            enable: match (&done.enabled, plan.enable && !immutable, mode) {
+                (_, false, _) => None,
+                (Some(Err(_)), true, _) => Some("failed"),
+                (_, true, Mode::DryRun) => Some("would enable"),
+                (_, true, Mode::Apply) => Some("enabled"),
+            },
+        });
+    }
+    if let Some(target) = &plan.target {
+        j.files.push(FileJson {
+            path: target.clone(),
+            append: plan
+                .append
+                .iter()
+                .map(|a| LineJson { ids: a.ids.clone(), text: a.text.clone() })
+                .collect(),
+            settings: Vec::new(),
+            skipped: plan
+                .volatile
+                .iter()
+                .map(|s| LineJson { ids: s.ids.clone(), text: s.why.clone() })
+                .collect(),
+            written: matches!(done.persisted, Some(Ok(()))),
+        });
+    }
+    let error = match (done.enabled.take(), done.persisted.take()) {
+        (Some(Err(e)), _) => Some(anyhow::Error::new(e)),
+        (_, Some(Err(e))) => Some(anyhow::Error::new(e).context(format!(
+            "cannot write {}",
+            plan.target.as_deref().map(|t| fs.on_host(t).display().to_string()).unwrap_or_default()
+        ))),
+        _ if failed > 0 => Some(fail(code::FAILED, format!("{failed} rule(s) could not be added"))),
+        _ => None,
+    };
+    if let Some(e) = error {
+        j.error = Some(errors::describe(&e).message);
+        j.exit_code = code::USAGE;
+        output::print_json(&j)?;
+        return Err(e);
+    }
+    if mode == Mode::DryRun {
+        j.exit_code = u8::from(plan.changes());
+        output::print_json(&j)?;
+        return Ok(ExitCode::from(j.exit_code));
+    }
+    let report = check()?;
+    let counts = report.counts();
+    j.check.push(CheckCountsJson {
+        profile: "cis-docker".to_string(),
+        pass: counts.pass,
+        fail: counts.fail,
+        not_applicable: counts.not_applicable,
+        failing: report
+            .outcomes
+            .iter()
+            .filter(|o| o.verdict == Verdict::Fail)
+            .map(|o| o.control.ids())
+            .collect(),
+    });
+    j.exit_code = report.exit_code();
+    output::print_json(&j)?;
+    Ok(ExitCode::from(j.exit_code))
 }
 
 /// Says what [`execute`] did; returns the error that stopped it, if one did.
@@ -317,6 +419,7 @@ mod tests {
             no_persist: false,
             enable: true,
             root: None,
+            json: false,
         };
         let code = run_with(a, connect).expect("ensure runs");
         assert_eq!(code, ExitCode::from(1), "the controls fail until the reboot");

@@ -33,7 +33,7 @@ pub fn run(a: DockerArgs) -> anyhow::Result<ExitCode> {
         Ok(c) => Ok(c),
         Err(e) if is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
         Err(e) => {
-            errors::report(&e);
+            errors::report_as(&e, code::USAGE);
             Ok(ExitCode::from(code::USAGE))
         }
     }

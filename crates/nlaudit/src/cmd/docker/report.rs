@@ -33,10 +33,7 @@ fn verify_line(v: &Verification) -> String {
 
 /// Prints the JSON report.
 pub fn print_json(r: &Report) -> std::io::Result<()> {
-    let mut out = output::stdout();
-    serde_json::to_writer_pretty(&mut out, &check_json(r))?;
-    writeln!(out)?;
-    out.flush()
+    output::print_json(&check_json(r))
 }
 
 /// Prints the report for people.

@@ -121,9 +121,21 @@ pub fn text_line(e: &Event) -> String {
     line
 }
 
+/// `events --json`: one object per line (schema docs/schemas/events.schema.json,
+/// docs/events.md): the daemon's event object with the schema version first.
+#[derive(Debug, serde::Serialize)]
+pub struct EventLine {
+    /// 1.
+    pub schema: u32,
+    /// The event (nlaudit_daemon::format).
+    #[serde(flatten)]
+    pub event: nlaudit_daemon::format::EventJson,
+}
+
 /// One JSON object for programs (schema: docs/events.md).
 pub fn json(e: &Event) -> Json {
-    serde_json::to_value(nlaudit_daemon::format::EventJson::new(e)).unwrap_or(Json::Null)
+    let line = EventLine { schema: 1, event: nlaudit_daemon::format::EventJson::new(e) };
+    serde_json::to_value(line).unwrap_or(Json::Null)
 }
 
 /// The records as auditd's `log_format = RAW` writes them, one line each:

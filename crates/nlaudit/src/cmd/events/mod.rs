@@ -104,6 +104,9 @@ fn open_sink(path: Option<&Path>, max_size: Option<u64>, keep: Option<u32>) -> R
 }
 
 pub fn run(a: EventsArgs) -> Result<ExitCode> {
+    if a.json {
+        output::json_for("events");
+    }
     let timeout = a
         .timeout
         .map(|s| {

@@ -539,10 +539,7 @@ impl ApplyReport {
 }
 
 fn print_json(r: &ApplyReport) -> std::io::Result<()> {
-    let mut out = output::stdout();
-    serde_json::to_writer_pretty(&mut out, r)?;
-    writeln!(out)?;
-    out.flush()
+    output::print_json(r)
 }
 
 #[cfg(test)]

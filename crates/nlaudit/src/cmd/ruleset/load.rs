@@ -20,7 +20,7 @@ use nlaudit_rules::{normalize, Directive, Machine, Renderer, Style};
 
 use super::source::{self, rule_error, Parsed, Source};
 use crate::support::batches::{self, Interruptible};
-use crate::support::errors::{code, explain, fail};
+use crate::support::errors::{code, explain, fail_at};
 use crate::support::interrupt;
 use crate::support::progress::Progress;
 use crate::support::session;
@@ -45,6 +45,8 @@ pub struct Outcome {
     pub output: String,
     /// Warnings and the errors passed over (`-c`/`-i`), for standard error.
     pub notes: Vec<String>,
+    /// After a stop, with `--json`: the rules in force, as `list` prints them.
+    pub in_force: Option<Vec<String>>,
 }
 
 impl Outcome {
@@ -90,13 +92,13 @@ struct Stop;
 /// `auditctl -R` does.) The auditctl drop-in keeps auditctl's line-by-line behaviour.
 pub fn check(src: &Source, parsed: &[Parsed], mut mode: ErrorMode) -> Result<()> {
     let refuse = |i: usize, code: u8, msg: String| {
-        fail(
+        fail_at(
             code,
+            src.location(i),
             format!(
-                "{}: {msg}\nnothing was changed: every line of every input is checked before \
+                "{msg}\nnothing was changed: every line of every input is checked before \
                  the first is sent; fix it, or put `-c` or `-i` before it (or pass -c/-i) to \
-                 pass such lines over",
-                src.location(i)
+                 pass such lines over"
             ),
         )
     };
@@ -169,6 +171,15 @@ where
             break;
         }
     }
+    // `--json` says what is in force after a stop part-way (the text has the error alone).
+    if total.stopped.is_some() && crate::support::output::json_command().is_some() {
+        let host = Machine::host();
+        total.in_force = c.list_rules().ok().map(|now| {
+            now.iter()
+                .map(|r| nlaudit_rules::plan::rule_text(r, nlaudit_proto::Position::Append, host))
+                .collect()
+        });
+    }
     Ok(total)
 }
 
@@ -213,9 +224,10 @@ impl<'p, T: Transport> Loader<'_, 'p, T> {
 
     /// An error on line `i`: stops the file, or is reported and passed over.
     fn error(&mut self, i: usize, code: u8, msg: String) -> Result<(), Stop> {
-        let text = format!("{}: {msg}", self.src.location(i));
+        let location = self.src.location(i);
+        let text = format!("{location}: {msg}");
         if self.mode.stops() {
-            self.out.stopped = Some(fail(code, text));
+            self.out.stopped = Some(fail_at(code, location, msg));
             return Err(Stop);
         }
         self.out.notes.push(format!("nlaudit: {text}"));
@@ -442,8 +454,8 @@ impl<'p, T: Transport> Loader<'_, 'p, T> {
                     let msg = rule_error(false, *errno);
                     let (code, _) = explain(&ProtoError::Kernel { op: Op::AddRule, errno: *errno });
                     let undone = self.roll_back(&rules, &results, k + 1);
-                    let text = format!("{}: {msg}{undone}", self.src.location(lines[k]));
-                    self.out.stopped = Some(fail(code, text));
+                    let location = self.src.location(lines[k]);
+                    self.out.stopped = Some(fail_at(code, location, format!("{msg}{undone}")));
                     return Err(Stop);
                 }
                 ItemResult::Refused(errno) => {
