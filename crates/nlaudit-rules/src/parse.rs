@@ -1551,8 +1551,11 @@ mod tests {
     /// The names the "did you mean" candidates list are the names the parser takes.
     #[test]
     fn rule_lists_and_actions_are_the_ones_parsed() {
-        for l in RULE_LISTS {
-            assert!(lookup_list(l).is_some(), "{l}");
+        for g in crate::generation::GENERATIONS {
+            let ctx = Context::new(&NoEnv).with_generation(g);
+            for l in RULE_LISTS {
+                assert!(lookup_list(l, &ctx).is_some(), "{l}");
+            }
         }
         for a in RULE_ACTIONS {
             assert!(matches!(lookup_action(a), Some(Ok(_))), "{a}");
