@@ -16,8 +16,8 @@ use nlaudit_controls::fsview::FsView;
 use nlaudit_controls::host::Target;
 use nlaudit_controls::profile::{self, Expansion, Profile, RequirementKind, BUILTINS};
 use nlaudit_controls::profile_check::{
-    check_profile, read_sides, KernelExtra, ProfileContext, ProfileOutcome, Side, SideVerdict,
-    Sides,
+    check_profile, read_sides, ControlVerdict, KernelExtra, ProfileContext, ProfileOutcome, Side,
+    SideVerdict, Sides,
 };
 use nlaudit_controls::profile_ensure::{file_content, plan_profiles, Enable, ProfilePlan};
 use nlaudit_controls::{Host, Kernel, RULES_DIR};
@@ -290,7 +290,11 @@ fn print_text(out: &mut impl std::io::Write, run: &Run) -> Result<()> {
             writeln!(
                 out,
                 "{:<6} {:<15} {}{failing}",
-                c.verdict.name().to_uppercase(),
+                // "N/A" keeps the column as wide as PASS and FAIL (JSON says not-applicable).
+                match c.verdict {
+                    ControlVerdict::NotApplicable => "N/A".to_string(),
+                    v => v.name().to_uppercase(),
+                },
                 c.id,
                 c.title
             )?;
@@ -774,3 +778,6 @@ fn render(plan: &ProfilePlan, done: &Executed, mode: Mode, run: &Run) -> Result<
     out.flush()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,9 @@
+#!/bin/bash
+# packages = audit
+# platform = multi_platform_all
+# variables = var_accounts_passwords_pam_faillock_dir=/var/log/faillock
+
+path="/var/log/faillock"
+style="modern"
+filter_type="path"
+. $SHARED/audit_rules_watch/augenrules_wrong_rule.fail.sh

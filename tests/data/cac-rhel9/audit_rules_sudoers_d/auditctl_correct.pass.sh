@@ -1,0 +1,12 @@
+#!/bin/bash
+# packages = audit
+
+
+  
+  sed -i "s%^ExecStartPost=.*%ExecStartPost=-/sbin/auditctl%" /usr/lib/systemd/system/auditd.service
+  
+  
+path=/etc/sudoers.d/
+style=modern
+filter_type=dir
+. $SHARED/audit_rules_watch/auditctl_correct.pass.sh

@@ -1,0 +1,13 @@
+#!/bin/bash
+# packages = audit
+
+
+  
+  sed -i "s%^ExecStartPost=.*%ExecStartPost=-/sbin/augenrules%" /usr/lib/systemd/system/auditd.service
+  
+  
+
+path=/etc/sudoers.d/
+style=modern
+filter_type=dir
+. $SHARED/audit_rules_watch/augenrules_correct_extra_permission.pass.sh

@@ -1,0 +1,13 @@
+#!/bin/bash
+# packages = audit
+
+
+  
+  sed -i "s%^ExecStartPost=.*%ExecStartPost=-/sbin/auditctl%" /usr/lib/systemd/system/auditd.service
+  
+  
+
+path=/etc/pam.d/
+style=modern
+filter_type=dir
+. $SHARED/audit_rules_watch/auditctl_wrong_rule_without_key.fail.sh

@@ -1,0 +1,4 @@
+#!/bin/bash
+# packages = audit
+
+rm -f /etc/audit/audit.rules
