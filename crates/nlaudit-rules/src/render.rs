@@ -174,11 +174,15 @@ impl Renderer {
         {
             return 0;
         }
+        let t = self.t();
+        let last = t.ioring_op_last();
+        if list == FilterList::URING_EXIT.0 && last > 0 {
+            return self.uring_ops(out, r, last);
+        }
         if r.all_syscalls() {
             out.push_str(" -S all");
             return 63;
         }
-        let t = self.t();
         let machine = if self.elf != 0 { t.machine_from_elf(self.elf) } else { Some(self.host) };
         let mut count = 0;
         // Walk set bits word by word: most words of a syscall rule are zero.
@@ -196,6 +200,34 @@ impl Renderer {
                 }
                 count += 1;
             }
+        }
+        count
+    }
+}
+
+impl Renderer {
+    /// The io_uring list's `-S` (4.x auditctl-listing.c): `all` when the first `last` mask
+    /// *words* are all set (its loop bound is `IORING_OP_LAST`, counted in words), else each
+    /// operation below `last` by name or number.
+    fn uring_ops(&self, out: &mut String, r: &RuleData, last: u32) -> usize {
+        if r.mask.iter().take(last as usize).all(|&w| w == u32::MAX) {
+            out.push_str(" -S all");
+            return last as usize;
+        }
+        let mut count = 0;
+        for op in 0..last {
+            let word = r.mask.get((op / 32) as usize).copied().unwrap_or(0);
+            if word & (1 << (op % 32)) == 0 {
+                continue;
+            }
+            out.push_str(if count == 0 { " -S " } else { "," });
+            match self.t().uringop_name(op) {
+                Some(n) => out.push_str(n),
+                None => {
+                    let _ = write!(out, "{op}");
+                }
+            }
+            count += 1;
         }
         count
     }

@@ -320,6 +320,11 @@ pub struct MergeArgs {
     /// How augenrules' awk reads `\s` (auto: the awk this machine's augenrules runs).
     #[arg(long, value_enum, default_value_t)]
     pub awk: AwkChoice,
+    /// Check every rule of the merged set against this machine's syscall tables (aarch64,
+    /// arm, riscv64, ppc64le, s390x, x86_64, i386, ...): a rule that does not parse there
+    /// is an error naming its FILE:LINE, and nothing is printed (exit 2).
+    #[arg(long, value_name = "ARCH")]
+    pub machine: Option<String>,
     /// Print one JSON object: the files merged and the merged text.
     #[arg(long)]
     pub json: bool,
@@ -343,6 +348,11 @@ pub struct ApplyArgs {
     /// How augenrules' awk reads `\s` when merging a directory.
     #[arg(long, value_enum, default_value_t)]
     pub awk: AwkChoice,
+    /// Replace the rules in force that the other auditctl generation compiled from a line
+    /// of the set (auditctl 4.x expands `-F arch=.. -F perm=..` into syscalls, 3.0.9 does
+    /// not) by this generation's form; without it they are kept as that line, with a note.
+    #[arg(long, conflicts_with = "watch")]
+    pub rewrite_other_generation: bool,
     /// Report the plan and the outcome as one JSON object on standard output (with
     /// --watch: one JSON object per line for each drift and repair).
     #[arg(long)]
@@ -401,6 +411,12 @@ pub struct CheckArgs {
     /// DIR/etc/audit/rules.d, no kernel access.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// With --root: parse the image's rules files (and a profile's requirements) with
+    /// this machine's syscall tables and arches (aarch64, arm, riscv64, ppc64le, s390x,
+    /// x86_64, i386, ...), so a rule that cannot load there (`-S open` on aarch64) is
+    /// reported with its FILE:LINE before the image boots.
+    #[arg(long, value_name = "ARCH", requires = "root")]
+    pub machine: Option<String>,
     /// Also prove that each control's rule records: execute the binaries harmlessly
     /// (`dockerd --version`, `runc --version`, ...) and open the other files for reading,
     /// then wait up to 5 s for each event on the audit multicast group (needs CAP_AUDIT_READ;
@@ -452,6 +468,12 @@ pub struct ProfileCheckArgs {
     /// no kernel access.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// With --root: parse the image's rules files (and a profile's requirements) with
+    /// this machine's syscall tables and arches (aarch64, arm, riscv64, ppc64le, s390x,
+    /// x86_64, i386, ...), so a rule that cannot load there (`-S open` on aarch64) is
+    /// reported with its FILE:LINE before the image boots.
+    #[arg(long, value_name = "ARCH", requires = "root")]
+    pub machine: Option<String>,
     /// Read the persisted rules from this rules.d directory (inside DIR with --root)
     /// instead of what auditd.service loads at boot.
     #[arg(long, value_name = "DIR")]
@@ -475,6 +497,12 @@ pub struct ProfileEnsureArgs {
     /// Fix the image tree mounted at DIR: write DIR/etc/audit/rules.d, no kernel access.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// With --root: parse the image's rules files (and a profile's requirements) with
+    /// this machine's syscall tables and arches (aarch64, arm, riscv64, ppc64le, s390x,
+    /// x86_64, i386, ...), so a rule that cannot load there (`-S open` on aarch64) is
+    /// reported with its FILE:LINE before the image boots.
+    #[arg(long, value_name = "ARCH", requires = "root")]
+    pub machine: Option<String>,
     /// Persist in (and read the persisted rules from) this rules.d directory instead of
     /// /etc/audit/rules.d (inside DIR with --root).
     #[arg(long, value_name = "DIR")]

@@ -148,6 +148,7 @@ impl<T: Transport + Send + 'static> RulesKeeper<T> {
             dry_run: repair == Repair::ReportOnly,
             mode: ErrorMode::default(),
             progress: Show::Never,
+            other_forms: nlaudit_rules::plan::OtherFormPolicy::Keep,
         };
         let connect = Arc::clone(&self.connect);
         let mut p = enforce::prepare(move || connect(), move || Ok(src), intent).map_err(|e| {
