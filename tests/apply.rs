@@ -781,3 +781,52 @@ fn apply_json_reports_the_plan_and_the_outcome() {
     assert_eq!(in_force.concat(), listing());
     assert_eq!(v["in_sync"], false);
 }
+
+/// A kernel whose rules the other generation's auditctl loaded: `apply` finds each rule that
+/// is the other generation's compilation of a set line, says so and keeps it (no delete and
+/// add), unless `--rewrite-other-generation` asks for this generation's form; both
+/// directions, with and without the set's `-D`. (Generation 4 expands `-F arch=.. -F
+/// perm=..` into syscalls; generation 3 sends `-S all`.)
+#[test]
+fn apply_keeps_what_the_other_generation_loaded() {
+    if !kernel_available("apply_keeps_what_the_other_generation_loaded") {
+        return;
+    }
+    let _g = KernelGuard::new();
+    let k = unique_key("crossgen");
+    let d = TempDir::new("crossgen");
+    let perm = format!("-a always,exit -F arch=b64 -F perm=wa -F path=/etc/hosts -k {k}");
+    let plain = format!("-a always,exit -F arch=b64 -S openat -k {k}-plain");
+    for (this, other) in [("3", "4"), ("4", "3")] {
+        for (name, head, line) in [("no-d.rules", "", 1), ("d.rules", "-D\n", 2)] {
+            let f = d.write(name, &format!("{head}{perm}\n{plain}\n"));
+            let what = format!("{name}, loaded by generation {other}, applied by {this}");
+            clear();
+            ok(&nlaudit(&["--auditctl", other, "load", s(&f)]), "load");
+            let loaded = out(&nlaudit(&["list"]));
+            let note = format!(
+                "loaded by auditctl {other}.x (generation {other}) form of {}:{line}",
+                s(&f)
+            );
+            let o = nlaudit(&["--auditctl", this, "apply", "--dry-run", s(&f)]);
+            let plan = ok(&o, &what);
+            assert!(plan.contains(&note), "{what}: {plan}");
+            assert!(plan.contains("would add 0, delete 0, keep 2, re-add 0"), "{what}: {plan}");
+            let o = nlaudit(&["--auditctl", this, "apply", s(&f)]);
+            let said = ok(&o, &what);
+            assert!(said.contains(&note) && said.contains("kept as that line"), "{what}: {said}");
+            assert!(said.contains("apply: 0 added, 0 deleted, 2 kept"), "{what}: {said}");
+            assert_eq!(out(&nlaudit(&["list"])), loaded, "{what}: nothing changed");
+            // Asked to, apply rewrites it in its own form; then nothing is left to say.
+            let o = nlaudit(&["--auditctl", this, "apply", "--rewrite-other-generation", s(&f)]);
+            let said = ok(&o, &what);
+            assert!(said.contains(&note) && said.contains("rewritten"), "{what}: {said}");
+            assert!(said.contains("apply: 1 added, 1 deleted, 1 kept"), "{what}: {said}");
+            let o = nlaudit(&["--auditctl", this, "apply", "--dry-run", s(&f)]);
+            let plan = ok(&o, &what);
+            assert!(!plan.contains("loaded by"), "{what}: {plan}");
+            assert!(plan.contains("would add 0, delete 0, keep 2"), "{what}: {plan}");
+        }
+    }
+    clear();
+}

@@ -812,3 +812,65 @@ fn kernel_lost_records_are_logged() {
     signal("TERM");
     assert!(d.wait_exit().success(), "{}", d.stderr_text());
 }
+
+/// `nlaudit daemon --status` without an nlaudit daemon to ask: none registered (exit 3),
+/// auditd registered (exit 4, naming its pid and comm; it is never signalled), a killed
+/// daemon's pid still registered (exit 3, it is gone).
+#[test]
+fn daemon_status_needs_a_running_nlaudit_daemon() {
+    if !kernel_available("daemon_status_needs_a_running_nlaudit_daemon") {
+        return;
+    }
+    let _restore = Restore::new();
+    let o = nlaudit(&["daemon", "--status"]);
+    assert_eq!(o.status.code(), Some(3), "{}", err(&o));
+    assert!(err(&o).contains("no audit daemon is registered with the kernel"), "{}", err(&o));
+    let o = nlaudit(&["daemon", "--status", "--json"]);
+    assert_eq!(o.status.code(), Some(3), "{}", err(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("the error object");
+    support::schema::Schemas::of_repo().assert_valid("daemon-status.schema.json", &v);
+    assert_eq!(
+        (v["command"].as_str(), v["exit_code"].as_u64()),
+        (Some("daemon --status"), Some(3))
+    );
+
+    let dir = Scratch::new("status");
+    let conf = config_file(&dir, "raw", "");
+    let auditd = Path::new("/usr/sbin/auditd");
+    if auditd.exists() {
+        let c = dir.0.to_str().expect("utf-8").to_string();
+        let mut a = Daemon::start_as(auditd, &[], &dir, &["-n", "-s", "nochange", "-c", &c]);
+        a.wait_registered();
+        let o = nlaudit(&["daemon", "--status"]);
+        assert_eq!(o.status.code(), Some(4), "{}", err(&o));
+        let want = format!("the registered audit daemon is not nlaudit: pid {} (auditd)", a.pid());
+        assert!(err(&o).contains(&want), "{}", err(&o));
+        // auditd loses a SIGTERM that comes while it is still starting: sent until it ends.
+        let start = Instant::now();
+        while matches!(a.child.try_wait(), Ok(None)) {
+            assert!(start.elapsed() < PATIENCE, "auditd did not stop: {}", a.stderr_text());
+            let p = nix::unistd::Pid::from_raw(i32::try_from(a.pid()).expect("pid"));
+            let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGTERM);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert_eq!(kernel_pid(), 0, "auditd unregistered");
+    } else {
+        assert!(!support::in_ci(), "auditd (Debian package auditd) is required in CI");
+        eprintln!("skipping the auditd case of daemon_status_needs_a_running_nlaudit_daemon");
+    }
+
+    let state = dir.path("state").display().to_string();
+    let mut d =
+        Daemon::start(&dir, &["--config", conf.to_str().expect("utf-8"), "--state-file", &state]);
+    d.wait_registered();
+    let pid = d.pid();
+    let o = nlaudit(&["daemon", "--status"]);
+    assert!(o.status.success(), "{}", err(&o));
+    d.child.kill().expect("SIGKILL");
+    d.wait_exit();
+    assert_eq!(kernel_pid(), pid, "a killed daemon stays registered");
+    let o = nlaudit(&["daemon", "--status"]);
+    assert_eq!(o.status.code(), Some(3), "{}", err(&o));
+    assert!(err(&o).contains(&format!("pid {pid}, is gone")), "{}", err(&o));
+    // Restore takes the dead pid over and lets it go.
+}

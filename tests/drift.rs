@@ -400,6 +400,69 @@ fn the_state_report_tells_what_is_kept() {
     d.stop();
 }
 
+/// `nlaudit daemon --status` finds the daemon through the kernel (its state file through
+/// its command line), makes it report and prints the fresh report: the set, the rules in
+/// force and expected, the skipped rule and why, the repairs, the log. Each call gets a new
+/// report (`state report = N`); `--json` has the same; a report that does not change (a
+/// stale file) is not taken.
+#[test]
+fn daemon_status_prints_the_fresh_report() {
+    if !kernel_available("daemon_status_prints_the_fresh_report") {
+        return;
+    }
+    let _restore = Restore::new();
+    let dir = Scratch::new("st");
+    let ka = unique_key("status");
+    dir.rules_file(
+        "50-st.rules",
+        &format!(
+            "-c\n-w /etc/hosts -p wa -k {ka}\n-w {}/x -p wa -k {ka}-x\n",
+            dir.path("no").display()
+        ),
+    );
+    let state = dir.path("state");
+    let state_arg = state.display().to_string();
+    let d = Keeper::start(&dir, &["--check-interval", "0", "--state-file", &state_arg]);
+    let pid = d.child.id();
+    let o = support::nlaudit(&["daemon", "--status"]);
+    let text = support::out(&o);
+    assert!(o.status.success(), "{}{}", text, err(&o));
+    for want in [
+        format!("pid {pid} (state report 1, {state_arg})"),
+        format!("log:          {} (raw,", d.log.display()),
+        format!("rule set:     {} (1 file)", dir.path("rules.d").display()),
+        "rules:        1 in force, 1 expected".to_string(),
+        "repairs:      1 (1 drift found in 1 check, 0 failed); backstop off".to_string(),
+        "skipped:      1 rule".to_string(),
+        format!("  {}:3: ", dir.path("rules.d/50-st.rules").display()),
+        format!("  (watching for paths under {})", dir.0.display()),
+    ] {
+        assert!(text.contains(&want), "{want:?} in\n{text}");
+    }
+    let o = support::nlaudit(&["daemon", "--status", "--json"]);
+    assert!(o.status.success(), "{}", err(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    support::schema::Schemas::of_repo().assert_valid("daemon-status.schema.json", &v);
+    assert_eq!(v["schema"], 1);
+    assert_eq!(v["state_file"], state_arg.as_str());
+    assert_eq!(v["report"]["pid"], pid);
+    assert_eq!(v["report"]["number"], 2, "a fresh report, not the first one again");
+    assert_eq!(v["report"]["rules"]["set"]["in_force"], 1);
+    assert_eq!(v["report"]["rules"]["set"]["skipped"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["report"]["rules"]["repairs"], 1);
+    // A file the daemon does not write keeps its old report: not taken, exit 1.
+    let stale = dir.path("stale");
+    fs::copy(&state, &stale).expect("copy");
+    let o = support::nlaudit(&["daemon", "--status", "--state-file", &stale.display().to_string()]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(
+        err(&o).contains(&format!("the daemon (pid {pid}) wrote no new state report to")),
+        "{}",
+        err(&o)
+    );
+    d.stop();
+}
+
 /// `apply --watch`: where another daemon is registered (here an `nlaudit daemon` without
 /// `--rules`, standing in for auditd), the same loop reads CONFIG_CHANGE from the multicast
 /// group and reports on standard output as JSON lines.

@@ -789,3 +789,47 @@ fn tool_works(argv: &[&str]) -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
+
+/// Generation 4's drop-in against the real auditctl 4.2.1's recorded refusals
+/// (tests/data/golden4-invalid.tsv, recorded by `cargo xtask golden`; no 4.2.1 is needed to
+/// run this): every line 4.2.1 refused without the kernel saying "Error sending" gives the
+/// same stderr (the epilogue, 4.x's silences) and exit code through
+/// `nlaudit --auditctl 4 auditctl`, and changes no rule.
+#[test]
+fn generation_4_refusals_match_auditctl4() {
+    if !kernel_available("generation_4_refusals_match_auditctl4") {
+        return;
+    }
+    let _g = KernelGuard::new();
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/golden4-invalid.tsv");
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let before = Client::open().and_then(|mut c| c.list_rules()).expect("list");
+    let (mut same, mut differ) = (0, Vec::new());
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let [input, exit, _stdout, stderr, _added] = cols[..] else { continue };
+        let want = unescape(stderr);
+        if want.contains("Error sending") {
+            continue;
+        }
+        let args = shell_split(&unescape(input));
+        assert_safe(&args);
+        let o = Command::new(nlaudit_bin())
+            .args(["--auditctl", "4", "auditctl"])
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run the drop-in");
+        let got = String::from_utf8_lossy(&o.stderr).into_owned();
+        let code = o.status.code().map(|c| c.to_string()).unwrap_or_default();
+        if got == want && code == exit {
+            same += 1;
+        } else {
+            differ.push(format!("{input}\n    ours   {code} {got:?}\n    theirs {exit} {want:?}"));
+        }
+    }
+    println!("drop-in, generation 4: {same} refusals as auditctl 4.2.1's, {} differ", differ.len());
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+    let after = Client::open().and_then(|mut c| c.list_rules()).expect("list");
+    assert_eq!(after, before, "a refused line added a rule");
+}

@@ -754,6 +754,8 @@ fn live_side(product: &'static Product) {
             dialect: Dialect::default(),
             discovery: &discovery,
             rules_dir: None,
+            machine: None,
+            generation: nlaudit_rules::Generation::default(),
         };
         let persisted = read_sides(&read);
         for pr in &persisted.persisted.problems {

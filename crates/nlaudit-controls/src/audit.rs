@@ -79,11 +79,19 @@ pub struct RuleSet {
     /// Files of a rules.d directory that augenrules skips (or reads although anyone may
     /// write them), one sentence each; not reported, kept for programs.
     pub notices: Vec<String>,
+    /// The machine whose syscall tables the rules files are parsed with (`None`: this one);
+    /// an image tree for another machine names it (`--machine`), and its problems say so.
+    pub machine: Option<Machine>,
     /// [`RuleSet::path_rules`], once computed (the set is not changed afterwards).
     indexed: std::sync::OnceLock<Vec<(RuleEntry, PathAudit, String)>>,
 }
 
 impl RuleSet {
+    /// An empty set whose rules files will be parsed for `machine` (`None`: this one).
+    pub fn for_machine(machine: Option<Machine>) -> RuleSet {
+        RuleSet { machine, ..RuleSet::default() }
+    }
+
     /// The kernel's rules, rendered as one `auditctl -l` listing.
     pub fn kernel(rules: Vec<RuleData>) -> RuleSet {
         let mut r = Renderer::new(Machine::host());
@@ -163,6 +171,12 @@ impl RuleSet {
         let env = ViewEnv(*fs);
         let mut ctx = Context::new(&env);
         ctx.lineno = Some(line);
+        ctx.machine = self.machine.unwrap_or_else(Machine::host);
+        if ctx.tables().machine_name(ctx.machine).is_none() {
+            // A machine only libaudit 4.x has tables for (riscv64; the CLI names it only
+            // under --auditctl 4): its rules parse as 4.x parses them.
+            ctx.generation = nlaudit_rules::Generation::V4;
+        }
         if let Some(f) = features {
             ctx.features = f;
         }
@@ -171,7 +185,7 @@ impl RuleSet {
                 for d in directives {
                     match d {
                         Directive::Rule(rc) if !rc.delete => {
-                            let text = Renderer::new(Machine::host()).rule(&rc.rule);
+                            let text = Renderer::new(ctx.machine).rule(&rc.rule);
                             if self.enabled.is_some() && self.after_enable.is_none() {
                                 self.after_enable = Some(format!("{path}:{line}: {text}"));
                             }
@@ -191,9 +205,14 @@ impl RuleSet {
                     }
                 }
             }
-            Err(e) => self
-                .problems
-                .push(format!("{path}:{line}: {}", e.message.lines().last().unwrap_or_default())),
+            Err(e) => {
+                let message = e.message.lines().last().unwrap_or_default();
+                let machine = self
+                    .machine
+                    .map(|m| format!(" (machine {})", ctx.tables().machine_name(m).unwrap_or("?")))
+                    .unwrap_or_default();
+                self.problems.push(format!("{path}:{line}: {message}{machine}"))
+            }
         }
     }
 }

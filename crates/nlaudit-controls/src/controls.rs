@@ -318,4 +318,23 @@ mod tests {
         assert_eq!(watch_text("/usr/sbin/dockerd"), "-w /usr/sbin/dockerd -p rwxa -k docker");
         assert_eq!(watch_text("/opt/my dir"), "-w /opt/my\\ dir -p rwxa -k docker");
     }
+
+    /// `docker check|ensure` need no cross-generation care: the watch every control adds
+    /// (`-w PATH -p rwxa`, no arch, so nothing for audit 4.x to expand) is the same rule in
+    /// both generations, for every control.
+    #[test]
+    fn the_watch_compiles_alike_in_both_generations() {
+        use nlaudit_rules::{parse_command, Context, Directive, Generation, NoEnv};
+        for c in CONTROLS {
+            let args = watch_args(c.benchmark_path);
+            let rule = |g: Generation| {
+                let ctx = Context::new(&NoEnv).with_generation(g);
+                match parse_command(&args, &ctx).expect("a watch").pop() {
+                    Some(Directive::Rule(rc)) => rc.rule,
+                    other => panic!("not a rule: {other:?}"),
+                }
+            };
+            assert_eq!(rule(Generation::V3), rule(Generation::V4), "{}", c.cis);
+        }
+    }
 }

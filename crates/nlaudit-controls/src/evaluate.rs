@@ -360,6 +360,8 @@ pub struct Inputs<'a> {
     pub persisted: Persisted<'a>,
     /// How augenrules merges rules.d on this machine.
     pub dialect: Dialect,
+    /// The machine an image tree's rules files are parsed for (`None`: this one).
+    pub machine: Option<nlaudit_rules::Machine>,
 }
 
 /// Finds every control's file.
@@ -451,7 +453,7 @@ pub fn evaluate(host: &dyn Host, inputs: &Inputs<'_>) -> Report {
     let (live, state) = match inputs.kernel {
         Some(k) => (RuleSet::kernel(k.rules.clone()), AuditState::kernel(&k.status, host)),
         None => {
-            let mut rules = RuleSet::default();
+            let mut rules = RuleSet::for_machine(inputs.machine);
             let found = rules.add_dir(&fs, RULES_DIR, None, inputs.dialect);
             let state = AuditState::image(&fs, &rules, RULES_DIR, found);
             (rules, state)
@@ -459,7 +461,7 @@ pub fn evaluate(host: &dyn Host, inputs: &Inputs<'_>) -> Report {
     };
     let disk = match inputs.persisted {
         Persisted::RulesDir if inputs.kernel.is_some() => {
-            let mut disk = RuleSet::default();
+            let mut disk = RuleSet::for_machine(inputs.machine);
             disk.add_dir(&fs, RULES_DIR, features, inputs.dialect);
             Some(disk)
         }

@@ -57,6 +57,17 @@ pub struct Arch {
     pub machine: Machine,
 }
 
+/// The name tables for `machine`: libaudit 3.0.9's, which the controls match with, or 4.x's
+/// for a machine only 4.x knows (riscv64, reachable with `--auditctl 4 --machine`).
+pub fn tables_for(machine: Machine) -> &'static nlaudit_rules::Tables {
+    let v3 = nlaudit_rules::Tables::of(nlaudit_rules::Generation::V3);
+    if v3.machine_name(machine).is_some() {
+        v3
+    } else {
+        nlaudit_rules::Tables::of(nlaudit_rules::Generation::V4)
+    }
+}
+
 /// The 64-bit machines and the 32-bit arch they also run.
 const COMPAT: &[(Machine, Machine)] = &[
     (Machine::X86_64, Machine::I386),
@@ -68,7 +79,7 @@ const COMPAT: &[(Machine, Machine)] = &[
 impl Arches {
     /// The arches of `machine`.
     pub fn of(machine: Machine) -> Arches {
-        let native = machine.elf().unwrap_or(0);
+        let native = tables_for(machine).elf(machine).unwrap_or(0);
         let is64 = native & nlaudit_rules::tables::AUDIT_ARCH_64BIT != 0;
         let mut list = Vec::new();
         if let Some((_, m32)) = COMPAT.iter().find(|(m, _)| *m == machine) {
@@ -312,7 +323,9 @@ pub fn find(need: &Need, rules: &[Shaped], arches: &Arches) -> NeedResult {
         None => vec![None],
     };
     let name = |nr: Option<u32>| match nr {
-        Some(n) => need.arch.machine.syscall_name(n).map_or(n.to_string(), str::to_string),
+        Some(n) => tables_for(need.arch.machine)
+            .syscall_name(need.arch.machine, n)
+            .map_or(n.to_string(), str::to_string),
         None => "all".to_string(),
     };
     for nr in targets {

@@ -7,7 +7,9 @@ use std::path::Path;
 
 use nlaudit_proto::RuleData;
 use nlaudit_rules::merge::Dialect;
-use nlaudit_rules::{normalize, parse_command, split_line, Context, Directive, Renderer};
+use nlaudit_rules::{
+    normalize, parse_command, split_line, Context, Directive, Generation, Renderer,
+};
 
 use crate::audit::{RuleSet, ViewEnv};
 use crate::controls::{watch_text, CONTROLS};
@@ -235,6 +237,12 @@ pub struct ProfileContext<'a> {
     pub discovery: &'a Discovery,
     /// A rules.d directory to use instead of the boot rules (inside the root).
     pub rules_dir: Option<&'a str>,
+    /// The machine whose syscall tables requirements and rules files are parsed with
+    /// (`None`: this one; an image tree for another machine names it, `--machine`).
+    pub machine: Option<nlaudit_rules::Machine>,
+    /// The reference auditctl generation: a rule in force that is the other generation's
+    /// compilation of a requirement is said to be so.
+    pub generation: Generation,
 }
 
 /// The rules and settings every requirement is judged against.
@@ -255,7 +263,7 @@ pub struct Sides {
 pub fn read_sides(cx: &ProfileContext<'_>) -> Sides {
     let fs = FsView::new(cx.host);
     let features = cx.kernel.and_then(|k| k.status.feature_bitmap);
-    let mut persisted = RuleSet::default();
+    let mut persisted = RuleSet::for_machine(cx.machine);
     let (from, found) = match (cx.rules_dir, &cx.discovery.boot) {
         (Some(dir), _) => (dir, persisted.add_dir(&fs, dir, features, cx.dialect)),
         (None, BootRules::RulesDir) => {
@@ -288,8 +296,12 @@ pub fn check_profile(
         .iter()
         .any(|c| c.requirements.iter().any(|r| matches!(r.kind, RequirementKind::Docker(_))))
         .then(|| {
-            let inputs =
-                Inputs { kernel: cx.kernel, persisted: Persisted::RulesDir, dialect: cx.dialect };
+            let inputs = Inputs {
+                kernel: cx.kernel,
+                persisted: Persisted::RulesDir,
+                dialect: cx.dialect,
+                machine: cx.machine,
+            };
             evaluate(cx.host, &inputs)
         });
     let in_variant =
@@ -331,7 +343,7 @@ pub fn check_profile(
                             vec![t.clone()]
                         };
                         for at in arch_texts {
-                            reqs.push(rule_requirement(
+                            let mut req = rule_requirement(
                                 cx,
                                 &fs,
                                 sides,
@@ -341,7 +353,10 @@ pub fn check_profile(
                                 key.is_some(),
                                 r.cac.clone(),
                                 r.line,
-                            ));
+                            );
+                            let at = format!("profile {}:{}", profile.name, r.line);
+                            note_other_forms(cx, &fs, sides, &mut req, &at);
+                            reqs.push(req);
                         }
                     }
                 }
@@ -392,6 +407,54 @@ pub fn check_profile(
     }
 }
 
+/// Notes, on the kernel side, each rule in force that is not the reference generation's
+/// compilation of the requirement but the other generation's (audit 4.x expands `-F arch=..
+/// -F perm=..` into syscalls): `loaded by auditctl 4.x (generation 4) form of profile P:L`.
+/// The match itself is semantic and counts it (see crate::matcher).
+fn note_other_forms(
+    cx: &ProfileContext<'_>,
+    fs: &FsView<'_>,
+    sides: &Sides,
+    req: &mut ReqOutcome,
+    at: &str,
+) {
+    let Some(live) = &sides.live else { return };
+    if !matches!(req.expanded, Expanded::Rules(_)) {
+        return;
+    }
+    let env = ViewEnv(*fs);
+    let mut ctx = Context::new(&env);
+    if let Some(f) = cx.kernel.and_then(|k| k.status.feature_bitmap) {
+        ctx.features = f;
+    }
+    let compile = |g: Generation| -> Vec<RuleData> {
+        parse_command(&split_line(&req.text), &ctx.with_generation(g))
+            .map(|d| {
+                d.into_iter()
+                    .filter_map(|d| match d {
+                        Directive::Rule(rc) if !rc.delete => Some(rc.rule),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (this, other) = (compile(cx.generation), compile(cx.generation.other()));
+    for (t, o) in this.iter().zip(&other) {
+        for e in &live.entries {
+            if nlaudit_rules::plan::is_other_form(&e.rule, t, o) {
+                let said = format!("`{}` lists syscalls with its perm filter", e.text);
+                req.live.notes.retain(|n| !n.starts_with(&said));
+                req.live.notes.push(format!(
+                    "`{}` (kernel): {}; counted as that requirement",
+                    e.text,
+                    nlaudit_rules::plan::loaded_by(cx.generation.other(), at)
+                ));
+            }
+        }
+    }
+}
+
 /// The text for one arch: `$ARCH` replaced, `-S` lists keeping only the syscalls the arch
 /// has (x86_64 has no 64-bit `umount` or `stime`); `None` when none is left.
 fn for_arch(text: &str, arch: &crate::matcher::Arch) -> Option<String> {
@@ -405,7 +468,9 @@ fn for_arch(text: &str, arch: &crate::matcher::Arch) -> Option<String> {
                 .filter(|n| {
                     *n == "all"
                         || n.parse::<u32>().is_ok()
-                        || arch.machine.syscall_number(n).is_some()
+                        || crate::matcher::tables_for(arch.machine)
+                            .syscall_number(arch.machine, n)
+                            .is_some()
                 })
                 .collect();
             if kept.is_empty() {
@@ -443,6 +508,13 @@ fn rule_requirement(
 ) -> ReqOutcome {
     let env = ViewEnv(*fs);
     let mut ctx = Context::new(&env);
+    if let Some(m) = cx.machine {
+        ctx.machine = m;
+        if ctx.tables().machine_name(m).is_none() {
+            // riscv64: only libaudit 4.x has its tables.
+            ctx.generation = Generation::V4;
+        }
+    }
     if let Some(f) = cx.kernel.and_then(|k| k.status.feature_bitmap) {
         ctx.features = f;
     }
@@ -501,8 +573,9 @@ fn rule_requirement(
                     need_fix = true;
                     if let Some(list) = &n.syscalls {
                         for name in &res.missing {
-                            let nr =
-                                n.arch.machine.syscall_number(name).or_else(|| name.parse().ok());
+                            let nr = crate::matcher::tables_for(n.arch.machine)
+                                .syscall_number(n.arch.machine, name)
+                                .or_else(|| name.parse().ok());
                             if let Some(nr) = nr.filter(|nr| list.contains(nr)) {
                                 if let Some(w) =
                                     usize::try_from(nr / 32).ok().and_then(|i| fix_mask.get_mut(i))
@@ -795,4 +868,77 @@ fn in_sync(sides: &Sides, line: usize) -> ReqOutcome {
 /// Renders a rule as auditctl text (for the ensure plan and the report).
 pub fn rule_text(r: &RuleData) -> String {
     Renderer::new(nlaudit_rules::Machine::host()).rule(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discover::discover;
+    use crate::host::RootHost;
+    use nlaudit_proto::{AuditEnabled, Status};
+    use nlaudit_rules::NoEnv;
+
+    /// The rules `text` compiles to in generation `g` (as the kernel lists them).
+    fn compiled(text: &str, g: Generation) -> Vec<RuleData> {
+        let ctx = Context::new(&NoEnv).with_generation(g);
+        parse_command(&split_line(text), &ctx)
+            .expect(text)
+            .into_iter()
+            .filter_map(|d| match d {
+                Directive::Rule(rc) => Some(normalize(&rc.rule)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A kernel whose perm rule the other generation loaded: the requirement passes, and its
+    /// kernel side says which generation's form of which profile line it is; in both
+    /// directions. A rule both generations compile alike gets no such note.
+    #[test]
+    fn a_rule_in_force_in_the_other_generations_form_is_said_to_be() {
+        let dir = std::env::temp_dir().join(format!("nlaudit-crossgen-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("etc")).expect("mkdir");
+        let host = RootHost::new(&dir);
+        let profile = crate::profile::parse(
+            "x.profile",
+            "profile x\ntitle X\n\ncontrol C1\ntitle group\n\
+             rule -a always,exit -F arch=b64 -F path=/etc/group -F perm=wa -k identity\n\
+             rule -a always,exit -F arch=b64 -S chmod -k perm_mod\n",
+        )
+        .expect("profile");
+        let group = "-a always,exit -F arch=b64 -F path=/etc/group -F perm=wa -k identity";
+        let chmod = "-a always,exit -F arch=b64 -S chmod -k perm_mod";
+        for g in [Generation::V3, Generation::V4] {
+            let mut rules = compiled(group, g.other());
+            rules.extend(compiled(chmod, g.other()));
+            let status = Status { enabled: AuditEnabled::Enabled, ..Status::default() };
+            let kernel = Kernel { status, rules };
+            let discovery = discover(&host);
+            let cx = ProfileContext {
+                host: &host,
+                kernel: Some(&kernel),
+                extra: KernelExtra::default(),
+                dialect: Dialect::default(),
+                discovery: &discovery,
+                rules_dir: None,
+                machine: None,
+                generation: g,
+            };
+            let sides = read_sides(&cx);
+            let out = check_profile(&cx, &sides, &profile, None);
+            let reqs = &out.controls[0].requirements;
+            assert_eq!(reqs[0].live.verdict, SideVerdict::Pass, "{:?}", reqs[0].live);
+            // So `ensure --profile` adds nothing for it.
+            assert_eq!(reqs[0].live.fix, []);
+            let want = format!(
+                "loaded by auditctl {0}.x (generation {0}) form of profile x:6",
+                g.other().major()
+            );
+            assert_eq!(reqs[0].live.notes.len(), 1, "{:?}", reqs[0].live.notes);
+            assert!(reqs[0].live.notes[0].contains(&want), "{:?}", reqs[0].live.notes);
+            assert_eq!(reqs[1].live.verdict, SideVerdict::Pass);
+            assert!(reqs[1].live.notes.iter().all(|n| !n.contains("loaded by")));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -9,7 +9,6 @@
 //! below 10000 as auditd's do (src/auditd.c `send_audit_event`), and the signal sender's
 //! `auid`, `uid`, `ses` and `pid` as libaudit's `audit_format_signal_info` writes them.
 
-use std::fmt::Write as _;
 use std::time::{Duration, Instant, SystemTime};
 
 use nlaudit_proto::records::{Event, EventAssembler, EventEnd, Limits, Record};
@@ -21,6 +20,7 @@ use crate::enrich::Enricher;
 use crate::format::{json_line, raw_line};
 use crate::log::{LogState, LogWriter, Notice, OpenError};
 use crate::receiver::{Receiver, ReceiverError, Registration};
+use crate::state::{LogReport, StateReport};
 
 /// The version written in DAEMON_START's `ver=`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -241,6 +241,8 @@ pub struct Daemon<T: Transport> {
     lost_seen: u32,
     last_lost_check: Instant,
     stopping: bool,
+    /// State reports made so far.
+    reports: u64,
 }
 
 /// The start failed.
@@ -310,6 +312,7 @@ impl<T: Transport> Daemon<T> {
             lost_seen: 0,
             last_lost_check: Instant::now(),
             stopping: false,
+            reports: 0,
         })
     }
 
@@ -513,16 +516,14 @@ impl<T: Transport> Daemon<T> {
                 self.sink.idle();
             }
             Request::State => {
-                let mut report = self.state_report();
+                self.reports += 1;
+                let mut report = self.state();
                 if let Some(k) = self.sink.keeping.as_ref() {
-                    for l in k.state(Instant::now()) {
-                        let _ = writeln!(report, "{l}");
-                    }
-                    for l in host.keeper().map(|k| k.state()).unwrap_or_default() {
-                        let _ = writeln!(report, "{l}");
-                    }
+                    let mut keeping = k.state(Instant::now());
+                    keeping.set = host.keeper().map(|k| k.state());
+                    report.rules = Some(keeping);
                 }
-                host.state_report(&report);
+                host.state_report(&report.to_string());
             }
         }
         self.relay(host);
@@ -544,42 +545,35 @@ impl<T: Transport> Daemon<T> {
         self.config = config;
     }
 
-    /// The SIGCONT report.
-    pub fn state_report(&mut self) -> String {
-        let mut s = String::new();
+    /// The SIGCONT report's own part (without the rule keeping, which the host's keeper
+    /// and the schedule add); `number` is the count of reports made so far.
+    pub fn state(&self) -> StateReport {
         let c = self.sink.counters;
-        let _ = writeln!(s, "nlaudit daemon version = {VERSION}");
-        let _ = writeln!(s, "pid = {}", std::process::id());
-        let _ = writeln!(s, "log format = {}", self.config.log_format.name());
-        match self.sink.writer.as_ref() {
-            None => {
-                let _ = writeln!(s, "writing to logs = no");
+        let log = self.sink.writer.as_ref().map(|w| {
+            let st = w.state();
+            LogReport {
+                file: w.path().map_or_else(|| "-".to_string(), |p| p.display().to_string()),
+                size_kb: st.size / 1024,
+                max_size_kb: self.config.max_log_file * 1024,
+                suspended: st.suspended.is_some(),
+                lines_written: st.written,
+                records_not_written: st.unwritten,
+                rotations: st.rotations,
             }
-            Some(w) => {
-                let st = w.state();
-                let file = w.path().map_or_else(|| "-".to_string(), |p| p.display().to_string());
-                let _ = writeln!(s, "writing to logs = yes");
-                let _ = writeln!(s, "log file = {file}");
-                let _ = writeln!(s, "current log size = {} KB", st.size / 1024);
-                let _ = writeln!(s, "max log size = {} KB", self.config.max_log_file * 1024);
-                let _ = writeln!(
-                    s,
-                    "logging suspended = {}",
-                    if st.suspended.is_some() { "yes" } else { "no" }
-                );
-                let _ = writeln!(s, "lines written = {}", st.written);
-                let _ = writeln!(s, "records not written = {}", st.unwritten);
-                let _ = writeln!(s, "rotations = {}", st.rotations);
-            }
+        });
+        StateReport {
+            version: VERSION.to_string(),
+            pid: std::process::id(),
+            number: self.reports,
+            log_format: self.config.log_format.name().to_string(),
+            log,
+            records_received: c.records,
+            receive_buffer_overruns: c.overruns,
+            receive_buffer_bytes: u64::try_from(self.receiver.buffer()).unwrap_or(u64::MAX),
+            kernel_lost_at_start: self.lost_at_start,
+            kernel_lost_since_start: c.kernel_lost,
+            rules: None,
         }
-        let _ = writeln!(s, "records received = {}", c.records);
-        let _ = writeln!(s, "receive buffer overruns = {}", c.overruns);
-        let _ = writeln!(s, "receive buffer = {} bytes", self.receiver.buffer());
-        if let Some(l) = self.lost_at_start {
-            let _ = writeln!(s, "kernel lost counter at start = {l}");
-        }
-        let _ = writeln!(s, "kernel lost since start = {}", c.kernel_lost);
-        s
     }
 
     /// Reads the kernel's `lost` counter; a rise is logged as DAEMON_ERR.

@@ -26,6 +26,7 @@ use std::fmt::Write as _;
 use nlaudit_proto::MsgType;
 
 use crate::daemon::Level;
+use crate::state::{KeepingReport, RuleSetReport};
 
 /// `AUDIT_CONFIG_CHANGE` (1305): the kernel's record of a configuration change.
 pub const AUDIT_CONFIG_CHANGE: MsgType = MsgType(1305);
@@ -239,8 +240,8 @@ pub trait Keeper {
     fn poll(&mut self, now: Instant) -> Option<Trigger>;
     /// Compares and (with [`Repair::Yes`]) repairs, gap-free.
     fn check(&mut self, trigger: Trigger, repair: Repair) -> Check;
-    /// `key = value` lines for the state report.
-    fn state(&self) -> Vec<String>;
+    /// The set's part of the state report.
+    fn state(&self) -> RuleSetReport;
 }
 
 /// The back-off of rules someone keeps removing.
@@ -463,25 +464,20 @@ impl Schedule {
         noted
     }
 
-    /// The state report's lines.
-    pub fn state(&self, now: Instant) -> Vec<String> {
-        let mut v = vec![
-            format!("rule checks = {}", self.counts.checks),
-            format!("rule drifts found = {}", self.counts.drifts),
-            format!("rule repairs = {}", self.counts.repairs),
-            format!("rule repairs failed = {}", self.counts.failures),
-            format!(
-                "rule check period = {}",
-                self.period.map_or_else(|| "off".to_string(), |p| format!("{} s", p.as_secs()))
-            ),
-        ];
-        if let Some(t) = self.hold_until.filter(|t| *t > now) {
-            v.push(format!(
-                "rule repairs held back for = {} s (another agent removes rules)",
-                t.saturating_duration_since(now).as_secs()
-            ));
+    /// The schedule's part of the state report (the set's is the keeper's).
+    pub fn state(&self, now: Instant) -> KeepingReport {
+        KeepingReport {
+            checks: self.counts.checks,
+            drifts: self.counts.drifts,
+            repairs: self.counts.repairs,
+            repairs_failed: self.counts.failures,
+            check_period_secs: self.period.map(|p| p.as_secs()),
+            held_back_secs: self
+                .hold_until
+                .filter(|t| *t > now)
+                .map(|t| t.saturating_duration_since(now).as_secs()),
+            set: None,
         }
-        v
     }
 }
 

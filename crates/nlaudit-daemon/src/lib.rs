@@ -8,7 +8,8 @@
 //!   space, never losing a record silently;
 //! - [`config`](mod@config): auditd.conf;
 //! - [`daemon`]: the loop that ties them together;
-//! - [`drift`]: keeping a rule set in force (when to check, the records, the back-off).
+//! - [`drift`]: keeping a rule set in force (when to check, the records, the back-off);
+//! - [`state`]: the SIGCONT state report, written and read back (`nlaudit daemon --status`).
 //!
 //! The library prints nothing: what happens is returned, or reported through
 //! [`daemon::Host::notice`], for the CLI to log.
@@ -21,3 +22,4 @@ pub mod enrich;
 pub mod format;
 pub mod log;
 pub mod receiver;
+pub mod state;

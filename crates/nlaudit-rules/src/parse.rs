@@ -481,9 +481,13 @@ fn parse_inner(
     let count = args.len() + 1; // auditctl's argc
     let mut positional = false;
     let mut first_positional = None;
+    // Whether any argument is an option: when none is, auditctl's getopt loop ends at once
+    // (`optind == 1`) and it refuses the command without a message.
+    let mut any_option = false;
     let mut iter = opts.into_iter().peekable();
     while let Some(Located { opt: o, at }) = iter.next() {
         st.at = Some(at);
+        any_option |= !matches!(o, Opt::Positional);
         match o {
             Opt::Positional => {
                 positional = true;
@@ -594,7 +598,7 @@ fn parse_inner(
                         });
                     }
                     'a' | 'A' | 'd' => {
-                        if let Some(msg) = rule_setup(st, c, v)? {
+                        if let Some(msg) = rule_setup(st, c, v, ctx)? {
                             // auditctl eats the command with a message and exits 0.
                             return Ok(vec![Directive::Ignored(msg)]);
                         }
@@ -612,7 +616,7 @@ fn parse_inner(
                                 "key option needs a watch or syscall given prior to it",
                             );
                         }
-                        add_key(st, v)?;
+                        add_key(st, v, ctx)?;
                     }
                     'p' => {
                         if st.add == UNSET && st.del == UNSET {
@@ -639,7 +643,8 @@ fn parse_inner(
     }
     if positional {
         st.at = first_positional;
-        return err(K::Usage, "parameter passed without an option given");
+        let kind = if any_option { K::Usage } else { K::Empty };
+        return err(kind, "parameter passed without an option given");
     }
     if !st.key.is_empty() {
         st.at = st.key_at;
@@ -709,7 +714,12 @@ pub const RULE_LISTS: &[&str] = &["exit", "task", "user", "exclude", "filesystem
 /// The actions `-a`/`-A`/`-d` take (`possible` is refused as deprecated).
 pub const RULE_ACTIONS: &[&str] = &["always", "never"];
 
-fn lookup_list(s: &str) -> Option<u32> {
+/// A filter list by name: 3.0.9's auditctl compares the five names exactly; 4.x asks
+/// libaudit (`audit_name_to_flag`: any case, and `io_uring` when built with it).
+fn lookup_list(s: &str, ctx: &Context<'_>) -> Option<u32> {
+    if ctx.generation != Generation::V3 {
+        return ctx.tables().list_number(s);
+    }
     Some(match s {
         "exit" => FilterList::EXIT.0,
         "task" => FilterList::TASK.0,
@@ -733,7 +743,12 @@ fn lookup_action(s: &str) -> Option<Result<u32, ()>> {
 /// `-a`/`-A`/`-d list,action` in either order (auditctl `audit_rule_setup`, including its
 /// quirks: the list a `-w` already chose is kept, and `possible` only counts as deprecated
 /// in second position).
-fn rule_setup(st: &mut State, c: char, v: &str) -> Result<Option<String>, ParseError> {
+fn rule_setup(
+    st: &mut State,
+    c: char,
+    v: &str,
+    ctx: &Context<'_>,
+) -> Result<Option<String>, ParseError> {
     if c != 'd' && v.contains("task") && st.syscall_added {
         return err(
             K::Syscall,
@@ -775,14 +790,14 @@ fn rule_setup(st: &mut State, c: char, v: &str) -> Result<Option<String>, ParseE
         Some(Ok(a)) => action = Some(a),
         Some(Err(())) => {}
         None => {
-            list = lookup_list(first).ok_or_else(bad)?;
+            list = lookup_list(first, ctx).ok_or_else(bad)?;
             if list == FilterList::EXCLUDE.0 {
                 st.exclude = true;
             }
         }
     }
     if list == UNSET {
-        if let Some(l) = lookup_list(second) {
+        if let Some(l) = lookup_list(second, ctx) {
             list = l;
             if l == FilterList::EXCLUDE.0 {
                 st.exclude = true;
@@ -827,6 +842,9 @@ fn current_list(st: &State) -> u32 {
 /// `-S name|number|all[,...]`.
 fn syscall_option(st: &mut State, v: &str, ctx: &Context<'_>) -> Result<(), ParseError> {
     let lists = [st.add & (AUDIT_FILTER_MASK | UNSET), st.del & (AUDIT_FILTER_MASK | UNSET)];
+    if ctx.tables().ioring_op_last() > 0 && lists.contains(&FilterList::URING_EXIT.0) {
+        return uring_option(st, v, ctx.tables());
+    }
     for (list, name) in [
         (FilterList::TASK.0, "task"),
         (FilterList::USER.0, "user"),
@@ -876,6 +894,40 @@ fn syscall_option(st: &mut State, v: &str, ctx: &Context<'_>) -> Result<(), Pars
             None => "WARNING - 32/64 bit syscall mismatch, you should specify an arch".into(),
         });
     }
+    Ok(())
+}
+
+/// `-S` on the io_uring list (4.x `parse_io_uring`, `audit_rule_io_uringbyname_data`):
+/// io_uring operation names or numbers, `all` being every named operation below
+/// [`Tables::ioring_op_last`]; no arch is looked up and no mismatch is warned of.
+fn uring_option(st: &mut State, v: &str, t: &Tables) -> Result<(), ParseError> {
+    let mut mask = st.rule.mask;
+    let mut set = |nr: u32| -> bool {
+        match mask.get_mut((nr / 32) as usize) {
+            Some(w) => {
+                *w |= 1 << (nr % 32);
+                true
+            }
+            None => false,
+        }
+    };
+    let names: Vec<&str> =
+        if v.contains(',') { v.split(',').filter(|s| !s.is_empty()).collect() } else { vec![v] };
+    for name in names {
+        let ok = if name == "all" {
+            (0..t.ioring_op_last()).filter(|&i| t.uringop_name(i).is_some()).all(&mut set)
+        } else {
+            let nr = t.uringop_number(name).map(i64::from).or_else(|| {
+                name.starts_with(|c: char| c.is_ascii_digit()).then(|| crate::cnum::strtol(name))
+            });
+            nr.and_then(|n| u32::try_from(n).ok()).is_some_and(&mut set)
+        };
+        if !ok {
+            return err(K::Syscall, format!("io_uring op unknown: {v}"));
+        }
+    }
+    st.rule.mask = mask;
+    st.syscall_added = true;
     Ok(())
 }
 
@@ -957,7 +1009,7 @@ fn field_option(st: &mut State, v: &str, ctx: &Context<'_>) -> Result<(), ParseE
         return err(K::Usage, "List must be given before field");
     };
     if let Some(k) = v.strip_prefix("key=") {
-        return add_key(st, k);
+        return add_key(st, k, ctx);
     }
     fieldpair(st, v, list, ctx)?;
     match st.rule.fields.last().map(|f| f.field) {
@@ -969,13 +1021,17 @@ fn field_option(st: &mut State, v: &str, ctx: &Context<'_>) -> Result<(), ParseE
 }
 
 /// `-k KEY` and `-F key=KEY`: keys accumulate, joined with `\x01`.
-fn add_key(st: &mut State, k: &str) -> Result<(), ParseError> {
+fn add_key(st: &mut State, k: &str, ctx: &Context<'_>) -> Result<(), ParseError> {
     st.key_at = st.at;
     let sep = usize::from(!st.key.is_empty());
     if k.len() + st.key.len() + sep > AUDIT_MAX_KEY_LEN {
         return err(K::TooLong, "key option exceeds size limit");
     }
     if k.as_bytes().contains(&AUDIT_KEY_SEPARATOR) {
+        // 3.0.9 warns and goes on; 4.x refuses (auditctl.c `process_key_option`).
+        if ctx.generation != Generation::V3 {
+            return err(K::BadValue, format!("key {k} has illegal character"));
+        }
         st.warnings.push(format!("key {k} has illegal character"));
     }
     if sep == 1 {
@@ -1136,8 +1192,13 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
         .ok_or_else(|| eau(K::UnknownField, 2, "-F unknown field:", f))?;
     let ftype = F(field);
     let exit = FilterList::EXIT.0;
-    if list == FilterList::EXCLUDE.0 {
-        if ctx.features & feature_bitmap::EXCLUDE_EXTEND == 0 {
+    // 3.0.9: with EXCLUDE_EXTEND only msgtype, cred and exe fields, without it msgtype
+    // only. 4.x (libaudit.c `audit_rule_fieldpair_data`): with EXCLUDE_EXTEND any field
+    // (each field's own list checks still apply), without it the restricted set.
+    let v4 = ctx.generation != Generation::V3;
+    let extended = ctx.features & feature_bitmap::EXCLUDE_EXTEND != 0;
+    if list == FilterList::EXCLUDE.0 && !(v4 && extended) {
+        if !extended && !v4 {
             if ftype != F::AUDIT_MSGTYPE {
                 return Err(eau(K::FieldNotAllowed, 2, "Field option not supported by kernel:", f));
             }
@@ -1315,7 +1376,8 @@ fn fieldpair(st: &mut State, pair: &str, list: u32, ctx: &Context<'_>) -> Result
             FieldValue::Num(elf)
         }
         F::AUDIT_PERM => {
-            if list != exit {
+            // 4.x takes a perm filter on the exclude list too.
+            if list != exit && !(v4 && list == FilterList::EXCLUDE.0) {
                 return Err(exit_only());
             }
             if op != Operator::AUDIT_EQUAL {
@@ -1489,8 +1551,11 @@ mod tests {
     /// The names the "did you mean" candidates list are the names the parser takes.
     #[test]
     fn rule_lists_and_actions_are_the_ones_parsed() {
-        for l in RULE_LISTS {
-            assert!(lookup_list(l).is_some(), "{l}");
+        for g in crate::generation::GENERATIONS {
+            let ctx = Context::new(&NoEnv).with_generation(g);
+            for l in RULE_LISTS {
+                assert!(lookup_list(l, &ctx).is_some(), "{l}");
+            }
         }
         for a in RULE_ACTIONS {
             assert!(matches!(lookup_action(a), Some(Ok(_))), "{a}");
@@ -1650,5 +1715,73 @@ mod tests {
         assert_eq!(r.fields[0].value, FieldValue::Num(0x4000_0003));
         assert_eq!(r.mask[0], (1 << 5) | (1 << 2));
         assert_eq!(r.fields[1].value, FieldValue::Str(b"a\x01b".to_vec()));
+    }
+
+    /// What generation 4 takes that 3.0.9 refuses, and how 4.x refuses: any field on the
+    /// exclude list (with EXCLUDE_EXTEND), perm= there, list names in any case, the io_uring
+    /// list with its operation names; a `-S` list with an unknown name or a command with no
+    /// option said with the epilogue alone.
+    #[test]
+    fn generation_4_lists_and_refusals() {
+        let env = NoEnv;
+        let as_gen = |g: Generation, s: &str| {
+            let mut ctx = Context::new(&env).with_generation(g);
+            ctx.machine = Machine::X86_64;
+            match parse_command(&split_line(s), &ctx) {
+                Ok(mut d) => match d.pop() {
+                    Some(Directive::Rule(r)) => Ok(r.rule),
+                    other => Err(format!("not a rule: {other:?}")),
+                },
+                Err(e) => Err(g.refusal_stderr_of(&e)),
+            }
+        };
+        let v4 = |s: &str| as_gen(Generation::V4, s);
+        let v3 = |s: &str| as_gen(Generation::V3, s);
+        for s in ["-a never,exclude -F euid=0", "-a never,exclude -F perm=r", "-a always,Exit"] {
+            assert!(v4(s).is_ok(), "{s}: {:?}", v4(s));
+            assert!(v3(s).is_err(), "{s}");
+        }
+        assert_eq!(
+            v4("-a never,exclude -F ppid=1"),
+            Err("ppid can only be used with exit filter list\n\
+                 There was an error while processing parameters"
+                .into())
+        );
+        let r = v4("-a always,io_uring -S openat,close").expect("io_uring");
+        assert_eq!(r.flags, FilterList::URING_EXIT.0);
+        assert_eq!(r.mask[0], (1 << 18) | (1 << 19));
+        let all = v4("-a always,io_uring -S all").expect("all ops");
+        // Named operations below IORING_OP_LAST (49) only: sendmsg_zc (48), not waitid (50).
+        assert_eq!(all.mask[1] >> (48 - 32), 1);
+        assert_eq!(
+            v4("-a always,io_uring -S openat,bogus"),
+            Err(
+                "io_uring op unknown: openat,bogus\nThere was an error while processing parameters"
+                    .into()
+            )
+        );
+        assert_eq!(
+            v3("-a always,io_uring -S openat"),
+            Err("Append rule - bad keyword always,io_uring".into())
+        );
+        let mut r = crate::Renderer::new(Machine::X86_64).generation(Generation::V4);
+        assert_eq!(r.rule(&all), "-a always,io_uring -S sendmsg,recvmsg,accept,connect,fallocate,openat,close,openat2,shutdown,renameat,unlinkat,mkdirat,symlinkat,linkat,msg_ring,fsetxattr,setxattr,fgetxattr,getxattr,uring_cmd,sendmsg_zc");
+        let epilogue = Err("There was an error while processing parameters".to_string());
+        assert_eq!(v4("-a always,exit -S open,nosuch"), epilogue);
+        assert_eq!(v4("- a always,exit"), epilogue);
+        assert_eq!(v3("- a always,exit"), Err(String::new()));
+        // A key with libaudit's separator (\x01): 3.0.9 warns, 4.x refuses.
+        assert!(v3("-w /etc/x -k a\u{1}b").is_ok());
+        assert_eq!(
+            v4("-w /etc/x -k a\u{1}b"),
+            Err("Old style watch rules are slower\nkey a\u{1}b has illegal character\n\
+                 There was an error while processing parameters"
+                .into())
+        );
+        assert_eq!(
+            v4("-a always,exit -S nosuch"),
+            Err("Syscall name unknown: nosuch\nThere was an error while processing parameters"
+                .into())
+        );
     }
 }

@@ -42,7 +42,7 @@ use nlaudit_proto::{Position, RuleData, Status};
 
 use crate::parse::{Directive, ParseError};
 use crate::render::key_matches;
-use crate::{normalize, Machine, Renderer};
+use crate::{normalize, Generation, Machine, Renderer};
 
 /// How errors in a rules file are treated (`auditctl -R`: stop at the first one, unless a
 /// `-c` or `-i` line came before it; both persist to the end of the file).
@@ -170,6 +170,9 @@ pub struct Target {
     pub problems: Vec<Problem>,
     /// The error mode at the end of the set.
     pub mode: ErrorMode,
+    /// Set lines whose rule the kernel holds as the other generation compiled it (see
+    /// [`target_across`]), in line order.
+    pub other_forms: Vec<OtherForm>,
 }
 
 impl Target {
@@ -198,6 +201,83 @@ pub fn target_checked(
     target_on(Start::Empty, lines, mode, refusal)
 }
 
+/// What to do with a rule in force that is not this generation's compilation of a set line
+/// but is the other generation's: the same line, loaded by the other auditctl (4.x expands
+/// `-F arch=.. -F perm=..` into syscalls, 3.0.9 does not).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OtherFormPolicy {
+    /// Keep it as it is: the line is in force, in the other generation's form (no churn).
+    #[default]
+    Keep,
+    /// Replace it by this generation's compilation (a delete and an add).
+    Rewrite,
+}
+
+/// The other generation's compilation of the set's lines, for [`target_across`].
+pub struct OtherGeneration<'a> {
+    /// The other generation.
+    pub generation: Generation,
+    /// What to do with a rule in force in its form.
+    pub policy: OtherFormPolicy,
+    /// The rules (`Directive::Rule`, adds and deletes, in order) that the line with this
+    /// source index compiles to in `generation`; `None` when it does not parse there.
+    /// Called only for lines whose own compilation the kernel does not hold.
+    pub compile: &'a dyn Fn(usize) -> Option<Vec<RuleData>>,
+}
+
+/// A set line whose rule the kernel holds in the other generation's form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OtherForm {
+    /// The line.
+    pub source: usize,
+    /// The generation whose compilation the kernel holds.
+    pub generation: Generation,
+    /// The rule in force (as listed).
+    pub held: RuleData,
+    /// What the target does with it.
+    pub policy: OtherFormPolicy,
+}
+
+impl OtherForm {
+    /// `loaded by auditctl 4.x (generation 4) form of FILE:LINE`, `location` being the
+    /// line's `FILE:LINE`.
+    pub fn loaded_by(&self, location: &str) -> String {
+        loaded_by(self.generation, location)
+    }
+}
+
+/// `loaded by auditctl 4.x (generation 4) form of LOCATION`: how a rule in force that is
+/// `generation`'s compilation of a line (at `location`) is reported.
+pub fn loaded_by(generation: Generation, location: &str) -> String {
+    format!(
+        "loaded by auditctl {}.x (generation {}) form of {location}",
+        generation.major(),
+        generation.major()
+    )
+}
+
+/// Whether `held` (a rule as the kernel lists it) is the other generation's compilation of a
+/// line and not this one's: `this` and `other` are the line's compilations (as parsed).
+pub fn is_other_form(held: &RuleData, this: &RuleData, other: &RuleData) -> bool {
+    let other = normalize(other);
+    *held == other && other != normalize(this)
+}
+
+/// [`target_on`], knowing how the other generation compiles each line: a rule in force that
+/// is the other generation's compilation of a set line is recorded in
+/// [`Target::other_forms`] and, by [`OtherFormPolicy::Keep`], taken as that line (kept where
+/// it stands, or, after the set's `-D`, planned as held); by [`OtherFormPolicy::Rewrite`]
+/// replaced by this generation's compilation. A `-d` line deletes the rule in either form.
+pub fn target_across(
+    start: Start<'_>,
+    lines: &[(usize, Result<Vec<Directive>, ParseError>)],
+    other: &OtherGeneration<'_>,
+    mode: ErrorMode,
+    refusal: impl Fn(&RuleData) -> Option<String>,
+) -> Target {
+    run_set(start, lines, Some(other), mode, refusal)
+}
+
 /// [`target_checked`], run on `start`: with [`Start::Kernel`] the model begins with the
 /// rules in force, so the set's `-D` (or its absence) decides what becomes of them, as when
 /// `auditctl -R` runs the set on this kernel. A line adding a rule the kernel already holds
@@ -209,12 +289,59 @@ pub fn target_on(
     mode: ErrorMode,
     refusal: impl Fn(&RuleData) -> Option<String>,
 ) -> Target {
+    run_set(start, lines, None, mode, refusal)
+}
+
+/// The other generation's compilation of the `k`th rule of line `source`, normalized, when
+/// it differs from this generation's (`normal`) and the kernel holds it (`in_force`).
+///
+/// The two generations' compilations of a line that both parse differ in the syscall mask
+/// only (4.x's perm expansion, its syscall tables; what else differs, 3.0.9 refuses): so
+/// a line is compiled again only when the kernel holds a rule of its list, action and
+/// fields (`shapes`), which keeps a set the kernel does not hold from being parsed twice.
+fn other_compilation(
+    other: Option<&OtherGeneration<'_>>,
+    in_force: &HashSet<&RuleData>,
+    shapes: &HashSet<Shape<'_>>,
+    source: usize,
+    k: usize,
+    normal: &RuleData,
+) -> Option<(RuleData, RuleData)> {
+    let o = other?;
+    if in_force.contains(normal) || !shapes.contains(&shape(normal)) {
+        return None;
+    }
+    let rule = (o.compile)(source)?.into_iter().nth(k)?;
+    let alt = normalize(&rule);
+    (alt != *normal && in_force.contains(&alt)).then_some((rule, alt))
+}
+
+/// A rule but its syscall mask: (flags, action, fields).
+type Shape<'a> = (u32, u32, &'a [nlaudit_proto::FieldData]);
+
+fn shape(r: &RuleData) -> Shape<'_> {
+    (r.flags, r.action, &r.fields)
+}
+
+fn run_set(
+    start: Start<'_>,
+    lines: &[(usize, Result<Vec<Directive>, ParseError>)],
+    other: Option<&OtherGeneration<'_>>,
+    mode: ErrorMode,
+    refusal: impl Fn(&RuleData) -> Option<String>,
+) -> Target {
     let mut t = Target { mode, ..Target::default() };
     let mut lists: HashMap<u32, VecDeque<TargetRule>> = HashMap::new();
     let mut held: HashMap<RuleData, Origin> = HashMap::new();
+    let mut in_force: HashSet<&RuleData> = HashSet::new();
+    let mut shapes: HashSet<Shape<'_>> = HashSet::new();
     if let Start::Kernel(current) = start {
         for r in current {
             held.entry(r.clone()).or_insert(Origin::Kernel);
+            in_force.insert(r);
+            if other.is_some() {
+                shapes.insert(shape(r));
+            }
             let entry = TargetRule { rule: r.clone(), normal: r.clone(), origin: Origin::Kernel };
             lists.entry(r.list().0).or_default().push_back(entry);
         }
@@ -232,18 +359,23 @@ pub fn target_on(
                 continue;
             }
         };
+        // The index of each rule directive in its line (to find its other compilation).
+        let mut k = 0;
         for d in directives {
             let mut problem = |kind| t.problems.push(Problem { source, kind, mode: t.mode });
+            let nth = k;
+            if matches!(d, Directive::Rule(_)) {
+                k += 1;
+            }
             match d {
                 Directive::Rule(rc) if !rc.delete => {
                     if let Some(why) = refusal(&rc.rule) {
                         problem(ProblemKind::Refused(why));
                         continue;
                     }
-                    let normal = normalize(&rc.rule);
+                    let mut normal = normalize(&rc.rule);
                     let mut rule = rc.rule.clone();
                     rule.set_position(Position::Append);
-                    let list = lists.entry(normal.list().0).or_default();
                     match held.get(&normal) {
                         Some(Origin::Line(first)) => {
                             problem(ProblemKind::Duplicate { first: *first });
@@ -251,6 +383,7 @@ pub fn target_on(
                         }
                         Some(Origin::Kernel) => {
                             // In force already: the set takes it over where it stands.
+                            let list = lists.entry(normal.list().0).or_default();
                             let found = list
                                 .iter_mut()
                                 .find(|e| e.origin == Origin::Kernel && e.normal == normal);
@@ -263,7 +396,41 @@ pub fn target_on(
                         }
                         None => {}
                     }
+                    let across = other_compilation(other, &in_force, &shapes, source, nth, &normal)
+                        .filter(|(_, alt)| !matches!(held.get(alt), Some(Origin::Line(_))));
+                    if let (Some((alt_rule, alt)), Some(o)) = (across, other) {
+                        t.other_forms.push(OtherForm {
+                            source,
+                            generation: o.generation,
+                            held: alt.clone(),
+                            policy: o.policy,
+                        });
+                        // This line's own form counts as given, for later duplicates.
+                        held.insert(normal.clone(), Origin::Line(source));
+                        if o.policy == OtherFormPolicy::Keep {
+                            // The line is in force in the other form: that is its rule.
+                            rule = alt_rule;
+                            rule.set_position(Position::Append);
+                            normal = alt.clone();
+                        }
+                        let in_place = held.get(&alt) == Some(&Origin::Kernel);
+                        let list = lists.entry(normal.list().0).or_default();
+                        let found = list
+                            .iter_mut()
+                            .find(|e| e.origin == Origin::Kernel && e.normal == alt)
+                            .filter(|_| in_place);
+                        held.remove(&alt);
+                        if let Some(e) = found {
+                            // Kept, or rewritten, where it stands.
+                            e.rule = rule;
+                            e.normal = normal.clone();
+                            e.origin = Origin::Line(source);
+                            held.insert(normal, Origin::Line(source));
+                            continue;
+                        }
+                    }
                     held.insert(normal.clone(), Origin::Line(source));
+                    let list = lists.entry(normal.list().0).or_default();
                     let entry = TargetRule { rule, normal, origin: Origin::Line(source) };
                     if rc.rule.prepend() {
                         list.push_front(entry);
@@ -273,11 +440,17 @@ pub fn target_on(
                 }
                 Directive::Rule(rc) => {
                     let normal = normalize(&rc.rule);
+                    let alt = other_compilation(other, &in_force, &shapes, source, nth, &normal);
                     let list = lists.entry(normal.list().0).or_default();
-                    match list.iter().position(|e| e.normal == normal) {
-                        Some(i) => {
+                    let at = list.iter().position(|e| e.normal == normal).map(|i| (i, normal));
+                    let at = at.or_else(|| {
+                        let (_, alt) = alt?;
+                        list.iter().position(|e| e.normal == alt).map(|i| (i, alt))
+                    });
+                    match at {
+                        Some((i, n)) => {
                             list.remove(i);
-                            held.remove(&normal);
+                            held.remove(&n);
                         }
                         None => problem(ProblemKind::NoSuchRule),
                     }
@@ -886,6 +1059,132 @@ mod tests {
         let desired: Vec<RuleData> = t.rules.iter().map(|x| x.normal.clone()).collect();
         let p = plan(&held, &desired);
         assert_eq!((p.added, p.deleted, p.kept, p.readded), (1, 0, 3, 0));
+    }
+
+    fn parse_as(text: &str, g: Generation) -> Vec<(usize, Result<Vec<Directive>, ParseError>)> {
+        let env = NoEnv;
+        let ctx = Context::new(&env).with_generation(g);
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| (i + 1, parse_command(&split_line(l), &ctx)))
+            .collect()
+    }
+
+    /// What a set (in generation `this`) plans on a kernel whose rules the other
+    /// generation's auditctl loaded from `loaded`: (other forms, added, deleted, kept).
+    fn across(
+        loaded: &str,
+        set: &str,
+        this: Generation,
+        policy: OtherFormPolicy,
+    ) -> (Vec<(usize, Generation)>, usize, usize, usize) {
+        let held: Vec<RuleData> = target(&parse_as(loaded, this.other()), ErrorMode::default())
+            .rules
+            .into_iter()
+            .map(|t| t.normal)
+            .collect();
+        let theirs = parse_as(set, this.other());
+        let compile = |source: usize| {
+            let (_, parsed) = theirs.iter().find(|(s, _)| *s == source)?;
+            let d = parsed.as_ref().ok()?;
+            Some(
+                d.iter()
+                    .filter_map(|d| match d {
+                        Directive::Rule(rc) => Some(rc.rule.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+            )
+        };
+        let other = OtherGeneration { generation: this.other(), policy, compile: &compile };
+        let t = target_across(
+            Start::Kernel(&held),
+            &parse_as(set, this),
+            &other,
+            ErrorMode::default(),
+            |_| None,
+        );
+        assert_eq!(t.problems, [], "{set}");
+        let desired: Vec<RuleData> = t.rules.iter().map(|x| x.normal.clone()).collect();
+        let p = plan(&held, &desired);
+        let forms = t.other_forms.iter().map(|f| (f.source, f.generation)).collect();
+        (forms, p.added, p.deleted, p.kept)
+    }
+
+    /// A rule in force that the other generation compiled from a set line is that line: kept
+    /// (or, asked to, rewritten), in both directions, with and without the set's `-D`.
+    #[test]
+    fn a_rule_loaded_by_the_other_generation_is_its_line() {
+        use Generation::{V3, V4};
+        use OtherFormPolicy::{Keep, Rewrite};
+        let perm = "-a always,exit -F arch=b64 -F perm=wa -F path=/etc/x -k p";
+        let same = "-a always,exit -F arch=b64 -S open -k s";
+        let both = format!("{perm}\n{same}");
+        for this in [V3, V4] {
+            let other = this.other();
+            let with_d = format!("-D\n{both}");
+            for set in [both.as_str(), with_d.as_str()] {
+                let line = if set.starts_with("-D") { 2 } else { 1 };
+                assert_eq!(across(&both, set, this, Keep), (vec![(line, other)], 0, 0, 2), "{set}");
+                assert_eq!(
+                    across(&both, set, this, Rewrite),
+                    (vec![(line, other)], 1, 1, 1),
+                    "{set}"
+                );
+            }
+            // A rule the generations compile alike is simply held; a -d deletes either form.
+            assert_eq!(across(same, same, this, Keep), (vec![], 0, 0, 1));
+            let delete = format!("-d{}", &perm[2..]);
+            assert_eq!(across(&both, &delete, this, Keep), (vec![], 0, 1, 1));
+            // A set line that is a duplicate in this generation is still reported once.
+            let twice = format!("{perm}\n{perm}");
+            let held: Vec<RuleData> = target(&parse_as(perm, other), ErrorMode::default())
+                .rules
+                .into_iter()
+                .map(|t| t.normal)
+                .collect();
+            let compile = |_: usize| -> Option<Vec<RuleData>> {
+                Some(vec![target(&parse_as(perm, other), ErrorMode::default()).rules[0]
+                    .rule
+                    .clone()])
+            };
+            let o = OtherGeneration { generation: other, policy: Keep, compile: &compile };
+            let t = target_across(
+                Start::Kernel(&held),
+                &parse_as(&twice, this),
+                &o,
+                ErrorMode::default(),
+                |_| None,
+            );
+            assert_eq!(t.other_forms.len(), 1);
+            assert_eq!(t.problems.len(), 1);
+            assert_eq!(t.problems[0].kind, ProblemKind::Duplicate { first: 1 });
+        }
+        // A line is compiled again only when the kernel holds a rule like it but for the
+        // syscall mask: not for rules it holds as they are, nor for rules it has nothing of.
+        let calls = std::cell::Cell::new(0);
+        let compile = |_: usize| -> Option<Vec<RuleData>> {
+            calls.set(calls.get() + 1);
+            None
+        };
+        let held = rules("a b");
+        let o = OtherGeneration { generation: V4, policy: Keep, compile: &compile };
+        let set = "-a always,exit -F arch=b64 -S open -k a\n-a always,exit -F arch=b64 -S open -k new\n-a always,exit -F arch=b64 -S openat -k a";
+        let t = target_across(
+            Start::Kernel(&held),
+            &parse_as(set, V3),
+            &o,
+            ErrorMode::default(),
+            |_| None,
+        );
+        assert_eq!(t.problems, []);
+        assert_eq!(calls.get(), 1, "only the line that differs from a held rule by its syscalls");
+        // The wording.
+        assert_eq!(
+            loaded_by(V4, "a.rules:3"),
+            "loaded by auditctl 4.x (generation 4) form of a.rules:3"
+        );
     }
 
     #[test]

@@ -240,12 +240,17 @@ impl Renderer {
         {
             return;
         }
+        let t = self.t();
+        let last = t.ioring_op_last();
+        if list == FilterList::URING_EXIT.0 && last > 0 {
+            self.uring_ops(out, r, last);
+            return;
+        }
         if r.all_syscalls() {
             out.push_str(" -S all");
             return;
         }
         let machine = if self.elf != 0 { self.machine_of(self.elf) } else { Some(self.host) };
-        let t = self.t();
         let table = machine.map(|m| (m, t));
         let mut count = 0;
         // Walk set bits word by word: most words of a syscall rule are zero.
@@ -321,6 +326,31 @@ fn push_text(out: &mut String, v: &FieldValue) {
     match v {
         FieldValue::Str(_) => push_lossy(out, until_nul(v)),
         FieldValue::Num(n) => push_u32(out, *n),
+    }
+}
+
+impl Renderer {
+    /// The io_uring list's `-S` (4.x auditctl-listing.c): `all` when the first `last` mask
+    /// *words* are all set (its loop bound is `IORING_OP_LAST`, counted in words), else each
+    /// operation below `last` by name or number.
+    fn uring_ops(&self, out: &mut String, r: &RuleData, last: u32) {
+        if r.mask.iter().take(last as usize).all(|&w| w == u32::MAX) {
+            out.push_str(" -S all");
+            return;
+        }
+        let mut count = 0;
+        for op in 0..last {
+            let word = r.mask.get((op / 32) as usize).copied().unwrap_or(0);
+            if word & (1 << (op % 32)) == 0 {
+                continue;
+            }
+            out.push_str(if count == 0 { " -S " } else { "," });
+            match self.t().uringop_name(op) {
+                Some(n) => out.push_str(n),
+                None => push_u32(out, op),
+            }
+            count += 1;
+        }
     }
 }
 

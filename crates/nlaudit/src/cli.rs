@@ -82,7 +82,7 @@ pub enum Command {
     Events(EventsArgs),
     /// Run as the audit daemon: receive the kernel's records and write auditd's log.
     #[command(after_help = "Examples:\n  nlaudit daemon --rules /etc/audit/rules.d --enable\n  \
-        nlaudit daemon --log-file - --log-format json")]
+        nlaudit daemon --log-file - --log-format json\n  nlaudit daemon --status")]
     Daemon(DaemonArgs),
     /// Behave as auditctl for the given arguments (also when installed as `auditctl`).
     #[command(after_help = "Examples:\n  nlaudit auditctl -l\n  nlaudit auditctl -s\n  \
@@ -324,6 +324,11 @@ pub struct MergeArgs {
     /// How augenrules' awk reads `\s` (auto: the awk this machine's augenrules runs).
     #[arg(long, value_enum, default_value_t)]
     pub awk: AwkChoice,
+    /// Check every rule of the merged set against this machine's syscall tables (aarch64,
+    /// arm, riscv64, ppc64le, s390x, x86_64, i386, ...): a rule that does not parse there
+    /// is an error naming its FILE:LINE, and nothing is printed (exit 2).
+    #[arg(long, value_name = "ARCH")]
+    pub machine: Option<String>,
     /// Print one JSON object: the files merged and the merged text.
     #[arg(long)]
     pub json: bool,
@@ -347,6 +352,11 @@ pub struct ApplyArgs {
     /// How augenrules' awk reads `\s` when merging a directory.
     #[arg(long, value_enum, default_value_t)]
     pub awk: AwkChoice,
+    /// Replace the rules in force that the other auditctl generation compiled from a line
+    /// of the set (auditctl 4.x expands `-F arch=.. -F perm=..` into syscalls, 3.0.9 does
+    /// not) by this generation's form; without it they are kept as that line, with a note.
+    #[arg(long, conflicts_with = "watch")]
+    pub rewrite_other_generation: bool,
     /// Report the plan and the outcome as one JSON object on standard output (with
     /// --watch: one JSON object per line for each drift and repair).
     #[arg(long)]
@@ -405,6 +415,12 @@ pub struct CheckArgs {
     /// DIR/etc/audit/rules.d, no kernel access.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// With --root: parse the image's rules files (and a profile's requirements) with
+    /// this machine's syscall tables and arches (aarch64, arm, riscv64, ppc64le, s390x,
+    /// x86_64, i386, ...), so a rule that cannot load there (`-S open` on aarch64) is
+    /// reported with its FILE:LINE before the image boots.
+    #[arg(long, value_name = "ARCH", requires = "root")]
+    pub machine: Option<String>,
     /// Also prove that each control's rule records: execute the binaries harmlessly
     /// (`dockerd --version`, `runc --version`, ...) and open the other files for reading,
     /// then wait up to 5 s for each event on the audit multicast group (needs CAP_AUDIT_READ;
@@ -456,6 +472,12 @@ pub struct ProfileCheckArgs {
     /// no kernel access.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// With --root: parse the image's rules files (and a profile's requirements) with
+    /// this machine's syscall tables and arches (aarch64, arm, riscv64, ppc64le, s390x,
+    /// x86_64, i386, ...), so a rule that cannot load there (`-S open` on aarch64) is
+    /// reported with its FILE:LINE before the image boots.
+    #[arg(long, value_name = "ARCH", requires = "root")]
+    pub machine: Option<String>,
     /// Read the persisted rules from this rules.d directory (inside DIR with --root)
     /// instead of what auditd.service loads at boot.
     #[arg(long, value_name = "DIR")]
@@ -479,6 +501,12 @@ pub struct ProfileEnsureArgs {
     /// Fix the image tree mounted at DIR: write DIR/etc/audit/rules.d, no kernel access.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// With --root: parse the image's rules files (and a profile's requirements) with
+    /// this machine's syscall tables and arches (aarch64, arm, riscv64, ppc64le, s390x,
+    /// x86_64, i386, ...), so a rule that cannot load there (`-S open` on aarch64) is
+    /// reported with its FILE:LINE before the image boots.
+    #[arg(long, value_name = "ARCH", requires = "root")]
+    pub machine: Option<String>,
     /// Persist in (and read the persisted rules from) this rules.d directory instead of
     /// /etc/audit/rules.d (inside DIR with --root).
     #[arg(long, value_name = "DIR")]
@@ -574,8 +602,10 @@ pub struct DaemonArgs {
     /// Write the daemon's pid to FILE (removed at exit).
     #[arg(long, value_name = "FILE")]
     pub pid_file: Option<PathBuf>,
-    /// Where SIGCONT writes the state report (default: standard error).
-    #[arg(long, value_name = "FILE")]
+    /// Where SIGCONT writes the state report, or `-` for standard error (default
+    /// /run/nlaudit-daemon.state; as auditd, /var/run/auditd.state). With --status: the
+    /// report to read (default: the running daemon's).
+    #[arg(long, value_name = "FILE|-")]
     pub state_file: Option<PathBuf>,
     /// Keep this rules file or rules.d directory in force (as `nlaudit apply`, after
     /// registering): repaired after a rule change the kernel reports, when the files
@@ -594,6 +624,15 @@ pub struct DaemonArgs {
     /// Socket receive buffer in bytes (K, M, G suffixes; default 64M).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub buffer_size: Option<usize>,
+    /// Print the running daemon's state and exit: the rule set kept, rules in force and
+    /// expected, skipped rules, repairs, the log and its counts. Sends SIGCONT to the
+    /// registered daemon (or the one in --pid-file) and waits for its fresh state report.
+    /// Exit 0 printed, 1 no report came, 3 no audit daemon runs, 4 it is not nlaudit.
+    #[arg(long)]
+    pub status: bool,
+    /// With --status: print JSON (schema 1: json.md in /usr/share/doc/nlaudit).
+    #[arg(long, requires = "status")]
+    pub json: bool,
     /// Run in the background (fork; the parent exits once the daemon is registered).
     #[arg(skip)]
     pub background: bool,

@@ -53,7 +53,12 @@ pub struct Tables {
     operator_names: NumNames,
     field_compare: &'static [(u32, &'static str, &'static str)],
     perm_syscalls: fn(u32) -> Option<PermRows>,
+    uring_ops: NumNames,
+    ioring_op_last: u32,
 }
+
+/// A table without rows (what a generation does not have).
+static NO_ROWS: &[(u32, &str)] = &[];
 
 /// libaudit 3.0.9's tables.
 static V3: Tables = Tables {
@@ -85,6 +90,9 @@ static V3: Tables = Tables {
     field_compare: g::FIELD_COMPARE,
     // 3.0.9 keeps `-F perm=` a field: no expansion.
     perm_syscalls: |_| None,
+    // 3.0.9 has no io_uring list.
+    uring_ops: name_table!(NO_ROWS),
+    ioring_op_last: 0,
 };
 
 /// libaudit 4.2.1's tables.
@@ -118,6 +126,12 @@ static V4: Tables = Tables {
     operator_names: name_table!(g4::OPERATOR_NAMES),
     field_compare: g4::FIELD_COMPARE,
     perm_syscalls: g4::perm_syscalls_for_machine,
+    uring_ops: name_table!(g4::IO_URING_OPS),
+    // `IORING_OP_LAST` of the <linux/io_uring.h> the reference 4.2.1 was built against
+    // (Debian 12's linux-libc-dev, Linux 6.1): `-S all` on the io_uring list and its
+    // listing stop there (lib/libaudit.c, src/auditctl-listing.c). A build against newer
+    // headers has a larger value.
+    ioring_op_last: 49,
 };
 
 fn by_number(t: NumNames, n: u32) -> Option<&'static str> {
@@ -296,6 +310,23 @@ impl Tables {
     /// `audit_name_to_flag`: a filter list by name (case-insensitively).
     pub fn list_number(&self, name: &str) -> Option<u32> {
         by_name(self.flag_names, name)
+    }
+
+    /// `audit_uringop_to_name`: the name of an io_uring operation (4.x built
+    /// `--with-io_uring`; none in 3.0.9).
+    pub fn uringop_name(&self, op: u32) -> Option<&'static str> {
+        by_number(self.uring_ops, op)
+    }
+
+    /// `audit_name_to_uringop`: an io_uring operation by name (case-insensitively).
+    pub fn uringop_number(&self, name: &str) -> Option<u32> {
+        by_name(self.uring_ops, name)
+    }
+
+    /// `IORING_OP_LAST` as the reference auditctl was built (0: it has no io_uring list):
+    /// the operations `-S all` takes on the io_uring list, and that its listing shows.
+    pub fn ioring_op_last(&self) -> u32 {
+        self.ioring_op_last
     }
 
     /// `audit_action_to_name`.

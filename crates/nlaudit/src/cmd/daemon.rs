@@ -25,13 +25,26 @@ use nlaudit_proto::{Setting, Switch};
 use clap::ValueEnum as _;
 
 use crate::cli::{DaemonArgs, FlushArg, FormatArg, SizeActionArg, Startup};
+use crate::support::atomic;
 use crate::support::errors::{code, fail};
 use crate::support::keeper::RulesKeeper;
+
+mod status;
+
+/// Where SIGCONT writes the state report unless `--state-file` says otherwise.
+pub const STATE_FILE: &str = "/run/nlaudit-daemon.state";
+/// auditd's state file (src/auditd.c), the default when installed as `auditd`.
+pub const AUDITD_STATE_FILE: &str = "/var/run/auditd.state";
 
 /// auditd's command line (`getopt("flns:c:")`), for the `auditd` drop-in.
 pub fn auditd_args(words: &[String]) -> Result<DaemonArgs> {
     let usage = "usage: auditd [-f] [-l] [-n] [-s disable|enable|nochange] [-c <config_dir>]";
-    let mut a = DaemonArgs { startup: Startup::Enable, background: true, ..DaemonArgs::default() };
+    let mut a = DaemonArgs {
+        startup: Startup::Enable,
+        background: true,
+        state_file: Some(PathBuf::from(AUDITD_STATE_FILE)),
+        ..DaemonArgs::default()
+    };
     let mut it = words.iter();
     while let Some(w) = it.next() {
         let Some(flags) = w.strip_prefix('-').filter(|f| !f.is_empty()) else {
@@ -227,25 +240,17 @@ impl Host for CliHost<'_> {
     }
 
     fn state_report(&mut self, report: &str) {
-        match &self.args.state_file {
-            Some(p) => {
-                // auditd writes its state file 0640.
-                let written = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .mode(0o640)
-                    .open(p)
-                    .and_then(|mut f| f.write_all(report.as_bytes()));
-                if let Err(e) = written {
-                    self.say(Level::Warning, &format!("cannot write {}: {e}", p.display()));
-                }
+        let path = self.args.state_file.as_deref().unwrap_or(Path::new(STATE_FILE));
+        if path == Path::new("-") {
+            for l in report.lines() {
+                self.say(Level::Info, l);
             }
-            None => {
-                for l in report.lines() {
-                    self.say(Level::Info, l);
-                }
-            }
+            return;
+        }
+        // Replaced whole (`daemon --status` never reads half a report); auditd writes its
+        // state file 0640.
+        if let Err(e) = atomic::write_atomic(path, report.as_bytes(), 0o640) {
+            self.say(Level::Warning, &format!("cannot write {}: {e}", path.display()));
         }
     }
 }
@@ -310,6 +315,9 @@ fn daemonize() -> Result<std::fs::File> {
 
 /// `nlaudit daemon`.
 pub fn run(a: DaemonArgs) -> Result<ExitCode> {
+    if a.status {
+        return status::run(&a);
+    }
     let loaded = load(&a).map_err(|e| fail(code::USAGE, e.to_string()))?;
     let mut report = if a.background { Some(daemonize()?) } else { None };
     let sink = if report.is_some() { NoticeSink::Syslog } else { NoticeSink::Stderr };

@@ -23,6 +23,7 @@ use nlaudit_controls::profile_ensure::{file_content, plan_profiles, Enable, Prof
 use nlaudit_controls::{Host, Kernel, RULES_DIR};
 use nlaudit_proto::consts::AUDIT_FEATURE_LOGINUID_IMMUTABLE;
 use nlaudit_proto::{Client, Error as ProtoError, Transport};
+use nlaudit_rules::Machine;
 use serde::Serialize;
 
 use crate::cli::{ProfileCheckArgs, ProfileEnsureArgs};
@@ -45,9 +46,10 @@ pub fn check(a: ProfileCheckArgs) -> Result<ExitCode> {
         let format = if a.json { Format::Json } else { Format::Text };
         return list(format);
     }
+    let machine = a.machine.as_deref().map(system::machine_named).transpose()?;
     let host = system::host_for(a.root.as_deref())?;
     let profiles = load_profiles(&a.profile, host.as_ref())?;
-    let run = run_check(host.as_ref(), &profiles, a.rules_dir.as_deref(), session::open)?;
+    let run = run_check(host.as_ref(), &profiles, a.rules_dir.as_deref(), machine, session::open)?;
     if a.json {
         output::print_json(&json(&run))?;
     } else {
@@ -182,21 +184,27 @@ fn run_check<T: Transport>(
     host: &dyn Host,
     profiles: &[Chosen],
     rules_dir: Option<&str>,
+    machine: Option<Machine>,
     connect: impl FnOnce() -> Result<Client<T>>,
 ) -> Result<Run> {
     let (kernel, extra) = read_kernel(host, connect)?
         .map_or((None, KernelExtra::default()), |(k, e, _)| (Some(k), e));
-    check_with(host, profiles, rules_dir, kernel, extra)
+    check_with(host, profiles, rules_dir, machine, kernel, extra)
 }
 
 fn check_with(
     host: &dyn Host,
     profiles: &[Chosen],
     rules_dir: Option<&str>,
+    machine: Option<Machine>,
     kernel: Option<Kernel>,
     extra: KernelExtra,
 ) -> Result<Run> {
     let mut discovery = discover(host);
+    if let Some(m) = machine {
+        // The image's machine: its arches (b32+b64 or one), its syscall numbers.
+        discovery.arches = nlaudit_controls::matcher::Arches::of(m);
+    }
     let wants_setuid = profiles.iter().any(|c| {
         c.profile.controls.iter().any(|ctl| {
             ctl.requirements.iter().any(|r| {
@@ -214,6 +222,8 @@ fn check_with(
         dialect: system::augenrules_dialect(None),
         discovery: &discovery,
         rules_dir,
+        machine,
+        generation: system::generation(),
     };
     let sides = read_sides(&cx);
     let outcomes = profiles
@@ -516,7 +526,8 @@ fn ensure_with<T: Transport>(
         Some((k, e, c)) => (Some(k), e, Some(c)),
         None => (None, KernelExtra::default(), None),
     };
-    let run = check_with(host.as_ref(), &profiles, Some(&rules_dir), kernel, extra)?;
+    let machine = a.machine.as_deref().map(system::machine_named).transpose()?;
+    let run = check_with(host.as_ref(), &profiles, Some(&rules_dir), machine, kernel, extra)?;
     let enable = if a.enable { Enable::TurnOn } else { Enable::Leave };
     let plan = plan_profiles(
         &run.outcomes,
@@ -535,7 +546,7 @@ fn ensure_with<T: Transport>(
     let failed = done.adds.iter().filter(|d| matches!(d, AddResult::Failed(_))).count();
     if a.json {
         return render_json(&plan, &done, mode, &run, failed, || {
-            run_check(host.as_ref(), &profiles, Some(&rules_dir), &connect)
+            run_check(host.as_ref(), &profiles, Some(&rules_dir), machine, &connect)
         });
     }
     render(&plan, &done, mode, &run)?;
@@ -549,7 +560,7 @@ fn ensure_with<T: Transport>(
         return Ok(ExitCode::from(u8::from(plan.changes())));
     }
     // The outcome is what `check` says now.
-    let after = run_check(host.as_ref(), &profiles, Some(&rules_dir), &connect)?;
+    let after = run_check(host.as_ref(), &profiles, Some(&rules_dir), machine, &connect)?;
     let mut out = output::stdout();
     for o in &after.outcomes {
         let n = o.counts();

@@ -16,8 +16,8 @@ use nlaudit_proto::{
 };
 use nlaudit_rules::normalize::{class_selection, with_classes};
 use nlaudit_rules::plan::{
-    self, DeleteReason, ErrorMode, Origin, Plan, Problem, ProblemKind, SettingChange, SettingKind,
-    Start, Step, Target,
+    self, DeleteReason, ErrorMode, Origin, OtherForm, OtherFormPolicy, OtherGeneration, Plan,
+    Problem, ProblemKind, SettingChange, SettingKind, Start, Step, Target,
 };
 use nlaudit_rules::Machine;
 
@@ -37,6 +37,9 @@ pub struct Intent {
     pub mode: ErrorMode,
     /// Whether [`execute`] draws the progress line.
     pub progress: Show,
+    /// What to do with a rule in force that the other generation's auditctl compiled from a
+    /// set line (kept by default: `--rewrite-other-generation` rewrites it).
+    pub other_forms: OtherFormPolicy,
 }
 
 /// What [`prepare`] found and decided.
@@ -89,9 +92,19 @@ where
     if !source::default_features_hold(status.feature_bitmap) {
         parsed = source::parse(&src, status.feature_bitmap);
     }
-    // The set runs on the rules in force: its `-D` decides what becomes of them.
-    let mut target =
-        plan::target_on(Start::Kernel(&current), &parsed, opts.mode, source::missing_path);
+    // The set runs on the rules in force: its `-D` decides what becomes of them. A rule in
+    // force that the other generation compiled from a line is that line (or rewritten).
+    let features = status.feature_bitmap;
+    let generation = crate::support::system::generation().other();
+    let compile = |i: usize| source::compile_line(&src, i, features, generation);
+    let other = OtherGeneration { generation, policy: opts.other_forms, compile: &compile };
+    let mut target = plan::target_across(
+        Start::Kernel(&current),
+        &parsed,
+        &other,
+        opts.mode,
+        source::missing_path,
+    );
     if locked && !opts.dry_run && target.fatal().is_some() {
         // Nothing could change anyway: the lock is the answer, not the set's problem.
         session::refuse_if_immutable(&status)?;
@@ -237,6 +250,23 @@ fn learn_classes<T: Transport>(
         )),
     }
 }
+/// What to say of a rule in force that the other generation compiled from a set line:
+/// `note: RULE in force: loaded by auditctl 4.x (generation 4) form of FILE:LINE; kept ...`.
+pub fn other_form_text(src: &Source, f: &OtherForm) -> String {
+    let rule = plan::rule_text(&f.held, Position::Append, Machine::host());
+    let this = f.generation.other().major();
+    let done = match f.policy {
+        OtherFormPolicy::Rewrite => {
+            format!("rewritten in auditctl {this}.x's form (--rewrite-other-generation)")
+        }
+        _ => format!(
+            "kept as that line (--rewrite-other-generation replaces it by auditctl {this}.x's \
+             form)"
+        ),
+    };
+    format!("note: `{rule}` in force: {}; {done}", f.loaded_by(&src.location(f.source)))
+}
+
 /// Refuses a set with a problem met while no `-c`/`-i` was in force (the others are
 /// reported as skipped when rendering).
 pub fn refuse_fatal(src: &Source, target: &Target) -> Result<()> {

@@ -301,6 +301,7 @@ const JSON_COMMANDS: &[(&str, &str, &str)] = &[
     ("check", "", "check"),
     ("ensure", "", "ensure"),
     ("events", "", "events"),
+    ("daemon", "", "daemon --status"),
 ];
 
 /// A command line clap refuses (exit 2): clap's message on standard error and, when the

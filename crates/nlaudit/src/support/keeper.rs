@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
 use nlaudit_daemon::drift::{Check, Echo, Keeper, Repair, Trigger, Verdict};
+use nlaudit_daemon::state::RuleSetReport;
 use nlaudit_proto::{Client, Error as ProtoError, NetlinkTransport, Op, Position, Transport};
 use nlaudit_rules::plan::{self, DeleteReason, ErrorMode, ProblemKind, Step};
 use nlaudit_rules::{parse_command, split_words, Directive, Machine};
@@ -147,6 +148,7 @@ impl<T: Transport + Send + 'static> RulesKeeper<T> {
             dry_run: repair == Repair::ReportOnly,
             mode: ErrorMode::default(),
             progress: Show::Never,
+            other_forms: nlaudit_rules::plan::OtherFormPolicy::Keep,
         };
         let connect = Arc::clone(&self.connect);
         let mut p = enforce::prepare(move || connect(), move || Ok(src), intent).map_err(|e| {
@@ -306,22 +308,16 @@ impl<T: Transport + Send + 'static> Keeper for RulesKeeper<T> {
         c
     }
 
-    fn state(&self) -> Vec<String> {
-        let mut v = vec![
-            format!("rule set = {}", self.path.display()),
-            format!("rule set files = {}", self.good.as_ref().map_or(0, |s| s.files.len())),
-            format!("rules expected = {}", self.expected),
-            format!("rules in force = {}", self.in_force),
-            format!("last rule check = {}", self.last),
-            format!("skipped rules = {}", self.skipped.len()),
-        ];
-        v.extend(self.skipped.iter().map(|s| format!("skipped rule = {s}")));
-        v.extend(
-            self.path_watches
-                .iter()
-                .map(|(_, p)| format!("watching for paths under = {}", p.display())),
-        );
-        v
+    fn state(&self) -> RuleSetReport {
+        RuleSetReport {
+            source: self.path.display().to_string(),
+            files: self.good.as_ref().map_or(0, |s| s.files.len() as u64),
+            expected: self.expected as u64,
+            in_force: self.in_force as u64,
+            last_check: self.last.clone(),
+            skipped: self.skipped.clone(),
+            watching: self.path_watches.iter().map(|(_, p)| p.display().to_string()).collect(),
+        }
     }
 }
 

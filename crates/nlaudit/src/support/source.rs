@@ -170,7 +170,57 @@ pub type Parsed = (usize, Result<Vec<Directive>, ParseError>);
 /// spaces (`\ ` keeps one); the first token starting with `#` makes a comment. `features`
 /// is the kernel's `feature_bitmap` (`None`: every feature of current kernels).
 pub fn parse(src: &Source, features: Option<u32>) -> Vec<Parsed> {
-    let mut ctx = system::context(features);
+    parse_with(src, system::context(features))
+}
+
+/// [`parse`] for another machine (`--machine`): its syscall tables and arches.
+pub fn parse_for(src: &Source, machine: nlaudit_rules::Machine) -> Vec<Parsed> {
+    parse_with(src, system::context_for(machine))
+}
+
+/// The lines of `src` that do not parse for `machine`, as `FILE:LINE: message (machine
+/// NAME)`: what an image build for that machine must learn before the image boots.
+pub fn refusals_for(src: &Source, machine: nlaudit_rules::Machine) -> Vec<String> {
+    let t = nlaudit_rules::Tables::of(system::generation());
+    let name = t.machine_name(machine).unwrap_or("?");
+    parse_for(src, machine)
+        .into_iter()
+        .filter_map(|(i, r)| {
+            let e = r.err()?;
+            let msg = e.message.lines().last().unwrap_or_default().to_string();
+            Some(format!("{}: {msg} (machine {name})", src.location(i)))
+        })
+        .collect()
+}
+
+/// The rules line `i` of `src` adds or deletes as `generation`'s auditctl compiles them
+/// (`None`: a comment, or the line does not parse there): the other generation's view of
+/// the set, for [`nlaudit_rules::plan::target_across`].
+pub fn compile_line(
+    src: &Source,
+    i: usize,
+    features: Option<u32>,
+    generation: nlaudit_rules::Generation,
+) -> Option<Vec<RuleData>> {
+    let l = src.lines.get(i)?;
+    let tokens = split_words(&l.text);
+    if tokens.first().is_none_or(|t| t.starts_with('#')) {
+        return None;
+    }
+    let mut ctx = system::context(features).with_generation(generation);
+    ctx.lineno = Some(l.line);
+    let d = parse_command(&tokens, &ctx).and_then(refuse_kernel_einval).ok()?;
+    Some(
+        d.into_iter()
+            .filter_map(|d| match d {
+                Directive::Rule(rc) => Some(rc.rule),
+                _ => None,
+            })
+            .collect(),
+    )
+}
+
+fn parse_with(src: &Source, mut ctx: nlaudit_rules::Context<'static>) -> Vec<Parsed> {
     let mut out = Vec::with_capacity(src.lines.len());
     for (i, l) in src.lines.iter().enumerate() {
         let tokens = split_words(&l.text);

@@ -91,6 +91,38 @@ pub fn context(features: Option<u32>) -> Context<'static> {
     c
 }
 
+/// [`context`] for another machine's syscall tables (`--machine`): `-S` names, `-F arch=b64`
+/// and `b32` are those of `machine`.
+pub fn context_for(machine: nlaudit_rules::Machine) -> Context<'static> {
+    let mut c = context(None);
+    c.machine = machine;
+    c
+}
+
+/// The machine named by `--machine` (a libaudit machine name or alias: `aarch64`, `arm`,
+/// `riscv64`, `ppc64le`, `s390x`, `x86_64`, `i386`, ...), in this run's generation's tables.
+pub fn machine_named(name: &str) -> anyhow::Result<nlaudit_rules::Machine> {
+    use crate::support::errors::{code, fail};
+    let g = generation();
+    let t = nlaudit_rules::Tables::of(g);
+    t.machine_from_name(name).ok_or_else(|| {
+        let known: Vec<&str> = t.machines().filter_map(|m| t.machine_name(m)).collect();
+        let hint = if nlaudit_rules::Tables::of(g.other()).machine_from_name(name).is_some() {
+            format!(" (auditctl {} knows it: --auditctl {})", g.other().version(), g.other())
+        } else {
+            String::new()
+        };
+        fail(
+            code::USAGE,
+            format!(
+                "--machine {name}: auditctl {} has no such machine; it knows {}{hint}",
+                g.version(),
+                known.join(", ")
+            ),
+        )
+    })
+}
+
 /// This machine's file system, for [`nlaudit_rules::rules_d::read_rules_dir`].
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LiveFs;

@@ -40,9 +40,19 @@ pub fn build_with<T: Transport>(
     persisted: Persisted<'_>,
     connect: impl FnOnce() -> Result<Client<T>>,
 ) -> Result<Report> {
+    build_for(host, persisted, None, connect)
+}
+
+/// [`build_with`], an image tree's rules files parsed for `machine` (`--machine`).
+pub fn build_for<T: Transport>(
+    host: &dyn Host,
+    persisted: Persisted<'_>,
+    machine: Option<nlaudit_rules::Machine>,
+    connect: impl FnOnce() -> Result<Client<T>>,
+) -> Result<Report> {
     let kernel = open_kernel(host, connect)?.map(|s| s.kernel);
-    let inputs =
-        Inputs { kernel: kernel.as_ref(), persisted, dialect: system::augenrules_dialect(None) };
+    let dialect = system::augenrules_dialect(None);
+    let inputs = Inputs { kernel: kernel.as_ref(), persisted, dialect, machine };
     Ok(evaluate(host, &inputs))
 }
 
@@ -51,8 +61,9 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
     if a.json {
         crate::support::output::json_for("docker check");
     }
+    let machine = a.machine.as_deref().map(system::machine_named).transpose()?;
     let host = system::host_for(a.root.as_deref())?;
-    let mut report = build_with(host.as_ref(), Persisted::RulesDir, session::open)?;
+    let mut report = build_for(host.as_ref(), Persisted::RulesDir, machine, session::open)?;
     if a.verify {
         // Turns "a rule is in force" into "a record was seen" (clap refuses it with --root).
         verify::run(&mut report)?;

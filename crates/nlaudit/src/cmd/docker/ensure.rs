@@ -71,7 +71,9 @@ fn run_with<T: Transport>(
         None => (None, None),
     };
     let dialect = system::augenrules_dialect(None);
-    let inputs = Inputs { kernel: kernel.as_ref(), persisted: Persisted::File(&target), dialect };
+    // The controls' watches name no syscall: ensure needs no other machine's tables.
+    let persisted = Persisted::File(&target);
+    let inputs = Inputs { kernel: kernel.as_ref(), persisted, dialect, machine: None };
     let report = evaluate(host.as_ref(), &inputs);
     let opts = EnsureOptions {
         enable: if a.enable { Enable::TurnOn } else { Enable::Leave },

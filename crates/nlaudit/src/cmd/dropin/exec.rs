@@ -13,8 +13,11 @@ use nlaudit_proto::{
     BatchOp, Client, Errno, Error as ProtoError, FeatureLock, FieldType, OnError, Refusal,
     RuleData, Setting, Status, Switch, Transport,
 };
+use nlaudit_rules::parse::ParseErrorKind;
 use nlaudit_rules::render::{key_matches, loginuid_text, status_text};
-use nlaudit_rules::{parse_command, Context, Directive, Machine, Renderer, RuleCommand, Style};
+use nlaudit_rules::{
+    parse_command, Context, Directive, Machine, ParseError, Renderer, RuleCommand, Style,
+};
 
 use super::console::{number_to_errmsg, strerror, Console, Mode, Priority};
 use super::USAGE;
@@ -169,7 +172,7 @@ impl<T: Transport> Session<T> {
         ctx.lineno = lineno;
         let directives = match parse_command(args, &ctx) {
             Ok(d) => d,
-            Err(e) => return self.parse_failed(args, &ctx, &e.message),
+            Err(e) => return self.parse_failed(args, &ctx, &e),
         };
         let mut rule = None;
         let mut others = Vec::new();
@@ -218,7 +221,8 @@ impl<T: Transport> Session<T> {
     /// of the words that parses, less a trailing `-l`/`-s`/`-D`/`-m` (those check the whole
     /// word count, so in the full command they are the option that failed) and less the
     /// rule (sent only after a successful parse).
-    fn parse_failed(&mut self, args: &[String], ctx: &Context<'_>, message: &str) -> Parsed {
+    fn parse_failed(&mut self, args: &[String], ctx: &Context<'_>, e: &ParseError) -> Parsed {
+        let message = e.message.as_str();
         let rule_started = rule_started(args);
         let prefix = (1..args.len()).rev().find_map(|n| parse_command(&args[..n], ctx).ok());
         let mut done: Vec<Directive> = prefix
@@ -255,9 +259,16 @@ impl<T: Transport> Session<T> {
                 Step::Return(r) => return Parsed { retval: r, rule: None, rule_started },
             }
         }
-        // getopt found no option at all (`optind == 1`): auditctl fails without a word.
+        // getopt found no option at all (`optind == 1`): auditctl fails without a word;
+        // 4.x's quiet libaudit does not say what only it reports (the warnings before the
+        // error are said in any case).
         if args.iter().any(|a| a.len() > 1 && a.starts_with('-')) {
-            self.console.parse_messages(message);
+            let quiet = e.kind != ParseErrorKind::Empty && !ctx.generation.says_error(e);
+            if !quiet {
+                self.console.parse_messages(message);
+            } else if let Some((warnings, _)) = message.trim_end_matches('\n').rsplit_once('\n') {
+                self.console.parse_messages(warnings);
+            }
         }
         // With the kernel refusing requests, auditctl's feature probe failed too (errno
         // ECONNREFUSED), so the end of setopt says "disabled".
@@ -290,7 +301,13 @@ impl<T: Transport> Session<T> {
         match d {
             Directive::Help => {
                 self.console.print(USAGE);
-                Step::Stop(FAILED)
+                // 3.0.9 fails after the usage; 4.x's `opt_usage` returns
+                // OPT_SUCCESS_NO_REPLY: nothing is sent and the command succeeds.
+                if crate::support::system::generation() == nlaudit_rules::Generation::V3 {
+                    Step::Stop(FAILED)
+                } else {
+                    Step::Stop(DONE)
+                }
             }
             Directive::Version => {
                 self.console.print(&format!(
@@ -638,6 +655,7 @@ impl<T: Transport> Session<T> {
             }
             return match send(self, &legacy) {
                 Ok(()) => 0,
+                Err(_) if !crate::support::system::generation().libaudit_reports() => FAILED,
                 Err(e) => {
                     // Now libaudit's own message, at its priority.
                     if rc.delete && e.errno() == Some(Errno::ENOENT) {

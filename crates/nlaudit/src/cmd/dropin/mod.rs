@@ -121,7 +121,17 @@ fn auditctl_main<T: Transport>(
     }
     match s.handle_request(parsed) {
         0 => 0,
-        _ => 255,
+        _ => {
+            // 4.x's main ends a failed command with its epilogue (ECONNREFUSED was said
+            // already: "The audit system is disabled").
+            let epilogue = crate::support::system::generation().refusal_epilogue();
+            if let Some(e) =
+                epilogue.filter(|_| s.errno != Some(nlaudit_proto::Errno::ECONNREFUSED))
+            {
+                s.console.msg(console::Priority::Err, e);
+            }
+            255
+        }
     }
 }
 

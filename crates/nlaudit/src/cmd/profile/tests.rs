@@ -199,6 +199,7 @@ fn check(tree: &Path, c: &mut Client<FakeKernel>) -> Run {
         &host,
         &chosen,
         Some(RULES_DIR),
+        None,
         Some(Kernel { status, rules }),
         KernelExtra::default(),
     )

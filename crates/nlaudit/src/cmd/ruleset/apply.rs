@@ -23,14 +23,15 @@ use std::time::Instant;
 use anyhow::Result;
 use nlaudit_proto::{Client, Errno, Error as ProtoError, Op, Position, RuleData, Transport};
 use nlaudit_rules::normalize::class_selection;
-use nlaudit_rules::plan::{self, DeleteReason, ErrorMode, Plan, Step, Target};
+use nlaudit_rules::plan::{self, DeleteReason, ErrorMode, OtherFormPolicy, Plan, Step, Target};
 use nlaudit_rules::Machine;
 use serde::Serialize;
 
 use super::source::{rule_error, Source};
 use crate::support::enforce::{execute, prepare};
 use crate::support::enforce::{
-    location, problem_message, problem_text, setting_line, Intent, Outcome, Prepared, Ran,
+    location, other_form_text, problem_message, problem_text, setting_line, Intent, Outcome,
+    Prepared, Ran,
 };
 use crate::support::errors::{code, fail};
 use crate::support::output;
@@ -45,6 +46,8 @@ pub struct Options {
     pub mode: ErrorMode,
     /// Report as one JSON object on standard output.
     pub json: bool,
+    /// Rules in force in the other generation's form of a set line: kept, or rewritten.
+    pub other_forms: OtherFormPolicy,
 }
 
 /// Applies the rule set `read` returns through the client `connect` opens. `start` is
@@ -55,7 +58,12 @@ where
     C: FnOnce() -> Result<Client<T>> + Send + 'static,
     R: FnOnce() -> Result<Source>,
 {
-    let intent = Intent { dry_run: opts.dry_run, mode: opts.mode, progress: Show::OnTerminal };
+    let intent = Intent {
+        dry_run: opts.dry_run,
+        mode: opts.mode,
+        progress: Show::OnTerminal,
+        other_forms: opts.other_forms,
+    };
     let mut p = prepare(connect, read, intent)?;
     let outcome = if opts.dry_run || p.locked { None } else { Some(execute(&mut p)) };
     render(&p, outcome.as_ref(), opts, start)
@@ -96,6 +104,9 @@ pub fn render<T: Transport>(
                 print_json(&r)?;
             } else {
                 let plan = &p.plan;
+                for f in &p.target.other_forms {
+                    println!("{}", other_form_text(&p.src, f));
+                }
                 println!(
                     "apply: {} added, {} deleted, {} kept, {} re-added, {} setting{} changed, \
                      {:.3} s{}",
@@ -150,6 +161,9 @@ fn render_dry_run<T: Transport>(p: &Prepared<T>, opts: Options) -> Result<ExitCo
         }
         for ch in &after {
             writeln!(out, "{}", setting_line(ch))?;
+        }
+        for f in &target.other_forms {
+            writeln!(out, "{}", other_form_text(&p.src, f))?;
         }
         writeln!(
             out,
@@ -363,6 +377,8 @@ pub struct ApplyReport {
     pub in_sync: Option<bool>,
     /// Immutable mode.
     pub locked: bool,
+    /// Rules in force that the other generation's auditctl compiled from a set line.
+    pub other_generation: Vec<OtherFormJson>,
     /// The schema version.
     pub schema: u32,
     /// The settings to change.
@@ -382,6 +398,19 @@ pub struct SettingJson {
     pub from: Option<u32>,
     /// The option as auditctl writes it (`-b 8192`).
     pub option: String,
+}
+
+/// A rule in force in the other generation's form of a set line.
+#[derive(Debug, Serialize)]
+pub struct OtherFormJson {
+    /// The generation whose form it is (3 or 4).
+    pub generation: u8,
+    /// The rule in force, as `list` prints it.
+    pub held: String,
+    /// Kept as the line (`false`: rewritten, `--rewrite-other-generation`).
+    pub kept: bool,
+    /// The line's `FILE:LINE`.
+    pub source: String,
 }
 
 /// One line passed over.
@@ -471,6 +500,16 @@ impl ApplyReport {
             in_force: None,
             in_sync: None,
             locked: p.locked,
+            other_generation: target
+                .other_forms
+                .iter()
+                .map(|f| OtherFormJson {
+                    generation: f.generation.major(),
+                    held: plan::rule_text(&f.held, Position::Append, host),
+                    kept: f.policy == OtherFormPolicy::Keep,
+                    source: src.location(f.source),
+                })
+                .collect(),
             schema: 1,
             settings: p
                 .changes
@@ -560,7 +599,7 @@ mod tests {
             .collect();
         let sent = Arc::new(Mutex::new(Vec::new()));
         let fake = Locked { sent: Arc::clone(&sent), rules, replies: VecDeque::new() };
-        let opts = Options { dry_run, mode: ErrorMode::default(), json };
+        let opts = Options { dry_run, mode: ErrorMode::default(), json, ..Options::default() };
         let connect = move || Ok(Client::with_transport(fake));
         let r = run(connect, set_of(set), opts, Instant::now());
         let sent = sent.lock().expect("lock").clone();

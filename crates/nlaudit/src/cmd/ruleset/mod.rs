@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
-use nlaudit_rules::plan::ErrorMode;
+use nlaudit_rules::plan::{ErrorMode, OtherFormPolicy};
 use serde::Serialize;
 
 use crate::cli::{ApplyArgs, LoadArgs, MergeArgs};
@@ -172,7 +172,11 @@ pub fn merge(a: MergeArgs) -> Result<ExitCode> {
             format!("No rules directory - {} (merge takes a rules.d directory)", a.dir.display()),
         ));
     }
+    let machine = a.machine.as_deref().map(crate::support::system::machine_named).transpose()?;
     let src = source::read(&a.dir, a.awk, Fragments::Warn)?;
+    if let Some(m) = machine {
+        refuse_for_machine(&src, m)?;
+    }
     let text = src.merged.as_ref().map(|m| m.text()).unwrap_or_default();
     if a.json {
         output::print_json(&MergeJson {
@@ -187,6 +191,22 @@ pub fn merge(a: MergeArgs) -> Result<ExitCode> {
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses a set with a line that does not parse for `machine` (`--machine`), naming each.
+fn refuse_for_machine(src: &source::Source, machine: nlaudit_rules::Machine) -> Result<()> {
+    let bad = source::refusals_for(src, machine);
+    if bad.is_empty() {
+        return Ok(());
+    }
+    Err(fail(
+        code::USAGE,
+        format!(
+            "{}\n{} line(s) of the set do not parse for this machine",
+            bad.join("\n"),
+            bad.len()
+        ),
+    ))
 }
 
 pub fn apply(a: ApplyArgs) -> Result<ExitCode> {
@@ -205,6 +225,11 @@ pub fn apply(a: ApplyArgs) -> Result<ExitCode> {
         json: a.json,
         dry_run: a.dry_run,
         mode: ErrorMode { continue_on_error: a.continue_on_error, ignore_errors: a.ignore_errors },
+        other_forms: if a.rewrite_other_generation {
+            OtherFormPolicy::Rewrite
+        } else {
+            OtherFormPolicy::Keep
+        },
     };
     let path = a.path.clone();
     let awk = a.awk;
