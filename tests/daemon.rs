@@ -366,6 +366,131 @@ fn json_events_to_standard_output() {
     assert_eq!(ev["end"], "eoe");
 }
 
+/// The JSON objects of a `--log-format json` log, one per line; a line that is not JSON
+/// fails the test.
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// The daemon's own records (`DAEMON_CONFIG`...) with `op=OP` among `events`.
+fn own_records<'a>(
+    events: &'a [serde_json::Value],
+    ty: &str,
+    op: &str,
+) -> Vec<&'a serde_json::Value> {
+    events
+        .iter()
+        .filter(|v| v["records"][0]["type"] == ty && v["records"][0]["fields"]["op"] == op)
+        .collect()
+}
+
+/// `--log-format json --log-file FILE`: every line of the log, the kernel's events and the
+/// daemon's own records (DAEMON_START, the DAEMON_CONFIG of a rule put back and of a
+/// reload, DAEMON_ROTATE, DAEMON_END), is an object of docs/schemas/events.schema.json with
+/// `schema` first, as `events --json` prints it.
+#[test]
+fn json_log_lines_validate_against_the_events_schema() {
+    if !kernel_available("json_log_lines_validate_against_the_events_schema") {
+        return;
+    }
+    let _restore = Restore::new();
+    let schemas = support::schema::Schemas::of_repo();
+    let dir = Scratch::new("json-schema");
+    let key = unique_key("jsch");
+    let conf = config_file(&dir, "json", "");
+    let rules = dir.path("audit.rules");
+    fs::write(
+        &rules,
+        format!("-a always,exit -F arch=b64 -S getppid -F pid={} -k {key}\n", std::process::id()),
+    )
+    .expect("rules");
+    let log = dir.path("audit.log");
+    let log1 = dir.path("audit.log.1");
+    let mut d = Daemon::start(
+        &dir,
+        &[
+            "--config",
+            conf.to_str().expect("utf-8"),
+            "--rules",
+            rules.to_str().expect("utf-8"),
+            "--enable",
+            "--check-interval",
+            "0",
+            "--num-logs",
+            "3",
+        ],
+    );
+    d.wait_registered();
+    let ours = |events: &[serde_json::Value]| {
+        events
+            .iter()
+            .filter(|v| v["keys"] == serde_json::json!([key.clone()]))
+            .filter(|v| v["syscall"]["name"] == "getppid")
+            .count()
+    };
+    let triggered = |op: &str, trigger: &str| {
+        own_records(&json_lines(&read(&log)), "DAEMON_CONFIG", op)
+            .iter()
+            .any(|v| v["records"][0]["fields"]["trigger"] == trigger)
+    };
+    wait_until("the rules applied at start", || triggered("rules-repair", "start"));
+    getppid_calls(5);
+    wait_until("5 getppid events", || ours(&json_lines(&read(&log))) >= 5);
+
+    // Another agent deletes the rule: the daemon puts it back and says so.
+    let mut c = Client::open().expect("client");
+    c.delete_rule(&getppid_rule(std::process::id(), &key)).expect("delete rule");
+    wait_until("the repair record", || triggered("rules-repair", "config-change"));
+    // A reload, and a rotation by signal.
+    signal("HUP");
+    wait_until("the reload record", || {
+        !own_records(&json_lines(&read(&log)), "DAEMON_CONFIG", "reconfigure").is_empty()
+    });
+    signal("USR1");
+    wait_until("the rotation", || {
+        json_lines(&read(&log)).first().is_some_and(|v| v["records"][0]["type"] == "DAEMON_ROTATE")
+    });
+    getppid_calls(3);
+    wait_until("3 more getppid events", || ours(&json_lines(&read(&log))) >= 3);
+    disable();
+    signal("TERM");
+    assert!(d.wait_exit().success(), "{}", d.stderr_text());
+    assert_eq!(kernel_pid(), 0, "unregistered at stop");
+
+    let text = read(&log1) + &read(&log);
+    for l in text.lines() {
+        assert!(l.starts_with("{\"schema\":1,"), "schema first: {l}");
+    }
+    let events = json_lines(&text);
+    for v in &events {
+        schemas.assert_valid("events.schema.json", v);
+    }
+    assert_eq!(ours(&events), 8, "every getppid event, once");
+    let types =
+        |ty: &str| events.iter().filter(|v| v["records"][0]["type"] == ty).collect::<Vec<_>>();
+    assert_eq!(types("DAEMON_START").len(), 1, "{text}");
+    assert_eq!(types("DAEMON_ROTATE").len(), 1, "{text}");
+    assert_eq!(types("DAEMON_END").len(), 1, "{text}");
+    assert_eq!(
+        events.first().map(|v| v["records"][0]["type"].clone()),
+        Some("DAEMON_START".into())
+    );
+    assert_eq!(events.last().map(|v| v["records"][0]["type"].clone()), Some("DAEMON_END".into()));
+    for v in types("DAEMON_START").iter().chain(&types("DAEMON_END")) {
+        assert_eq!(v["end"], "single", "{v}");
+        assert_eq!(v["syscall"], serde_json::Value::Null, "{v}");
+    }
+    let drift = own_records(&events, "DAEMON_CONFIG", "rules-drift");
+    assert!(
+        drift.iter().any(|v| v["records"][0]["fields"]["kernel_op"] == "remove_rule"),
+        "{drift:#?}"
+    );
+    assert!(!own_records(&events, "DAEMON_CONFIG", "rules-repair").is_empty());
+    assert!(!own_records(&events, "DAEMON_CONFIG", "reconfigure").is_empty());
+}
+
 /// A second daemon is refused (EEXIST) with the first one's pid and command; the first keeps
 /// running. Killed, the first leaves a dead pid that a restarted daemon takes over; the log
 /// holds whole lines and the restart appends.

@@ -1,6 +1,11 @@
 //! How records are written: auditd 3.0.9's `RAW` line, and the JSON events of
 //! docs/events.md (one object per event). `ENRICHED` is RAW plus [`crate::enrich`].
 //!
+//! [`EventJson`] is the one event object: `nlaudit events --json` prints it and
+//! `nlaudit daemon --log-format json` writes it (the daemon's own `DAEMON_*` records too), so
+//! the two cannot drift apart; docs/schemas/events.schema.json is its schema, version
+//! [`EVENTS_SCHEMA`].
+//!
 //! The RAW line is auditd's `format_raw` (src/auditd-event.c): `type=NAME msg=` and the
 //! record's text up to its length or its first NUL, newlines turned into spaces, one
 //! trailing space trimmed, and the whole cut to `MAX_AUDIT_MESSAGE_LENGTH - 33` bytes as its
@@ -107,10 +112,16 @@ pub struct RecordJson {
     pub fields: BTreeMap<String, Option<String>>,
 }
 
+/// The `schema` version of [`EventJson`] (docs/schemas/events.schema.json): raised when a
+/// key changes meaning or goes away, not when one is added.
+pub const EVENTS_SCHEMA: u32 = 1;
+
 /// One event as docs/events.md describes it (the object `nlaudit events --json` prints and
 /// `nlaudit daemon --log-format json` writes, one per line).
 #[derive(Debug, Serialize)]
 pub struct EventJson {
+    /// [`EVENTS_SCHEMA`]; first, so that a reader sees the version before the rest.
+    pub schema: u32,
     /// The stamp's time in UTC (`2026-11-27T01:24:52.946Z`).
     pub time: String,
     /// `SECS.MSEC:SERIAL`.
@@ -172,6 +183,7 @@ impl EventJson {
             }
         });
         EventJson {
+            schema: EVENTS_SCHEMA,
             time: iso_time(e.stamp.secs, e.stamp.millis),
             stamp: e.stamp.to_string(),
             secs: e.stamp.secs,
@@ -271,6 +283,8 @@ mod tests {
         let mut v = Vec::new();
         json_line(&mut v, &events[0]);
         let j: serde_json::Value = serde_json::from_slice(&v).expect("json");
+        assert_eq!(j["schema"], EVENTS_SCHEMA);
+        assert!(v.starts_with(b"{\"schema\":1,"), "{}", String::from_utf8_lossy(&v));
         assert_eq!(j["keys"], serde_json::json!(["capa", "capb"]));
         assert_eq!(j["syscall"]["name"], "openat");
         assert_eq!(j["syscall"]["arch"], "x86_64");

@@ -7,7 +7,6 @@ use std::fmt::Write as _;
 
 use nlaudit_proto::records::{Event, Value, AUDIT_CWD, AUDIT_EXECVE, AUDIT_PATH, AUDIT_PROCTITLE};
 use nlaudit_proto::MsgType;
-use serde_json::Value as Json;
 
 /// `AUDIT_BPRM_FCAPS` (1321): file capabilities of an exec; in JSON only.
 const AUDIT_BPRM_FCAPS: MsgType = MsgType(1321);
@@ -121,21 +120,15 @@ pub fn text_line(e: &Event) -> String {
     line
 }
 
-/// `events --json`: one object per line (schema docs/schemas/events.schema.json,
-/// docs/events.md): the daemon's event object with the schema version first.
-#[derive(Debug, serde::Serialize)]
-pub struct EventLine {
-    /// 1.
-    pub schema: u32,
-    /// The event (nlaudit_daemon::format).
-    #[serde(flatten)]
-    pub event: nlaudit_daemon::format::EventJson,
-}
-
-/// One JSON object for programs (schema: docs/events.md).
-pub fn json(e: &Event) -> Json {
-    let line = EventLine { schema: 1, event: nlaudit_daemon::format::EventJson::new(e) };
-    serde_json::to_value(line).unwrap_or(Json::Null)
+/// One JSON object for programs, on one line with its newline (schema
+/// docs/schemas/events.schema.json, docs/events.md): the daemon's own serializer
+/// ([`nlaudit_daemon::format::json_line`]), so `events --json` and the daemon's JSON log are
+/// the same bytes, `schema` first, and cannot drift apart.
+pub fn json_line(e: &Event) -> String {
+    let mut out = Vec::new();
+    nlaudit_daemon::format::json_line(&mut out, e);
+    // serde_json writes UTF-8 only.
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The records as auditd's `log_format = RAW` writes them, one line each:
@@ -159,7 +152,7 @@ pub fn raw_lines(e: &Event) -> String {
 mod tests {
     use super::*;
     use crate::testsupport::event;
-    use serde_json::json;
+    use serde_json::{json, Value as Json};
 
     // Captured from kernel 6.18: `echo hi > "/tmp/evcap/d ir/f x"` under
     // `-w "/tmp/evcap/d ir" -p wa -k capa -k capb`.
@@ -216,9 +209,17 @@ mod tests {
         );
     }
 
+    fn json(e: &Event) -> Json {
+        serde_json::from_str(&json_line(e)).unwrap_or(Json::Null)
+    }
+
     #[test]
     fn json_objects() {
+        let line = json_line(&event(SPACES));
+        assert!(line.starts_with("{\"schema\":1,\"time\":"), "{line}");
+        assert!(line.ends_with("}\n") && line.matches('\n').count() == 1, "{line}");
         let j = json(&event(SPACES));
+        assert_eq!(j["schema"], 1);
         assert_eq!(j["time"], "2026-11-27T01:16:32.922Z");
         assert_eq!(j["stamp"], "1795742192.922:5");
         assert_eq!(j["serial"], 5);

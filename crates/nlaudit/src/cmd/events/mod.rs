@@ -72,7 +72,7 @@ impl Sink {
 fn render(style: &Style, e: &Event) -> String {
     match style {
         Style::Text => format::text_line(e) + "\n",
-        Style::Json => format::json(e).to_string() + "\n",
+        Style::Json => format::json_line(e),
         Style::Raw => format::raw_lines(e),
     }
 }
