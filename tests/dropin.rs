@@ -894,7 +894,10 @@ fn generation_4_rules_files_match_auditctl4() {
             }
         }
     }
-    println!("drop-in, generation 4: {same} rules files as auditctl 4.2.1's, {} differ", differ.len());
+    println!(
+        "drop-in, generation 4: {same} rules files as auditctl 4.2.1's, {} differ",
+        differ.len()
+    );
     assert!(differ.is_empty(), "{}", differ.join("\n"));
     assert!(same > 0, "golden4-rules.tsv has no cases");
 }
