@@ -833,3 +833,119 @@ fn generation_4_refusals_match_auditctl4() {
     let after = Client::open().and_then(|mut c| c.list_rules()).expect("list");
     assert_eq!(after, before, "a refused line added a rule");
 }
+
+/// Generation 4's `-R FILE` against the real auditctl 4.2.1's (tests/data/golden4-rules.tsv,
+/// recorded by xtask/golden_rules4.py; no 4.2.1 is needed to run this): each rules file is
+/// written again (`{D}` is the scratch directory, `{K}` this run's key), loaded with
+/// `nlaudit --auditctl 4 auditctl -R FILE`, and stdout, stderr and the exit code must be
+/// 4.2.1's. The rules a file added are deleted before the next.
+#[test]
+fn generation_4_rules_files_match_auditctl4() {
+    if !kernel_available("generation_4_rules_files_match_auditctl4") {
+        return;
+    }
+    let guard = KernelGuard::new();
+    let initial = guard.initial_rules().to_vec();
+    let sc = Scratch::new("g4rules");
+    let d = sc.dir.display().to_string();
+    let k = unique_key("g4r");
+    std::fs::create_dir_all(sc.dir.join("w")).expect("watched dir");
+    let fill = |s: &str| unescape(s).replace("{D}", &d).replace("{K}", &k);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/golden4-rules.tsv");
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let (mut same, mut differ) = (0, Vec::new());
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let [name, mode, content, exit, stdout, stderr] = cols[..] else {
+            panic!("golden4-rules.tsv: not 6 columns: {line}")
+        };
+        let path = match (name, mode) {
+            ("dir", _) => sc.path("w"),
+            (_, "-") => sc.path(&format!("{name}.rules")),
+            _ => {
+                let mode = u32::from_str_radix(mode, 8).expect("octal mode");
+                sc.file(&format!("{name}.rules"), &fill(content), mode)
+            }
+        };
+        if name == "notroot" {
+            std::os::unix::fs::chown(&path, Some(65534), None).expect("chown");
+        }
+        let o = Command::new(nlaudit_bin())
+            .args(["--auditctl", "4", "auditctl", "-R", &path])
+            .stdin(Stdio::null())
+            .env("LC_ALL", "C")
+            .output()
+            .expect("run the drop-in");
+        let got = Run {
+            code: o.status.code(),
+            out: String::from_utf8_lossy(&o.stdout).into_owned(),
+            err: String::from_utf8_lossy(&o.stderr).into_owned(),
+        };
+        let want = Run { code: exit.parse().ok(), out: fill(stdout), err: fill(stderr) };
+        if got == want {
+            same += 1;
+        } else {
+            differ.push(format!("{name}\n    ours   {got:?}\n    theirs {want:?}"));
+        }
+        let mut c = Client::open().expect("open");
+        for r in c.list_rules().expect("list") {
+            if !initial.contains(&r) {
+                c.delete_rule(&r).expect("delete a rule the file added");
+            }
+        }
+    }
+    println!(
+        "drop-in, generation 4: {same} rules files as auditctl 4.2.1's, {} differ",
+        differ.len()
+    );
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+    assert!(same > 0, "golden4-rules.tsv has no cases");
+}
+
+/// Generation 4's drop-in with `-h` among other options against the real auditctl 4.2.1
+/// (tests/data/golden4-help.tsv, recorded from 4.2.1): stdout, stderr and exit code are
+/// 4.2.1's, and no rule is sent (4.2.1's `-h` ends getopt's loop wherever it stands).
+#[test]
+fn generation_4_help_placements_match_auditctl4() {
+    if !kernel_available("generation_4_help_placements_match_auditctl4") {
+        return;
+    }
+    let guard = KernelGuard::new();
+    let before = guard.initial_rules().to_vec();
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/golden4-help.tsv");
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let (mut same, mut differ) = (0, Vec::new());
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let [input, exit, stdout, stderr, added] = cols[..] else {
+            panic!("golden4-help.tsv: not 5 columns: {line}")
+        };
+        assert_eq!(added, "0", "{input}: the recorded 4.2.1 sent a rule");
+        let args = shell_split(input);
+        assert_safe(&args);
+        let o = Command::new(nlaudit_bin())
+            .args(["--auditctl", "4", "auditctl"])
+            .args(&args)
+            .stdin(Stdio::null())
+            .env("LC_ALL", "C")
+            .output()
+            .expect("run the drop-in");
+        let got = Run {
+            code: o.status.code(),
+            out: String::from_utf8_lossy(&o.stdout).into_owned(),
+            err: String::from_utf8_lossy(&o.stderr).into_owned(),
+        };
+        let want = Run { code: exit.parse().ok(), out: unescape(stdout), err: unescape(stderr) };
+        let after = Client::open().and_then(|mut c| c.list_rules()).expect("list");
+        if got == want && after == before {
+            same += 1;
+        } else {
+            differ.push(format!("{input}\n    ours   {got:?}\n    theirs {want:?}"));
+        }
+    }
+    println!(
+        "drop-in, generation 4: {same} -h placements as auditctl 4.2.1's, {} differ",
+        differ.len()
+    );
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+}

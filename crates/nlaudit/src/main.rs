@@ -86,8 +86,15 @@ fn nlaudit_main() -> ExitCode {
         let args = cmd::daemon::auditd_args(words.get(1..).unwrap_or_default());
         return support::errors::finish(args.and_then(cmd::daemon::run));
     }
-    if words.get(1).is_some_and(|w| w == "auditctl") {
-        return support::errors::finish(dropin(words.iter().skip(2).cloned().collect()));
+    // `nlaudit auditctl ARGS`, also after `--auditctl N`: the words are auditctl's, clap
+    // must not see them (it would take a first `-h` for its own help).
+    let first = match words.get(1).map(String::as_str) {
+        Some("--auditctl") => 3,
+        Some(w) if w.starts_with("--auditctl=") => 2,
+        _ => 1,
+    };
+    if words.get(first).is_some_and(|w| w == "auditctl") {
+        return support::errors::finish(dropin(words.iter().skip(first + 1).cloned().collect()));
     }
     let version = format!(
         "{} (commit {}; auditctl reference: {} {}{})",

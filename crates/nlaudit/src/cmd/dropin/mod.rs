@@ -117,7 +117,7 @@ fn auditctl_main<T: Transport>(
         return 0;
     }
     if parsed.rule_started && !s.is_ready() {
-        return 0;
+        return rules_file::not_ready_exit();
     }
     match s.handle_request(parsed) {
         0 => 0,

@@ -1,13 +1,14 @@
-//! `auditctl -R FILE` (auditctl 3.0.9 `main` and `fileopt`): messages start out in syslog
-//! mode; the file must exist, be owned by root, not be world-writable and be a regular
-//! file; each line is one command; an error stops the file unless `-i` or `-c` came first.
+//! `auditctl -R FILE` (auditctl 3.0.9 and 4.2.1 `main` and `fileopt`): messages start out
+//! in syslog mode; the file must exist, be a regular file and not be world-writable (and,
+//! in 3.0.9, be owned by root); each line is one command; an error stops the file unless
+//! `-i` or `-c` came first.
 
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 
 use nlaudit_proto::{Errno, Transport};
-use nlaudit_rules::split_line;
+use nlaudit_rules::{split_line, Generation};
 
 use super::console::{strerror, Mode, Priority};
 use super::exec::{Session, EATEN, FAILED};
@@ -22,7 +23,7 @@ pub fn run<T: Transport>(s: &mut Session<T>, path: &str) -> u8 {
     // auditctl carries on when the socket cannot be opened here; the first line fails.
     let _ = s.open();
     if !s.is_ready() {
-        return 0;
+        return not_ready_exit();
     }
     match fileopt(s, path) {
         0 if s.continue_error < 0 => 1,
@@ -54,15 +55,7 @@ fn fileopt<T: Transport>(s: &mut Session<T>, path: &str) -> i32 {
             return 1;
         }
     };
-    let refusal = if m.uid() != 0 {
-        Some("isn't owned by root")
-    } else if m.mode() & 0o002 != 0 {
-        Some("is world writable")
-    } else if !m.file_type().is_file() {
-        Some("is not a regular file")
-    } else {
-        None
-    };
+    let refusal = file_refusal(&m, crate::support::system::generation());
     if let Some(why) = refusal {
         s.console.msg(Priority::Err, &format!("Error - {path} {why}"));
         return 1;
@@ -106,6 +99,24 @@ fn fileopt<T: Transport>(s: &mut Session<T>, path: &str) -> i32 {
     0
 }
 
+/// Why `fileopt` refuses a file with metadata `m`: 3.0.9 wants it owned by root, not
+/// world-writable and regular, in that order; 4.x ("Don't be as paranoid about auditctl -R
+/// file permissions", ChangeLog 3.1.2) checks only that it is regular, then not
+/// world-writable.
+fn file_refusal(m: &std::fs::Metadata, generation: Generation) -> Option<&'static str> {
+    let world_writable = m.mode() & 0o002 != 0;
+    let regular = m.file_type().is_file();
+    match generation {
+        Generation::V3 if m.uid() != 0 => Some("isn't owned by root"),
+        Generation::V3 if world_writable => Some("is world writable"),
+        Generation::V3 if !regular => Some("is not a regular file"),
+        Generation::V3 => None,
+        _ if !regular => Some("is not a regular file"),
+        _ if world_writable => Some("is world writable"),
+        _ => None,
+    }
+}
+
 /// The lines as `fgets` into a `LINE_SIZE` buffer yields them: at most `LINE_SIZE - 1`
 /// bytes each (a longer line comes out in pieces, each counted as a line), the newline
 /// removed, and cut at a NUL byte (C strings).
@@ -126,6 +137,15 @@ fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
         };
         Some(line)
     })
+}
+
+/// auditctl's exit code when `is_ready` fails (immutable, or the kernel refusing): 3.0.9's
+/// `main` returns 0, 4.x's 1.
+pub fn not_ready_exit() -> u8 {
+    match crate::support::system::generation() {
+        Generation::V3 => 0,
+        _ => 1,
+    }
 }
 
 fn io_text(e: &std::io::Error) -> String {
