@@ -707,7 +707,7 @@ fn long_option(name: &'static str, v: Option<&str>) -> Result<Directive, ParseEr
     })
 }
 
-/// The filter lists `-a`/`-A`/`-d` take (the names [`lookup_list`] knows): the candidates
+/// The filter lists `-a`/`-A`/`-d` take (the names `lookup_list` knows): the candidates
 /// for a "did you mean".
 pub const RULE_LISTS: &[&str] = &["exit", "task", "user", "exclude", "filesystem"];
 
