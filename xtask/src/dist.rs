@@ -38,6 +38,11 @@ pub const TARGET: &str = "x86_64-unknown-linux-gnu";
 /// tables costs a 24-byte `R_X86_64_RELATIVE` entry, about 140 KB in all.
 const STATIC_RUSTFLAGS: &str =
     "-C target-feature=+crt-static -C link-arg=-Wl,-z,pack-relative-relocs";
+/// The linker script that discards the unwind tables of the shipped binary (relative to the
+/// workspace root; it says why). Given to the final link only (`cargo rustc`), so that the
+/// dependencies stay shared with [`static_cargo`]'s other use, the static kernel test binary,
+/// which keeps its tables: a test harness unwinds to report a failed test.
+const DISCARD_UNWIND_TABLES: &str = "xtask/link/discard-unwind-tables.ld";
 /// The build's target dir, relative to the workspace root.
 const BUILD_DIR: &str = "target/dist-build";
 /// Where the finished binary goes, relative to the workspace root.
@@ -128,8 +133,9 @@ pub fn generate() -> Result<()> {
 /// `container-test` and `deb` report without enforcing); returns its path.
 pub fn build() -> Result<PathBuf> {
     let root = root();
-    let mut cmd = static_cargo(&root, "build");
-    cmd.args(["--profile", "dist", "--package", "nlaudit", "--bin", "nlaudit"]);
+    let mut cmd = static_cargo(&root, "rustc");
+    cmd.args(["--profile", "dist", "--package", "nlaudit", "--bin", "nlaudit", "--", "-C"])
+        .arg(format!("link-arg=-Wl,-T,{}", root.join(DISCARD_UNWIND_TABLES).display()));
     crate::util::run(&mut cmd)?;
 
     let built = root.join(BUILD_DIR).join(TARGET).join("dist/nlaudit");
