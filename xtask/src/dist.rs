@@ -135,7 +135,8 @@ pub fn build() -> Result<PathBuf> {
     let root = root();
     let mut cmd = static_cargo(&root, "rustc");
     cmd.args(["--profile", "dist", "--package", "nlaudit", "--bin", "nlaudit", "--", "-C"])
-        .arg(format!("link-arg=-Wl,-T,{}", root.join(DISCARD_UNWIND_TABLES).display()));
+        .arg(format!("link-arg=-Wl,-T,{}", root.join(DISCARD_UNWIND_TABLES).display()))
+        .args(["-C", "link-arg=-Wl,--wrap=_Unwind_Backtrace"]);
     crate::util::run(&mut cmd)?;
 
     let built = root.join(BUILD_DIR).join(TARGET).join("dist/nlaudit");
@@ -162,6 +163,23 @@ pub fn build() -> Result<PathBuf> {
     ensure!(
         smoke.as_ref().is_ok_and(|o| o.status.success()),
         "{} --help does not run: {smoke:?}",
+        bin.display()
+    );
+
+    // Without unwind tables, an error's backtrace capture must not abort the process (see
+    // `__wrap__Unwind_Backtrace` in crates/nlaudit/src/main.rs): a refused rule, with
+    // backtraces asked for, still ends with its message and exit code 2.
+    let refused = Command::new(&bin)
+        .args(["add", "-a", "always,exit", "-F", "arch=b64", "-S", "opnat"])
+        .env("RUST_BACKTRACE", "1")
+        .env("RUST_LIB_BACKTRACE", "1")
+        .output();
+    ensure!(
+        refused
+            .as_ref()
+            .is_ok_and(|o| o.status.code() == Some(2)
+                && String::from_utf8_lossy(&o.stderr).contains("opnat")),
+        "{} does not refuse an unknown syscall with exit 2 when RUST_BACKTRACE=1: {refused:?}",
         bin.display()
     );
 
