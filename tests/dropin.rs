@@ -949,3 +949,51 @@ fn generation_4_help_placements_match_auditctl4() {
     );
     assert!(differ.is_empty(), "{}", differ.join("\n"));
 }
+
+/// Removes the test's `/dev/log` listener however the test ends.
+struct DevLog(std::os::unix::net::UnixDatagram);
+
+impl Drop for DevLog {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file("/dev/log");
+    }
+}
+
+/// What `-R` of a bad file sends to syslog: auditctl through glibc's syslog(3), the drop-in
+/// through its own datagram (support/syslog.rs). The same priority, tag and text; only the
+/// sender's timestamp, which glibc adds and nlaudit leaves to the receiver, differs.
+#[test]
+fn rules_file_errors_reach_syslog_as_from_auditctl() {
+    let Some(b) = bench("rules_file_errors_reach_syslog_as_from_auditctl") else { return };
+    if Path::new("/dev/log").exists() {
+        // A syslog daemon owns it; its messages cannot be read back here.
+        eprintln!("skipping rules_file_errors_reach_syslog_as_from_auditctl: /dev/log exists");
+        return;
+    }
+    let listener = DevLog(std::os::unix::net::UnixDatagram::bind("/dev/log").expect("bind"));
+    listener.0.set_read_timeout(Some(std::time::Duration::from_millis(500))).expect("timeout");
+    let bad = b.scratch.file("bad.rules", "-a always,exit -F arch=b64 -S opnat -k x\n", 0o640);
+    let args = vec!["-R".to_string(), bad];
+    let mut heard = Vec::new();
+    for via in [Via::Auditctl, Via::Symlink] {
+        let r = b.env.run(via, Wrap::None, &args);
+        assert_eq!(r.code, Some(1), "{via:?}: {r:?}");
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = listener.0.recv(&mut buf) {
+            got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        heard.push(got);
+    }
+    // glibc: `<PRI>Mmm dd hh:mm:ss TAG: MSG`; the drop-in: `<PRI>TAG: MSG`.
+    let untimed: Vec<String> = heard[0]
+        .iter()
+        .map(|d| match d.split_once('>') {
+            Some((pri, rest)) if rest.len() > 16 => format!("{pri}>{}", &rest[16..]),
+            _ => d.clone(),
+        })
+        .collect();
+    assert_eq!(untimed.len(), 2, "auditctl sent {:?}", heard[0]);
+    assert_eq!(untimed, heard[1]);
+    assert_eq!(heard[1][0], "<11>auditctl: Syscall name unknown: opnat");
+}

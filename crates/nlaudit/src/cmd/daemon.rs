@@ -8,7 +8,6 @@
 //! until SIGTERM (or SIGINT). SIGHUP reloads, SIGUSR1 rotates, SIGUSR2 resumes, SIGCONT
 //! writes the state report. docs/daemon.md is the user documentation.
 
-use std::ffi::CString;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,6 +27,7 @@ use crate::cli::{DaemonArgs, FlushArg, FormatArg, SizeActionArg, Startup};
 use crate::support::atomic;
 use crate::support::errors::{code, fail};
 use crate::support::keeper::RulesKeeper;
+use crate::support::syslog::{Sender, LOG_DAEMON, LOG_ERR, LOG_NOTICE, LOG_WARNING};
 
 mod status;
 
@@ -199,21 +199,20 @@ struct CliHost<'a> {
 
 impl CliHost<'_> {
     fn say(&self, level: Level, message: &str) {
-        let (word, prio) = match level {
-            Level::Info => ("notice", libc::LOG_NOTICE),
-            Level::Warning => ("warning", libc::LOG_WARNING),
-            _ => ("error", libc::LOG_ERR),
+        let (word, severity) = match level {
+            Level::Info => ("notice", LOG_NOTICE),
+            Level::Warning => ("warning", LOG_WARNING),
+            _ => ("error", LOG_ERR),
         };
         match self.sink {
             NoticeSink::Stderr => {
                 let _ = writeln!(std::io::stderr(), "nlaudit daemon: {word}: {message}");
             }
             NoticeSink::Syslog => {
-                if let Ok(m) = CString::new(message.replace('\0', " ")) {
-                    // SAFETY: both strings are valid NUL-terminated C strings; "%s" takes
-                    // exactly the one argument given.
-                    unsafe { libc::syslog(prio, c"%s".as_ptr(), m.as_ptr()) };
-                }
+                // What auditd's openlog("auditd", LOG_PID, LOG_DAEMON) makes of it.
+                let auditd =
+                    Sender { ident: "auditd".into(), facility: LOG_DAEMON, with_pid: true };
+                auditd.send(severity, message);
             }
         }
     }
@@ -306,8 +305,6 @@ fn daemonize() -> Result<std::fs::File> {
                     unsafe { libc::dup2(null.as_raw_fd(), fd) };
                 }
             }
-            // SAFETY: the identity is a static C string; LOG_PID and LOG_DAEMON are flags.
-            unsafe { libc::openlog(c"auditd".as_ptr(), libc::LOG_PID, libc::LOG_DAEMON) };
             Ok(std::fs::File::from(w))
         }
     }

@@ -2,7 +2,7 @@
 //! as sentences and exit codes (`errors`), the change lock (`lock`), chunked batches with
 //! progress and signals (`batches`, `progress`, `interrupt`), this machine's names and
 //! files (`system`), the READLOG reader (`readlog`), atomic files (`atomic`), stdout
-//! (`output`), "did you mean" (`suggest`). Nothing here imports a command module.
+//! (`output`), "did you mean" (`suggest`), syslog (`syslog`). Nothing here imports a command module.
 
 pub mod atomic;
 pub mod batches;
@@ -18,4 +18,5 @@ pub mod readlog;
 pub mod session;
 pub mod source;
 pub mod suggest;
+pub mod syslog;
 pub mod system;

@@ -10,7 +10,6 @@
 //! - nlaudit's own lines (an unsupported option, the truth behind a misleading message)
 //!   always go to stderr and start with `nlaudit: `, so they can be told apart.
 
-use std::ffi::CString;
 use std::io::Write;
 
 /// syslog priorities (`<syslog.h>`) of the messages auditctl logs.
@@ -129,10 +128,7 @@ impl Console {
 
 /// syslog(3) with auditctl's default ident and facility (it never calls openlog).
 fn syslog(priority: Priority, text: &str) {
-    let Ok(msg) = CString::new(text.replace('\0', " ")) else { return };
-    // SAFETY: both pointers are valid NUL-terminated strings for the duration of the call,
-    // and the "%s" format consumes exactly the one string argument passed.
-    unsafe { libc::syslog(priority as libc::c_int, c"%s".as_ptr(), msg.as_ptr()) };
+    crate::support::syslog::Sender::program().send(priority as u8, text);
 }
 
 /// `strerror(errno)`, as glibc words it.
