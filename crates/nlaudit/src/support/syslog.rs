@@ -95,14 +95,14 @@ mod tests {
     #[test]
     fn a_listening_socket_receives_one_datagram_per_message() {
         let dir = std::env::temp_dir().join(format!("nlaudit-syslog-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&dir).expect("scratch dir");
         let path = dir.join("log");
         let _ = std::fs::remove_file(&path);
-        let listener = UnixDatagram::bind(&path).unwrap();
+        let listener = UnixDatagram::bind(&path).expect("bind a listener");
         let sender = Sender { ident: "auditd".into(), facility: LOG_DAEMON, with_pid: false };
         sender.send_to(&path, 4, "disk low");
         let mut buf = [0u8; 256];
-        let n = listener.recv(&mut buf).unwrap();
+        let n = listener.recv(&mut buf).expect("the datagram");
         assert_eq!(&buf[..n], b"<28>auditd: disk low");
         // No listener: dropped, as glibc drops it.
         sender.send_to(&dir.join("absent"), 4, "lost");
