@@ -165,6 +165,19 @@ impl Drop for Keeper {
     }
 }
 
+/// A child killed and reaped on drop: a test that fails midway leaves no keeper running
+/// to put its rules back after the guard removed them, nor a daemon registered.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Whether the kernel lists a rule with `key`.
 fn in_force(key: &str) -> bool {
     Client::open()
@@ -371,6 +384,11 @@ fn the_state_report_tells_what_is_kept() {
     let _restore = Restore::new();
     let dir = Scratch::new("s");
     let ka = unique_key("state");
+    // A rule in force that is not the set's (the set has no -D, so it stays): not counted
+    // as expected (CI once found rules in force here and the counts were 4).
+    let other = unique_key("state-other");
+    let o = support::nlaudit(&["add", "-w", "/etc/passwd", "-p", "wa", "-k", &other]);
+    assert!(o.status.success(), "{}", err(&o));
     dir.rules_file(
         "50-s.rules",
         &format!(
@@ -397,6 +415,7 @@ fn the_state_report_tells_what_is_kept() {
         assert!(s.contains(&want), "{want:?} in {s}");
     }
     assert!(s.contains("50-s.rules:3"), "{s}");
+    assert!(in_force(&other), "the rule that is not the set's stays");
     d.stop();
 }
 
@@ -476,15 +495,17 @@ fn apply_watch_repairs_beside_another_daemon() {
     let ka = unique_key("watch");
     dir.rules_file("50-w.rules", &format!("-w /etc/hosts -p wa -k {ka}\n"));
     let other_log = dir.path("other.log");
-    let mut other = Command::new(nlaudit_bin())
-        .args(["daemon", "--enable", "--log-format", "raw", "--log-file"])
-        .arg(&other_log)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the other daemon");
-    let other_pid = other.id();
+    let mut other = Reaped(
+        Command::new(nlaudit_bin())
+            .args(["daemon", "--enable", "--log-format", "raw", "--log-file"])
+            .arg(&other_log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the other daemon"),
+    );
+    let other_pid = other.0.id();
     let start = Instant::now();
     while !Client::open().and_then(|mut c| c.status()).is_ok_and(|s| s.pid == other_pid) {
         assert!(start.elapsed() < PATIENCE, "the other daemon registers");
@@ -492,14 +513,16 @@ fn apply_watch_repairs_beside_another_daemon() {
     }
     let stdout = dir.path("watch.out");
     let stderr = dir.path("watch.err");
-    let mut watch = Command::new(nlaudit_bin())
-        .args(["apply", "--watch", "--json", "--check-interval", "0"])
-        .arg(dir.path("rules.d"))
-        .stdin(Stdio::null())
-        .stdout(fs::File::create(&stdout).expect("out"))
-        .stderr(fs::File::create(&stderr).expect("err"))
-        .spawn()
-        .expect("apply --watch");
+    let mut watch = Reaped(
+        Command::new(nlaudit_bin())
+            .args(["apply", "--watch", "--json", "--check-interval", "0"])
+            .arg(dir.path("rules.d"))
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(&stdout).expect("out"))
+            .stderr(fs::File::create(&stderr).expect("err"))
+            .spawn()
+            .expect("apply --watch"),
+    );
     let text = |p: &PathBuf| fs::read_to_string(p).unwrap_or_default();
     let wait = |what: &str, f: &dyn Fn() -> bool| {
         let start = Instant::now();
@@ -524,7 +547,7 @@ fn apply_watch_repairs_beside_another_daemon() {
     assert!(drift.contains("\"schema\":1"), "{drift}");
     assert!(drift.contains(&format!("pid={pid}")), "{drift}");
     assert!(out.contains("\"op\":\"rules-repair\""), "{out}");
-    for c in [&mut watch, &mut other] {
+    for Reaped(c) in [&mut watch, &mut other] {
         let p = nix::unistd::Pid::from_raw(i32::try_from(c.id()).expect("pid"));
         let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGTERM);
         let start = Instant::now();
@@ -533,7 +556,7 @@ fn apply_watch_repairs_beside_another_daemon() {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
-    let st = watch.wait().expect("status");
+    let st = watch.0.wait().expect("status");
     assert!(st.success(), "apply --watch exits 0 on SIGTERM: {st}");
     assert_eq!(Client::open().and_then(|mut c| c.status()).map(|s| s.pid).ok(), Some(0));
 }

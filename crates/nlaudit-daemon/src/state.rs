@@ -84,7 +84,8 @@ pub struct RuleSetReport {
     pub source: String,
     /// `rule set files`: files of the last good set.
     pub files: u64,
-    /// `rules expected`: the rules the set puts in force.
+    /// `rules expected`: the set's own rules (a set without `-D` runs on the rules in
+    /// force; those others are not counted).
     pub expected: u64,
     /// `rules in force`: of those, in force after the last check.
     pub in_force: u64,

@@ -163,7 +163,16 @@ impl<T: Transport + Send + 'static> RulesKeeper<T> {
         })?;
         self.note_skipped(&p);
         let mut check = differences(&p);
-        self.expected = p.desired.len();
+        // The set's own rules: a set without `-D` runs on the rules in force, whose other
+        // rules are the kernel's, not the set's to expect.
+        let own: Vec<nlaudit_proto::RuleData> = p
+            .target
+            .rules
+            .iter()
+            .filter(|t| matches!(t.origin, nlaudit_rules::plan::Origin::Line(_)))
+            .map(|t| t.normal.clone())
+            .collect();
+        self.expected = own.len();
         check.verdict = if p.in_sync() {
             Verdict::InSync
         } else if p.locked {
@@ -183,8 +192,8 @@ impl<T: Transport + Send + 'static> RulesKeeper<T> {
             }
         };
         self.in_force = match check.verdict {
-            Verdict::InSync | Verdict::Repaired => p.desired.len(),
-            _ => p.current.len(),
+            Verdict::InSync | Verdict::Repaired => own.len(),
+            _ => own.iter().filter(|r| p.current.contains(r)).count(),
         };
         Ok(check)
     }
