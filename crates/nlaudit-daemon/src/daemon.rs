@@ -11,6 +11,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use nlaudit_proto::client::RECORD_SLOT_SIZE;
 use nlaudit_proto::records::{Event, EventAssembler, EventEnd, Limits, Record};
 use nlaudit_proto::{MsgType, SignalInfo, Transport};
 
@@ -98,6 +99,8 @@ pub struct Counters {
     pub overruns: u64,
     /// Records the kernel counted as lost since the daemon started.
     pub kernel_lost: u64,
+    /// Records lost because they were larger than the receive slot.
+    pub cut: u64,
 }
 
 /// Turns records into lines for the log.
@@ -451,6 +454,9 @@ impl<T: Transport> Daemon<T> {
                 self.sink.counters.overruns += 1;
                 self.check_lost(host);
             }
+            if read.cut > 0 {
+                self.cut(read.cut, host);
+            }
             buffered = read.records > 0;
             if read.idle {
                 self.sink.idle();
@@ -576,6 +582,18 @@ impl<T: Transport> Daemon<T> {
         }
     }
 
+    /// Records the socket cut (larger than the receive slot: none the kernel makes today)
+    /// are lost: logged as DAEMON_ERR and told, never silent.
+    fn cut(&mut self, n: usize, host: &mut impl Host) {
+        self.sink.counters.cut += n as u64;
+        let body = format!("op=records-cut count={n} size={} res=failed", RECORD_SLOT_SIZE);
+        self.own(AUDIT_DAEMON_ERR, &body);
+        host.notice(
+            Level::Error,
+            &format!("{n} audit records were larger than {RECORD_SLOT_SIZE} bytes and are lost"),
+        );
+    }
+
     /// Reads the kernel's `lost` counter; a rise is logged as DAEMON_ERR.
     fn check_lost(&mut self, host: &mut impl Host) {
         self.last_lost_check = Instant::now();
@@ -632,6 +650,9 @@ impl<T: Transport> Daemon<T> {
         loop {
             let sink = &mut self.sink;
             let read = self.receiver.receive(Duration::ZERO, |ty, p| sink.record(ty, p))?;
+            if read.cut > 0 {
+                self.cut(read.cut, host);
+            }
             if read.idle {
                 break;
             }

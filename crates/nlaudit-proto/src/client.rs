@@ -20,7 +20,7 @@ use crate::consts::{
 use crate::error::{EncodeError, Error, Op, Result};
 use crate::rule::RuleData;
 use crate::status::{AuditEnabled, Features, Status};
-use crate::transport::{NetlinkTransport, Transport};
+use crate::transport::{NetlinkTransport, Slots, Transport};
 
 /// The receive buffer of a listing: a netlink header plus the largest rule the kernel can
 /// list (every field a PATH_MAX string), plus slack. About 257 KiB.
@@ -248,7 +248,19 @@ pub struct Client<T: Transport = NetlinkTransport> {
     record_policy: RecordPolicy,
     /// Records kept by [`RecordPolicy::Keep`], oldest first.
     held: std::collections::VecDeque<HeldRecord>,
+    /// Where [`Client::receive_records`] receives, made on its first call.
+    slots: Option<Slots>,
 }
+
+/// How many datagrams [`Client::receive_records`] takes per system call: a record is one
+/// datagram, and at a high rate one `recvmmsg(2)` for 32 of them costs less than 32
+/// `recvfrom(2)`s.
+pub const RECORD_SLOTS: usize = 32;
+
+/// The room for each: the largest record the kernel makes is a PATH record naming a
+/// 4095-byte path in hex (8 KiB and its other fields); 64 KiB leaves a margin, and the pages
+/// a short record does not reach are never touched.
+pub const RECORD_SLOT_SIZE: usize = 64 * 1024;
 
 /// What the client does with audit records (messages with sequence number 0 and a record
 /// type) that arrive while it waits for a reply.
@@ -312,6 +324,9 @@ pub struct RecordsRead {
     pub overrun: bool,
     /// Nothing was waiting: the call returned after its timeout.
     pub idle: bool,
+    /// Datagrams larger than their slot ([`RECORD_SLOT_SIZE`]), which the socket cut: their
+    /// records are lost, and the other datagrams of the same receive are handed over.
+    pub cut: usize,
 }
 
 /// Whether a message is an audit record rather than a reply: records carry sequence number 0
@@ -349,6 +364,7 @@ impl<T: Transport> Client<T> {
             stray_messages: 0,
             record_policy: RecordPolicy::Skip,
             held: std::collections::VecDeque::new(),
+            slots: None,
         }
     }
 
@@ -899,33 +915,36 @@ impl<T: Transport> Client<T> {
             }
             return Ok(read);
         }
-        let got = match self.transport.recv(&mut self.buf, timeout) {
-            Ok(Some(got)) => got,
-            Ok(None) => {
+        let slots = self.slots.get_or_insert_with(|| Slots::new(RECORD_SLOTS, RECORD_SLOT_SIZE));
+        match self.transport.recv_many(slots, timeout) {
+            Ok(0) => {
                 read.idle = true;
                 return Ok(read);
             }
+            Ok(_) => {}
             Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
                 read.overrun = true;
                 return Ok(read);
             }
             Err(source) => return Err(Error::Io { op, source }),
-        };
-        if got.sender != 0 {
-            self.foreign_datagrams += 1;
-            return Ok(read);
         }
-        if got.len > self.buf.len() {
-            return Err(Error::Truncated { op, len: got.len, cap: self.buf.len() });
-        }
-        let msgs =
-            split_datagram(&self.buf[..got.len]).map_err(|source| Error::Decode { op, source })?;
-        for m in &msgs {
-            if is_record(m) {
-                f(m.header.ty, m.payload);
-                read.records += 1;
-            } else {
-                self.stray_messages += 1;
+        for (got, bytes) in slots.received() {
+            if got.sender != 0 {
+                self.foreign_datagrams += 1;
+                continue;
+            }
+            if got.len > bytes.len() {
+                read.cut += 1;
+                continue;
+            }
+            let msgs = split_datagram(bytes).map_err(|source| Error::Decode { op, source })?;
+            for m in &msgs {
+                if is_record(m) {
+                    f(m.header.ty, m.payload);
+                    read.records += 1;
+                } else {
+                    self.stray_messages += 1;
+                }
             }
         }
         Ok(read)
@@ -1078,5 +1097,69 @@ mod tests {
         ));
         assert_eq!(kernel_result(Op::SetStatus, 42).expect("a count"), 42);
         assert!(matches!(unexpected_count(Op::AddRule, 17), Error::Decode { .. }));
+    }
+
+    /// A fake socket holding unicast records: `recv_many` takes as many as there are slots,
+    /// as `recvmmsg(2)` does; each is (sender, datagram, real length).
+    struct Queued(std::collections::VecDeque<(u32, Vec<u8>, usize)>);
+
+    fn unicast(text: &[u8]) -> Vec<u8> {
+        let mut rec = Vec::new();
+        encode_message(&mut rec, MsgType::AUDIT_SYSCALL, 0, 0, text).expect("fits");
+        rec.truncate(16 + text.len());
+        rec[..4].copy_from_slice(&(text.len() as u32).to_ne_bytes());
+        rec
+    }
+
+    impl Transport for Queued {
+        fn send(&mut self, _: &[u8]) -> io::Result<()> {
+            Ok(())
+        }
+        fn recv(&mut self, _: &mut [u8], _: Duration) -> io::Result<Option<crate::Received>> {
+            unreachable!("records are received many at a time")
+        }
+        fn recv_many(&mut self, slots: &mut Slots, _: Duration) -> io::Result<usize> {
+            let (bufs, got) = slots.parts();
+            for b in bufs {
+                let Some((sender, d, len)) = self.0.pop_front() else { break };
+                let n = d.len().min(b.len());
+                b[..n].copy_from_slice(&d[..n]);
+                got.push(crate::Received { len, sender });
+            }
+            Ok(got.len())
+        }
+    }
+
+    #[test]
+    fn the_records_of_many_datagrams_come_from_one_receive() {
+        let mut q = std::collections::VecDeque::new();
+        for i in 0..40u32 {
+            let d = unicast(format!("audit(1.000:{i}): syscall=110").as_bytes());
+            q.push_back((if i == 3 { 4242 } else { 0 }, d.clone(), d.len()));
+        }
+        let mut c = Client::with_transport(Queued(q));
+        let mut got = Vec::new();
+        let read = c
+            .receive_records(Duration::ZERO, |_, p| {
+                got.push(String::from_utf8_lossy(p).into_owned())
+            })
+            .expect("records");
+        assert_eq!(read.records, RECORD_SLOTS - 1, "one call, every slot; one not the kernel's");
+        assert_eq!(c.foreign_datagrams, 1);
+        assert_eq!(got[0], "audit(1.000:0): syscall=110");
+        assert_eq!(got[3], "audit(1.000:4): syscall=110");
+        let read = c.receive_records(Duration::ZERO, |_, _| {}).expect("the rest");
+        assert_eq!(read.records, 40 - RECORD_SLOTS);
+        assert!(c.receive_records(Duration::ZERO, |_, _| {}).expect("none").idle);
+    }
+
+    #[test]
+    fn a_record_cut_by_its_slot_is_counted_not_taken_and_the_others_are() {
+        let d = unicast(b"audit(1.000:1): syscall=110");
+        let q =
+            [(0, d.clone(), RECORD_SLOT_SIZE + 1), (0, d.clone(), d.len())].into_iter().collect();
+        let mut c = Client::with_transport(Queued(q));
+        let read = c.receive_records(Duration::ZERO, |_, _| {}).expect("records");
+        assert_eq!((read.cut, read.records), (1, 1));
     }
 }

@@ -38,4 +38,4 @@ pub use error::{DecodeError, EncodeError, Error, Op, Result};
 pub use nix::errno::Errno;
 pub use rule::{split_keys, FieldData, FieldValue, Position, RuleData};
 pub use status::{AuditEnabled, Features, Status};
-pub use transport::{NetlinkTransport, Received, Transport};
+pub use transport::{NetlinkTransport, Received, Slots, Transport};
