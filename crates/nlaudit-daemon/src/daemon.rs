@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use nlaudit_proto::client::RECORD_SLOT_SIZE;
+use nlaudit_proto::client::{RecordsRead, RECORD_SLOT_SIZE};
 use nlaudit_proto::records::{Event, EventAssembler, EventEnd, Limits, Record};
 use nlaudit_proto::{MsgType, SignalInfo, Transport};
 
@@ -99,8 +99,9 @@ pub struct Counters {
     pub overruns: u64,
     /// Records the kernel counted as lost since the daemon started.
     pub kernel_lost: u64,
-    /// Records lost because they were larger than the receive slot.
-    pub cut: u64,
+    /// Datagrams lost because they were larger than the receive slot or not netlink
+    /// messages.
+    pub unreadable: u64,
 }
 
 /// Turns records into lines for the log.
@@ -454,9 +455,7 @@ impl<T: Transport> Daemon<T> {
                 self.sink.counters.overruns += 1;
                 self.check_lost(host);
             }
-            if read.cut > 0 {
-                self.cut(read.cut, host);
-            }
+            self.unreadable(&read, host);
             buffered = read.records > 0;
             if read.idle {
                 self.sink.idle();
@@ -582,16 +581,25 @@ impl<T: Transport> Daemon<T> {
         }
     }
 
-    /// Records the socket cut (larger than the receive slot: none the kernel makes today)
-    /// are lost: logged as DAEMON_ERR and told, never silent.
-    fn cut(&mut self, n: usize, host: &mut impl Host) {
-        self.sink.counters.cut += n as u64;
-        let body = format!("op=records-cut count={n} size={} res=failed", RECORD_SLOT_SIZE);
-        self.own(AUDIT_DAEMON_ERR, &body);
-        host.notice(
-            Level::Error,
-            &format!("{n} audit records were larger than {RECORD_SLOT_SIZE} bytes and are lost"),
-        );
+    /// Datagrams the socket cut (larger than the receive slot: none the kernel makes today)
+    /// or that are not netlink messages: their records are lost, logged as DAEMON_ERR and
+    /// told, never silent.
+    fn unreadable(&mut self, read: &RecordsRead, host: &mut impl Host) {
+        let cases = [
+            (read.cut, "records-cut", format!("were larger than {RECORD_SLOT_SIZE} bytes")),
+            (read.malformed, "records-malformed", "were not netlink messages".to_string()),
+        ];
+        for (n, op, why) in cases {
+            if n == 0 {
+                continue;
+            }
+            self.sink.counters.unreadable += n as u64;
+            self.own(AUDIT_DAEMON_ERR, &format!("op={op} count={n} res=failed"));
+            host.notice(
+                Level::Error,
+                &format!("{n} audit datagrams {why}: their records are lost"),
+            );
+        }
     }
 
     /// Reads the kernel's `lost` counter; a rise is logged as DAEMON_ERR.
@@ -650,9 +658,7 @@ impl<T: Transport> Daemon<T> {
         loop {
             let sink = &mut self.sink;
             let read = self.receiver.receive(Duration::ZERO, |ty, p| sink.record(ty, p))?;
-            if read.cut > 0 {
-                self.cut(read.cut, host);
-            }
+            self.unreadable(&read, host);
             if read.idle {
                 break;
             }

@@ -123,7 +123,7 @@ impl<T: Transport> Receiver<T> {
         Ok(())
     }
 
-    /// Hands the records of one datagram (or those kept while replies were awaited) to
+    /// Hands the records of the datagrams queued (or those kept while replies were awaited) to
     /// `f`, waiting up to `timeout`. AUDIT_REPLACE (the kernel asking whether we are alive
     /// when someone else tries to register) is not a record and is skipped.
     pub fn receive(

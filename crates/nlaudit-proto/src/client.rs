@@ -327,6 +327,9 @@ pub struct RecordsRead {
     /// Datagrams larger than their slot ([`RECORD_SLOT_SIZE`]), which the socket cut: their
     /// records are lost, and the other datagrams of the same receive are handed over.
     pub cut: usize,
+    /// Datagrams from the kernel that are not netlink messages (a length past the end):
+    /// their records are lost, and the others are handed over.
+    pub malformed: usize,
 }
 
 /// Whether a message is an audit record rather than a reply: records carry sequence number 0
@@ -898,9 +901,11 @@ impl<T: Transport> Client<T> {
     }
 
     /// Hands records to `f` (type and payload, as the kernel sent them): first those kept
-    /// while replies were awaited, else those of one datagram, waiting up to `timeout` for
-    /// it. Unicast records carry a payload-only `nlmsg_len`; [`split_datagram`] reads both
-    /// forms. Replies and datagrams not from the kernel are skipped and counted.
+    /// while replies were awaited, else those of every datagram queued (up to
+    /// [`RECORD_SLOTS`]), waiting up to `timeout` for one. Unicast records carry a
+    /// payload-only `nlmsg_len`; [`split_datagram`] reads both forms. Replies and datagrams
+    /// not from the kernel are skipped and counted; a datagram that is cut or cannot be
+    /// read is counted in [`RecordsRead`], and the others are still handed over.
     pub fn receive_records(
         &mut self,
         timeout: Duration,
@@ -937,7 +942,10 @@ impl<T: Transport> Client<T> {
                 read.cut += 1;
                 continue;
             }
-            let msgs = split_datagram(bytes).map_err(|source| Error::Decode { op, source })?;
+            let Ok(msgs) = split_datagram(bytes) else {
+                read.malformed += 1;
+                continue;
+            };
             for m in &msgs {
                 if is_record(m) {
                     f(m.header.ty, m.payload);
@@ -1161,5 +1169,16 @@ mod tests {
         let mut c = Client::with_transport(Queued(q));
         let read = c.receive_records(Duration::ZERO, |_, _| {}).expect("records");
         assert_eq!((read.cut, read.records), (1, 1));
+    }
+
+    #[test]
+    fn a_datagram_that_is_not_netlink_is_counted_and_the_others_are_taken() {
+        let d = unicast(b"audit(1.000:1): syscall=110");
+        let mut bad = d.clone();
+        bad[..4].copy_from_slice(&4000u32.to_ne_bytes());
+        let q = [(0, bad.clone(), bad.len()), (0, d.clone(), d.len())].into_iter().collect();
+        let mut c = Client::with_transport(Queued(q));
+        let read = c.receive_records(Duration::ZERO, |_, _| {}).expect("records");
+        assert_eq!((read.malformed, read.records), (1, 1));
     }
 }
